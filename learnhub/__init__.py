@@ -1,0 +1,67 @@
+"""LearnHub: Party Constitution study and quizzes for Party organisations."""
+
+from __future__ import annotations
+
+import os
+
+from flask import Flask
+
+MIGRATIONS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "migrations")
+
+
+def create_app(config_class=None) -> Flask:
+    """Create and wire the application: config, extensions, blueprints, errors, CLI."""
+    from config import CONFIGS
+
+    app = Flask(__name__, instance_relative_config=True)
+    if config_class is None:
+        config_class = CONFIGS[os.environ.get("LEARNHUB_CONFIG", "production")]
+    app.config.from_object(config_class)
+    if not app.config.get("SECRET_KEY"):
+        raise RuntimeError("SECRET_KEY is not set: export SECRET_KEY (see README, Configuration)")
+    os.makedirs(app.instance_path, exist_ok=True)
+    _configure_extensions(app)
+    _register_blueprints(app)
+
+    from . import cli, errors, health, security
+
+    errors.init_app(app)
+    security.init_app(app)
+    health.init_app(app)
+    cli.init_app(app)
+    return app
+
+
+def _configure_extensions(app: Flask) -> None:
+    from .extensions import babel, configure_sqlite, csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(
+        app, db, directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True, render_item=_render_migration_type
+    )
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=lambda: "zh_Hans_CN")
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    with app.app_context():
+        configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
+
+
+def _render_migration_type(type_, obj, autogen_context):
+    """Write our UTC column type into migrations as the plain SQL type it stores."""
+    from .models.types import UTCDateTime
+
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
+def _register_blueprints(app: Flask) -> None:
+    from .admin import bp as admin_bp
+    from .auth import bp as auth_bp
+    from .quiz import bp as quiz_bp
+    from .reports import bp as reports_bp
+    from .study import bp as study_bp
+
+    for bp in (auth_bp, study_bp, quiz_bp, reports_bp, admin_bp):
+        app.register_blueprint(bp)

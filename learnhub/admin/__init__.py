@@ -1,0 +1,20 @@
+from flask import Blueprint, abort
+from flask_login import current_user
+
+from ..auth.decorators import current_scope
+from ..extensions import login_manager
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.before_request
+def staff_only():
+    """Every admin page is for secretaries, organisers and admins: anonymous users log in, members get 403."""
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    if not current_scope().is_staff:
+        abort(403)
+    return None
+
+
+from . import views  # noqa: E402,F401

@@ -1,0 +1,116 @@
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from sqlalchemy import or_, select
+
+from ..auth.decorators import current_scope, scoped_org_or_404
+from ..extensions import db
+from ..models import MemberCategory, Organisation, User
+from ..services import ServiceError, accounts, members, uploads
+from ..services.accounts import HashSettings, MemberData
+from ..services.orgs import orgs_in_scope, within
+from . import bp
+from .forms import ImportForm, MemberForm, NewMemberForm
+
+PAGE_SIZE = 50
+
+
+def _settings() -> HashSettings:
+    return HashSettings.from_config(current_app.config)
+
+
+def _member_or_404(user_id: int) -> User:
+    user = db.get_or_404(User, user_id)
+    scoped_org_or_404(user.org_id)
+    return user
+
+
+def _org_choices(form: MemberForm) -> None:
+    form.org_id.choices = [(o.id, "　" * max(o.depth, 0) + o.name) for o in orgs_in_scope(current_scope())]
+
+
+def _data(form: MemberForm) -> MemberData:
+    return MemberData(
+        name=form.name.data, member_no=form.member_no.data.strip(), phone=(form.phone.data or "").strip() or None,
+        org=scoped_org_or_404(form.org_id.data), category=MemberCategory(form.category.data),
+    )
+
+
+@bp.get("/members")
+def members_list():
+    """List the members the viewer manages, filtered by organisation or a search term."""
+    scope = current_scope()
+    stmt = select(User).join(Organisation, Organisation.id == User.org_id).where(scope.org_clause())
+    org = scoped_org_or_404(request.args["org"]) if request.args.get("org", "").isdigit() else None
+    if org is not None:
+        stmt = stmt.where(within(Organisation.path, org.path))
+    term = request.args.get("q", "").strip()[:50]
+    if term:
+        stmt = stmt.where(or_(User.name.contains(term), User.member_no.contains(term), User.phone.contains(term)))
+    page = db.paginate(stmt.order_by(Organisation.path, User.member_no), per_page=PAGE_SIZE, error_out=False)
+    return render_template(
+        "admin/members_list.html", page=page, orgs=orgs_in_scope(scope), org=org, term=term, form=FlaskForm()
+    )
+
+
+@bp.route("/members/new", methods=["GET", "POST"])
+def member_new():
+    """Add one member, who must change the first password at first login."""
+    form = NewMemberForm()
+    _org_choices(form)
+    if form.validate_on_submit():
+        try:
+            user = accounts.create_member(_settings(), _data(form), form.password.data)
+        except ServiceError as exc:
+            flash(str(exc), "error")
+        else:
+            flash(f"已添加党员 {user.name}", "success")
+            return redirect(url_for("admin.members_list"))
+    return render_template("admin/member_form.html", form=form, title="添加党员")
+
+
+@bp.route("/members/<int:user_id>/edit", methods=["GET", "POST"])
+def member_edit(user_id: int):
+    """Edit a member's details."""
+    user = _member_or_404(user_id)
+    form = MemberForm(obj=user, category=user.category.value) if request.method == "GET" else MemberForm()
+    _org_choices(form)
+    if form.validate_on_submit():
+        try:
+            accounts.update_member(user, _data(form))
+        except ServiceError as exc:
+            flash(str(exc), "error")
+        else:
+            flash(f"已保存 {user.name} 的信息", "success")
+            return redirect(url_for("admin.members_list"))
+    return render_template("admin/member_form.html", form=form, title=f"编辑党员：{user.name}", user=user, action_form=FlaskForm())
+
+
+@bp.post("/members/<int:user_id>/reset-password")
+def member_reset(user_id: int):
+    """Give a member a temporary password, shown once, which they must change at next login."""
+    user = _member_or_404(user_id)
+    if FlaskForm().validate_on_submit():
+        temporary = accounts.reset_password(_settings(), user)
+        flash(f"{user.name} 的临时密码：{temporary}（仅显示这一次，对方登录后须修改）", "success")
+    return redirect(url_for("admin.member_edit", user_id=user.id))
+
+
+@bp.route("/members/import", methods=["GET", "POST"])
+def members_import():
+    """Import members from .xlsx or .csv: all rows or none, with every bad row named."""
+    form = ImportForm()
+    errors: list[str] = []
+    if form.validate_on_submit():
+        upload = form.file.data
+        try:
+            rows = uploads.read_table(upload.filename, upload.read())
+            created = members.import_members(current_scope(), rows, form.password.data, _settings())
+        except members.ImportRejected as exc:
+            flash(str(exc), "error")
+            errors = exc.errors
+        except ServiceError as exc:
+            flash(str(exc), "error")
+        else:
+            flash(f"已导入 {len(created)} 名党员，他们首次登录时须修改初始密码", "success")
+            return redirect(url_for("admin.members_list"))
+    return render_template("admin/members_import.html", form=form, errors=errors)

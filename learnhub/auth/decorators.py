@@ -1,0 +1,53 @@
+"""Access checks for views: staff only, and loading organisations inside the viewer's scope."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import abort, g
+from flask_login import current_user, login_required
+
+from ..extensions import db
+from ..models import Organisation
+from ..services.orgs import Scope, scope_for
+
+
+def current_scope() -> Scope:
+    """The logged-in viewer's scope, built once per request."""
+    if "scope" not in g:
+        g.scope = scope_for(current_user)
+    return g.scope
+
+
+def staff_required(view):
+    """Allow secretaries, organisers and admins; members get 403."""
+
+    @wraps(view)
+    @login_required
+    def wrapped(*args, **kwargs):
+        if not current_scope().is_staff:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def organiser_required(view):
+    """Allow organisers (a grant on a 党委) and admins."""
+
+    @wraps(view)
+    @login_required
+    def wrapped(*args, **kwargs):
+        if not current_scope().is_organiser:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def scoped_org_or_404(org_id: int) -> Organisation:
+    """Load an organisation the viewer may see; anything else is 404, never 403 (it does not exist for them)."""
+    org = db.get_or_404(Organisation, org_id)
+    if not current_scope().covers(org):
+        abort(404)
+    return org

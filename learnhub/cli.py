@@ -1,0 +1,205 @@
+"""Flask commands: `flask --app learnhub <group> <command>`; each wraps a service."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from .extensions import db, enable_wal
+from .models import MemberCategory, Organisation, OrgKind, Role, User
+from .services import ServiceError, accounts, demo, materials, members, question_bank, quizzes, uploads
+from .services.accounts import HashSettings, MemberData
+from .services.bank_files import bank_stats, load_bank
+from .services.orgs import Scope, create_org, grant
+
+questions_cli = AppGroup("questions", help="Check, count and load the question bank.")
+members_cli = AppGroup("members", help="Manage members.")
+attempts_cli = AppGroup("attempts", help="Maintain quiz attempts.")
+orgs_cli = AppGroup("orgs", help="Manage the organisation tree.")
+users_cli = AppGroup("users", help="Manage accounts and grants.")
+
+
+def _settings() -> HashSettings:
+    return HashSettings.from_config(current_app.config)
+
+
+def _bank_path(path: Path | None) -> Path:
+    return path or Path(current_app.config["QUESTIONS_DIR"])
+
+
+@questions_cli.command("check")
+@click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))
+def questions_check(path: Path | None) -> None:
+    """Validate the bank files; exit non-zero naming file, question id and problem."""
+    bank = load_bank(_bank_path(path))
+    for problem in bank.problems:
+        click.echo(str(problem), err=True)
+    if bank.problems:
+        raise click.ClickException(f"{len(bank.problems)} problem(s) in the question bank")
+    click.echo(f"OK: {len(bank.questions)} questions, {len(bank.points)} knowledge points")
+
+
+@questions_cli.command("stats")
+@click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def questions_stats(path: Path | None, as_json: bool) -> None:
+    """Count questions by type, article, difficulty and knowledge point."""
+    stats = bank_stats(load_bank(_bank_path(path)))
+    if as_json:
+        click.echo(json.dumps(stats, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"total: {stats['total']}  knowledge points: {stats['points']}")
+    for key in ("by_type", "by_difficulty"):
+        click.echo(f"{key}: " + ", ".join(f"{k}={v}" for k, v in stats[key].items()))
+
+
+@questions_cli.command("import")
+@click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))
+def questions_import(path: Path | None) -> None:
+    """Load the bank into the database (insert new, revise changed); then the study notes."""
+    try:
+        result = question_bank.import_dir(_bank_path(path))
+    except question_bank.BankError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        raise click.ClickException(str(exc)) from None
+    click.echo(
+        f"{result.created} created, {result.revised} revised, {result.updated} updated, {result.unchanged} unchanged"
+    )
+    count = materials.import_notes(Path(current_app.config["NOTES_DIR"]))
+    click.echo(f"{count} study notes loaded")
+
+
+@members_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--org", "org_code", required=True, help="Code of the organisation the members belong under.")
+@click.option("--password", prompt=True, hide_input=True, help="First password; members must change it.")
+def members_import(file: Path, org_code: str, password: str) -> None:
+    """Import members (姓名, 党员编号, 手机号, 所在支部, 党员类别) into an organisation's subtree, all or none."""
+    org = db.session.scalar(select(Organisation).where(Organisation.code == org_code))
+    if org is None:
+        raise click.ClickException(f"no organisation with code {org_code}")
+    scope = Scope(user=None, roots=[org])
+    try:
+        rows = uploads.read_table(file.name, file.read_bytes())
+        created = members.import_members(scope, rows, password, _settings())
+    except members.ImportRejected as exc:
+        for error in exc.errors:
+            click.echo(error, err=True)
+        raise click.ClickException(str(exc)) from None
+    except ServiceError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{len(created)} members imported")
+
+
+@attempts_cli.command("close-overdue")
+def attempts_close_overdue() -> None:
+    """Grade every attempt whose time ran out, with the answers it has (run from cron)."""
+    closed = quizzes.close_overdue(current_app.config["ATTEMPT_GRACE_SECONDS"])
+    click.echo(f"{closed} overdue attempts closed")
+
+
+@orgs_cli.command("add")
+@click.argument("name")
+@click.option("--code", required=True, help="Short unique code, used by other commands.")
+@click.option("--kind", type=click.Choice([k.value for k in OrgKind]), required=True)
+@click.option("--parent", "parent_code", help="Code of the parent organisation (none for a top 党委).")
+def orgs_add(name: str, code: str, kind: str, parent_code: str | None) -> None:
+    """Add an organisation to the tree."""
+    parent = None
+    if parent_code:
+        parent = db.session.scalar(select(Organisation).where(Organisation.code == parent_code))
+        if parent is None:
+            raise click.ClickException(f"no organisation with code {parent_code}")
+    if db.session.scalar(select(Organisation).where(Organisation.code == code)) is not None:
+        raise click.ClickException(f"code {code} is taken")
+    create_org(name, OrgKind(kind), parent, code)
+    db.session.commit()
+    click.echo(f"added {name} ({code})")
+
+
+@users_cli.command("create-admin")
+@click.argument("member_no")
+@click.option("--name", required=True)
+@click.option("--org", "org_code", required=True, help="Code of the organisation the admin belongs to.")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+def users_create_admin(member_no: str, name: str, org_code: str, password: str) -> None:
+    """Create a system administrator (the first account of a new installation)."""
+    org = db.session.scalar(select(Organisation).where(Organisation.code == org_code))
+    if org is None:
+        raise click.ClickException(f"no organisation with code {org_code}")
+    try:
+        accounts.check_password_strength(password)
+        user = accounts.create_member(
+            _settings(), MemberData(name, member_no, None, org, MemberCategory.FULL), password, commit=False
+        )
+    except ServiceError as exc:
+        raise click.ClickException(str(exc)) from None
+    user.is_admin, user.must_change_password = True, False
+    db.session.commit()
+    click.echo(f"admin {member_no} created")
+
+
+@users_cli.command("grant")
+@click.argument("member_no")
+@click.argument("role", type=click.Choice([r.value for r in Role]))
+@click.argument("org_code")
+def users_grant(member_no: str, role: str, org_code: str) -> None:
+    """Make a member secretary or organiser of an organisation's subtree."""
+    user = db.session.scalar(select(User).where(User.member_no == member_no))
+    org = db.session.scalar(select(Organisation).where(Organisation.code == org_code))
+    if user is None or org is None:
+        raise click.ClickException("unknown member number or organisation code")
+    grant(user, org, Role(role))
+    db.session.commit()
+    click.echo(f"{member_no} is now {role} of {org.name}")
+
+
+@click.command("seed-demo")
+def seed_demo() -> None:
+    """Build the demo organisation (idempotent) and print its logins."""
+    try:
+        built = demo.seed_demo(_settings())
+    except ServiceError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo("demo organisation built" if built else "demo organisation already present")
+    _print_logins()
+
+
+def _print_logins() -> None:
+    logins = demo.demo_logins()
+    if logins:
+        click.echo(f"Demo logins (password: {demo.DEMO_PASSWORD}):")
+        for login in logins:
+            click.echo(f"  {login.login:<8} {login.role}（{login.name}）")
+
+
+@click.command("bootstrap")
+@click.option("--demo/--no-demo", "with_demo", default=True, help="Also build the demo organisation.")
+def bootstrap(with_demo: bool) -> None:
+    """After `flask db upgrade`: WAL for SQLite, load the bank and notes if empty, build the demo."""
+    enable_wal(db.engine)
+    try:
+        if question_bank.bank_is_empty():
+            result = question_bank.import_dir(Path(current_app.config["QUESTIONS_DIR"]))
+            click.echo(f"question bank loaded: {result.created} questions")
+            click.echo(f"{materials.import_notes(Path(current_app.config['NOTES_DIR']))} study notes loaded")
+        if with_demo:
+            demo.seed_demo(_settings())
+            _print_logins()
+    except question_bank.BankError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        raise click.ClickException(str(exc)) from None
+    except ServiceError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def init_app(app: Flask) -> None:
+    for command in (questions_cli, members_cli, attempts_cli, orgs_cli, users_cli, seed_demo, bootstrap):
+        app.cli.add_command(command)

@@ -1,0 +1,25 @@
+"""All models, re-exported for the app and for Alembic."""
+
+from .content import KnowledgePoint, Material, PointLevel, Question, QuestionKind, material_point
+from .org import ORG_KIND_LABELS, Grant, MemberCategory, Organisation, OrgKind, Role, User
+from .quiz import (
+    Assignment,
+    AssignmentKind,
+    AssignmentQuestion,
+    Attempt,
+    AttemptState,
+    MemberResult,
+    Response,
+    Scoring,
+    ShowAnswers,
+    assignment_material,
+)
+from .study import Reading
+from .types import utcnow
+
+__all__ = [
+    "ORG_KIND_LABELS", "Assignment", "AssignmentKind", "AssignmentQuestion", "Attempt", "AttemptState",
+    "Grant", "KnowledgePoint", "Material", "MemberCategory", "MemberResult", "OrgKind", "Organisation",
+    "PointLevel", "Question", "QuestionKind", "Reading", "Response", "Role", "Scoring", "ShowAnswers",
+    "User", "assignment_material", "material_point", "utcnow",
+]

@@ -1,0 +1,103 @@
+"""What members learn from: the knowledge-point tree, study materials and questions."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import JSON, Column, ForeignKey, Index, String, Table, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .org import _enum
+from .types import UTCDateTime, utcnow
+
+
+class PointLevel(enum.Enum):
+    PART = "part"  # 总纲 or a chapter
+    ARTICLE = "article"  # 第X条, or a section of the general programme
+    POINT = "point"  # what questions and materials hang on
+
+
+class KnowledgePoint(db.Model):
+    __table_args__ = (UniqueConstraint("level", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("knowledge_point.id"), index=True)
+    level: Mapped[PointLevel] = mapped_column(_enum(PointLevel))
+    name: Mapped[str] = mapped_column(String(100))
+    position: Mapped[int] = mapped_column(default=0)
+
+    parent: Mapped[KnowledgePoint | None] = relationship(remote_side=[id])
+
+    def __repr__(self) -> str:
+        return f"<KnowledgePoint {self.level.value} {self.name}>"
+
+
+material_point = Table(
+    "material_point",
+    db.metadata,
+    Column("material_id", ForeignKey("material.id", ondelete="CASCADE"), primary_key=True),
+    Column("point_id", ForeignKey("knowledge_point.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Material(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    part: Mapped[str] = mapped_column(String(100), default="")
+    body_md: Mapped[str] = mapped_column(Text)
+    position: Mapped[int] = mapped_column(default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    points: Mapped[list[KnowledgePoint]] = relationship(secondary=material_point)
+
+    def __repr__(self) -> str:
+        return f"<Material {self.slug}>"
+
+
+class QuestionKind(enum.Enum):
+    SINGLE = "single"
+    MULTIPLE = "multiple"
+    TRUEFALSE = "truefalse"
+    FILL = "fill"
+
+    @property
+    def label(self) -> str:
+        return {"single": "单选题", "multiple": "多选题", "truefalse": "判断题", "fill": "填空题"}[self.value]
+
+
+class Question(db.Model):
+    """One revision of a question. Editing a question that has answers adds a revision.
+
+    `answer` is canonical JSON: option indexes for choice questions, [true]/[false] for
+    true/false, and a list of accepted spellings per blank for fill-in.
+    """
+
+    __table_args__ = (
+        UniqueConstraint("key", "revision"),
+        Index("ix_question_current_point", "is_current", "point_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), index=True)
+    revision: Mapped[int] = mapped_column(default=1)
+    is_current: Mapped[bool] = mapped_column(default=True)
+    retired: Mapped[bool] = mapped_column(default=False)
+    kind: Mapped[QuestionKind] = mapped_column(_enum(QuestionKind))
+    stem: Mapped[str] = mapped_column(Text)
+    options: Mapped[list] = mapped_column(JSON, default=list)
+    answer: Mapped[list] = mapped_column(JSON)
+    explanation: Mapped[str] = mapped_column(Text, default="")
+    article: Mapped[str] = mapped_column(String(20))
+    point_id: Mapped[int] = mapped_column(ForeignKey("knowledge_point.id"), index=True)
+    difficulty: Mapped[int] = mapped_column(default=1)
+    version: Mapped[str] = mapped_column(String(10), default="2022")
+    source: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    point: Mapped[KnowledgePoint] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<Question {self.key} r{self.revision}>"

@@ -1,0 +1,147 @@
+"""Assignments (study tasks and exams), attempts, responses and each member's result."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import JSON, Column, ForeignKey, Index, String, Table, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .content import Material, Question
+from .org import Organisation, User, _enum
+from .types import UTCDateTime, utcnow
+
+
+class AssignmentKind(enum.Enum):
+    STUDY = "study"  # 学习任务
+    EXAM = "exam"  # 考试
+
+    @property
+    def label(self) -> str:
+        return "学习任务" if self is AssignmentKind.STUDY else "考试"
+
+
+class Scoring(enum.Enum):
+    HIGHEST = "highest"
+    LATEST = "latest"
+
+
+class ShowAnswers(enum.Enum):
+    AFTER_SUBMIT = "after_submit"
+    AFTER_CLOSE = "after_close"
+
+
+class AttemptState(enum.Enum):
+    IN_PROGRESS = "in_progress"
+    FINISHED = "finished"
+
+
+assignment_material = Table(
+    "assignment_material",
+    db.metadata,
+    Column("assignment_id", ForeignKey("assignment.id", ondelete="CASCADE"), primary_key=True),
+    Column("material_id", ForeignKey("material.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Assignment(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[AssignmentKind] = mapped_column(_enum(AssignmentKind), default=AssignmentKind.STUDY)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    opens_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closes_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    pass_mark: Mapped[int] = mapped_column(default=60)
+    time_limit_minutes: Mapped[int | None] = mapped_column()
+    max_attempts: Mapped[int] = mapped_column(default=1)
+    scoring: Mapped[Scoring] = mapped_column(_enum(Scoring), default=Scoring.HIGHEST)
+    show_answers: Mapped[ShowAnswers] = mapped_column(_enum(ShowAnswers), default=ShowAnswers.AFTER_SUBMIT)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    org: Mapped[Organisation] = relationship()
+    materials: Mapped[list[Material]] = relationship(secondary=assignment_material, order_by=Material.position)
+    questions: Mapped[list[AssignmentQuestion]] = relationship(
+        order_by="AssignmentQuestion.position", cascade="all, delete-orphan"
+    )
+
+    def __repr__(self) -> str:
+        return f"<Assignment {self.id} {self.title}>"
+
+
+class AssignmentQuestion(db.Model):
+    """A question on an assignment's fixed paper, in order."""
+
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignment.id", ondelete="CASCADE"), primary_key=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("question.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(default=0)
+
+    question: Mapped[Question] = relationship()
+
+
+class Attempt(db.Model):
+    """One member's go at an assignment's quiz. The paper and the deadline live here, on the server."""
+
+    __table_args__ = (
+        UniqueConstraint("assignment_id", "user_id", "number"),
+        Index("ix_attempt_user_assignment", "user_id", "assignment_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignment.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(default=1)
+    state: Mapped[AttemptState] = mapped_column(_enum(AttemptState), default=AttemptState.IN_PROGRESS)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # [{"q": question_id, "perm": [shown position -> stored option index]}, ...]
+    paper: Mapped[list] = mapped_column(JSON, default=list)
+    last_seq: Mapped[int] = mapped_column(default=0)
+    correct_count: Mapped[int] = mapped_column(default=0)
+    total: Mapped[int] = mapped_column(default=0)
+    score: Mapped[float | None] = mapped_column()
+    passed: Mapped[bool | None] = mapped_column()
+
+    assignment: Mapped[Assignment] = relationship()
+    user: Mapped[User] = relationship()
+
+    @property
+    def is_finished(self) -> bool:
+        return self.state is AttemptState.FINISHED
+
+    def __repr__(self) -> str:
+        return f"<Attempt {self.id} a={self.assignment_id} u={self.user_id} #{self.number}>"
+
+
+class Response(db.Model):
+    """One answer per (attempt, question): a resend updates it, a stale resend loses by `seq`."""
+
+    __table_args__ = (UniqueConstraint("attempt_id", "question_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempt.id", ondelete="CASCADE"))
+    question_id: Mapped[int] = mapped_column(ForeignKey("question.id"), index=True)
+    # Canonical, in the stored option order (not the shuffled order the member saw).
+    answer: Mapped[list] = mapped_column(JSON)
+    is_correct: Mapped[bool] = mapped_column(default=False)
+    seq: Mapped[int] = mapped_column(default=0)
+    saved_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    question: Mapped[Question] = relationship()
+
+
+class MemberResult(db.Model):
+    """A member's standing on an assignment, kept up to date at each submit, so reports aggregate rows."""
+
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignment.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), primary_key=True, index=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    score: Mapped[float | None] = mapped_column()
+    passed: Mapped[bool] = mapped_column(default=False)
+    counted_attempt_id: Mapped[int | None] = mapped_column(ForeignKey("attempt.id", ondelete="SET NULL"))
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()

@@ -1,0 +1,117 @@
+from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import Assignment, Attempt, utcnow
+from ..services import materials, quizzes
+from ..services.quizzes import QuizError
+from . import bp
+
+
+def _grace() -> int:
+    return current_app.config["ATTEMPT_GRACE_SECONDS"]
+
+
+def _own_attempt(attempt_id: int) -> Attempt:
+    return db.one_or_404(select(Attempt).filter_by(id=attempt_id, user_id=current_user.id))
+
+
+def _assigned(assignment_id: int) -> Assignment:
+    assignment = db.get_or_404(Assignment, assignment_id)
+    if not quizzes.is_assigned(assignment, current_user):
+        abort(404)
+    return assignment
+
+
+@bp.get("/<int:assignment_id>")
+@login_required
+def detail(assignment_id: int):
+    """Show an assignment: what to read, the quiz's rules, the member's attempts and result."""
+    assignment = _assigned(assignment_id)
+    attempts = quizzes.attempts_of(assignment, current_user)
+    return render_template(
+        "quiz/detail.html", assignment=assignment, attempts=attempts,
+        result=quizzes.result_of(assignment, current_user), open_attempt=quizzes.open_attempt(assignment, current_user),
+        completed={mid for mid, r in materials.readings_of(current_user).items() if r.completed_at},
+        form=FlaskForm(), now=utcnow(),
+    )
+
+
+@bp.post("/<int:assignment_id>/start")
+@login_required
+def start(assignment_id: int):
+    """Start (or resume) the member's attempt and open the paper."""
+    assignment = _assigned(assignment_id)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    try:
+        attempt = quizzes.start_attempt(assignment, current_user)
+    except QuizError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("quiz.detail", assignment_id=assignment.id))
+    return redirect(url_for("quiz.attempt", attempt_id=attempt.id))
+
+
+@bp.get("/attempts/<int:attempt_id>")
+@login_required
+def attempt(attempt_id: int):
+    """Show the paper: one form that works without JavaScript; with it, each answer saves as it is given."""
+    item = _own_attempt(attempt_id)
+    quizzes.close_if_overdue(item, _grace())
+    if item.is_finished:
+        return redirect(url_for("quiz.review", attempt_id=item.id))
+    return render_template(
+        "quiz/attempt.html", attempt=item, items=quizzes.paper_items(item),
+        seconds_left=quizzes.seconds_left(item), form=FlaskForm(),
+    )
+
+
+@bp.post("/attempts/<int:attempt_id>/answers")
+@login_required
+def save(attempt_id: int):
+    """Save one answer (JSON: position, answer, seq); a stale or repeated save is harmless."""
+    item = _own_attempt(attempt_id)
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        return jsonify(ok=False, error="请求格式不正确"), 400
+    try:
+        position, seq = int(data.get("position")), int(data.get("seq"))
+        result = quizzes.save_answer(item, position, data.get("answer"), seq, _grace())
+    except (TypeError, ValueError):
+        return jsonify(ok=False, error="请求格式不正确"), 400
+    except quizzes.AttemptClosed as exc:
+        return jsonify(ok=False, closed=True, error=str(exc)), 409
+    except QuizError as exc:
+        return jsonify(ok=False, error=str(exc)), 400
+    return jsonify(ok=True, saved=result.saved, last_seq=result.last_seq)
+
+
+@bp.post("/attempts/<int:attempt_id>/submit")
+@login_required
+def submit(attempt_id: int):
+    """Hand in the paper: store the answers on the form, then grade once."""
+    item = _own_attempt(attempt_id)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    shown = {int(p) for p in request.form.get("shown", "").split(",") if p.isdigit()}
+    answers = {p: request.form.getlist(f"q{p}") for p in shown}
+    item, notice = quizzes.submit_attempt(item, answers, _grace())
+    if notice:
+        flash(notice, "info")
+    return redirect(url_for("quiz.review", attempt_id=item.id))
+
+
+@bp.get("/attempts/<int:attempt_id>/review")
+@login_required
+def review(attempt_id: int):
+    """Show the score and, when allowed, each question with the right answer and the explanation."""
+    item = _own_attempt(attempt_id)
+    quizzes.close_if_overdue(item, _grace())
+    if not item.is_finished:
+        return redirect(url_for("quiz.attempt", attempt_id=item.id))
+    return render_template(
+        "quiz/review.html", attempt=item, items=quizzes.paper_items(item),
+        show_answers=quizzes.answers_visible(item), assignment=item.assignment,
+    )

@@ -1,0 +1,198 @@
+"""Passwords, logging in, and keeping members' accounts."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import or_, select
+
+from ..extensions import db
+from ..models import MemberCategory, Organisation, User, utcnow
+from . import ServiceError
+
+PHONE = re.compile(r"^1[3-9]\d{9}$")
+MEMBER_NO = re.compile(r"^[A-Za-z0-9_-]{2,32}$")
+MIN_PASSWORD = 8
+# A well-formed hash to verify against when the account does not exist, so both paths cost the same.
+_DUMMY_HASH: dict[tuple, str] = {}
+
+
+class LoginError(ServiceError):
+    pass
+
+
+@dataclass(frozen=True)
+class HashSettings:
+    time_cost: int
+    memory_cost: int
+    parallelism: int
+
+    @classmethod
+    def from_config(cls, config) -> HashSettings:
+        return cls(config["ARGON2_TIME_COST"], config["ARGON2_MEMORY_COST"], config["ARGON2_PARALLELISM"])
+
+    def hasher(self) -> PasswordHasher:
+        return PasswordHasher(time_cost=self.time_cost, memory_cost=self.memory_cost, parallelism=self.parallelism)
+
+
+def hash_password(settings: HashSettings, password: str) -> str:
+    """Hash a password with argon2id."""
+    return settings.hasher().hash(password)
+
+
+def check_password_strength(password: str) -> None:
+    """Raise ServiceError if the password is too weak to accept."""
+    if len(password) < MIN_PASSWORD:
+        raise ServiceError(f"密码至少需要 {MIN_PASSWORD} 位")
+    if password.isdigit() or password.isalpha():
+        raise ServiceError("密码需同时包含字母和数字")
+
+
+def find_login_user(identifier: str) -> User | None:
+    """Find the account a login name refers to: a member number or a phone number."""
+    identifier = identifier.strip()
+    return db.session.scalar(select(User).where(or_(User.member_no == identifier, User.phone == identifier)))
+
+
+def authenticate(settings: HashSettings, identifier: str, password: str, max_failures: int, lock_minutes: int) -> User:
+    """Return the user if the password is right; count failures per account and lock it for a while.
+
+    The message never says whether the account or the password was wrong. Commits.
+    """
+    user = find_login_user(identifier)
+    hasher = settings.hasher()
+    now = utcnow()
+    if user is None or not user.active:
+        dummy = _DUMMY_HASH.setdefault((settings,), hasher.hash("not-a-password"))
+        _verify(hasher, dummy, password)
+        raise LoginError("账号或密码不正确")
+    if user.locked_until is not None and user.locked_until > now:
+        minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
+        raise LoginError(f"密码连续输错次数过多，账号已暂时锁定，请 {minutes} 分钟后再试，或请支部书记重置密码")
+    if not _verify(hasher, user.password_hash, password):
+        user.failed_logins += 1
+        if user.failed_logins >= max_failures:
+            user.locked_until = now + timedelta(minutes=lock_minutes)
+            user.failed_logins = 0
+        db.session.commit()
+        raise LoginError("账号或密码不正确")
+    if hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hasher.hash(password)
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = now
+    db.session.commit()
+    return user
+
+
+def _verify(hasher: PasswordHasher, password_hash: str, password: str) -> bool:
+    try:
+        return hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def change_password(settings: HashSettings, user: User, current: str, new: str) -> None:
+    """Change the user's own password; old sessions elsewhere are signed out. Commits."""
+    if not _verify(settings.hasher(), user.password_hash, current):
+        raise ServiceError("当前密码不正确")
+    if new == current:
+        raise ServiceError("新密码不能与当前密码相同")
+    check_password_strength(new)
+    user.password_hash = hash_password(settings, new)
+    user.must_change_password = False
+    user.session_version += 1
+    db.session.commit()
+
+
+def reset_password(settings: HashSettings, user: User) -> str:
+    """Give the user a temporary password they must change at next login; return it. Commits."""
+    temporary = temporary_password()
+    user.password_hash = hash_password(settings, temporary)
+    user.must_change_password = True
+    user.failed_logins = 0
+    user.locked_until = None
+    user.session_version += 1
+    db.session.commit()
+    return temporary
+
+
+def temporary_password() -> str:
+    """Return a random password that is easy to read out: no 0/O or 1/l."""
+    letters = "abcdefghjkmnpqrstuvwxyz"
+    digits = "23456789"
+    body = [secrets.choice(letters + digits) for _ in range(8)]
+    body[secrets.randbelow(8)] = secrets.choice(digits)
+    body[secrets.randbelow(8)] = secrets.choice(letters)
+    return "".join(body)
+
+
+@dataclass
+class MemberData:
+    """What a secretary enters for a member."""
+
+    name: str
+    member_no: str
+    phone: str | None
+    org: Organisation
+    category: MemberCategory
+
+
+def validate_member(data: MemberData, existing: User | None = None) -> list[str]:
+    """Return what is wrong with a member's details, in Chinese (empty when fine)."""
+    problems = []
+    if not data.name.strip():
+        problems.append("姓名不能为空")
+    elif len(data.name) > 50:
+        problems.append("姓名过长")
+    if not MEMBER_NO.match(data.member_no or ""):
+        problems.append("党员编号应为 2–32 位字母、数字或连字符")
+    else:
+        other = db.session.scalar(select(User).where(User.member_no == data.member_no))
+        if other is not None and other is not existing:
+            problems.append(f"党员编号 {data.member_no} 已被使用")
+    if data.phone:
+        if not PHONE.match(data.phone):
+            problems.append(f"手机号 {data.phone} 格式不正确")
+        else:
+            other = db.session.scalar(select(User).where(User.phone == data.phone))
+            if other is not None and other is not existing:
+                problems.append(f"手机号 {data.phone} 已被使用")
+    return problems
+
+
+def create_member(settings: HashSettings, data: MemberData, password: str, commit: bool = True) -> User:
+    """Add a member who must change the given first password at first login."""
+    problems = validate_member(data)
+    if problems:
+        raise ServiceError("；".join(problems))
+    user = User(
+        name=data.name.strip(), member_no=data.member_no, phone=data.phone or None, org=data.org,
+        category=data.category, password_hash=hash_password(settings, password), must_change_password=True,
+    )
+    db.session.add(user)
+    if commit:
+        db.session.commit()
+    return user
+
+
+def update_member(user: User, data: MemberData) -> None:
+    """Change a member's details. Commits."""
+    problems = validate_member(data, existing=user)
+    if problems:
+        raise ServiceError("；".join(problems))
+    user.name, user.member_no, user.phone = data.name.strip(), data.member_no, data.phone or None
+    user.org, user.category = data.org, data.category
+    db.session.commit()
+
+
+def set_active(user: User, active: bool) -> None:
+    """Enable or disable an account; disabling signs it out everywhere. Commits."""
+    user.active = active
+    user.session_version += 1
+    db.session.commit()

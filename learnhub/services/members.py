@@ -1,0 +1,124 @@
+"""Importing a list of members from a spreadsheet: all or nothing, naming every bad row."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import MemberCategory, Organisation, OrgKind, User
+from . import ServiceError
+from .accounts import MEMBER_NO, PHONE, HashSettings, check_password_strength, hash_password
+from .orgs import Scope, orgs_in_scope
+
+COLUMNS = {"name": "姓名", "member_no": "党员编号", "phone": "手机号", "org": "所在支部", "category": "党员类别"}
+CATEGORIES = {
+    "": MemberCategory.FULL, "正式": MemberCategory.FULL, "正式党员": MemberCategory.FULL,
+    "预备": MemberCategory.PROBATIONARY, "预备党员": MemberCategory.PROBATIONARY,
+}
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int
+    column: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"第 {self.row} 行「{self.column}」：{self.message}" if self.column else f"第 {self.row} 行：{self.message}"
+
+
+class ImportRejected(ServiceError):
+    def __init__(self, errors: list[RowError] | list[str]):
+        self.errors = [str(e) for e in errors]
+        super().__init__(f"导入未执行：发现 {len(self.errors)} 处问题，请修改后重新上传")
+
+
+def _header_map(header: list[str]) -> dict[str, int]:
+    index = {}
+    for key, label in COLUMNS.items():
+        matches = [i for i, h in enumerate(header) if h.replace(" ", "") == label]
+        if matches:
+            index[key] = matches[0]
+    missing = [COLUMNS[k] for k in ("name", "member_no", "org") if k not in index]
+    if missing:
+        raise ImportRejected([f"第 1 行缺少表头：{'、'.join(missing)}（表头应为 {'、'.join(COLUMNS.values())}）"])
+    return index
+
+
+def _org_lookup(scope: Scope) -> dict[str, list[Organisation]]:
+    lookup: dict[str, list[Organisation]] = {}
+    for org in orgs_in_scope(scope):
+        lookup.setdefault(org.name, []).append(org)
+        if org.code != org.name:
+            lookup.setdefault(org.code, []).append(org)
+    return lookup
+
+
+def import_members(scope: Scope, rows: list[list[str]], password: str, settings: HashSettings) -> list[User]:
+    """Create every member in `rows` (header first) inside the viewer's scope, or none. Commits."""
+    check_password_strength(password)
+    rows = [r for r in rows if any(c for c in r)]
+    if not rows:
+        raise ImportRejected(["文件是空的"])
+    index = _header_map(rows[0])
+    if len(rows) == 1:
+        raise ImportRejected(["文件只有表头，没有党员数据"])
+    orgs = _org_lookup(scope)
+    numbers = set(db.session.scalars(select(User.member_no)))
+    phones = set(db.session.scalars(select(User.phone).where(User.phone.is_not(None))))
+    errors: list[RowError] = []
+    seen_numbers: dict[str, int] = {}
+    seen_phones: dict[str, int] = {}
+    parsed = []
+    for line, row in enumerate(rows[1:], start=2):
+        cell = lambda key: row[index[key]] if key in index and index[key] < len(row) else ""  # noqa: E731
+        name, number, phone, org_name, category = (cell(k) for k in COLUMNS)
+        row_errors = []
+        if not name:
+            row_errors.append(RowError(line, "姓名", "不能为空"))
+        elif len(name) > 50:
+            row_errors.append(RowError(line, "姓名", "过长（最多 50 字）"))
+        if not number:
+            row_errors.append(RowError(line, "党员编号", "不能为空"))
+        elif not MEMBER_NO.match(number):
+            row_errors.append(RowError(line, "党员编号", f"「{number}」应为 2–32 位字母、数字或连字符"))
+        elif number in numbers:
+            row_errors.append(RowError(line, "党员编号", f"「{number}」已存在于系统中"))
+        elif number in seen_numbers:
+            row_errors.append(RowError(line, "党员编号", f"「{number}」与第 {seen_numbers[number]} 行重复"))
+        if phone:
+            if not PHONE.match(phone):
+                row_errors.append(RowError(line, "手机号", f"「{phone}」不是有效的 11 位手机号"))
+            elif phone in phones:
+                row_errors.append(RowError(line, "手机号", f"「{phone}」已被其他党员使用"))
+            elif phone in seen_phones:
+                row_errors.append(RowError(line, "手机号", f"「{phone}」与第 {seen_phones[phone]} 行重复"))
+        candidates = [o for o in orgs.get(org_name, []) if o.kind in (OrgKind.BRANCH, OrgKind.GROUP)] or orgs.get(org_name, [])
+        if not org_name:
+            row_errors.append(RowError(line, "所在支部", "不能为空"))
+        elif not candidates:
+            row_errors.append(RowError(line, "所在支部", f"「{org_name}」不是你管理范围内的组织"))
+        elif len(candidates) > 1:
+            row_errors.append(RowError(line, "所在支部", f"「{org_name}」有多个同名组织，请改填组织代码"))
+        if category not in CATEGORIES:
+            row_errors.append(RowError(line, "党员类别", f"「{category}」应为“正式”或“预备”"))
+        seen_numbers.setdefault(number, line)
+        if phone:
+            seen_phones.setdefault(phone, line)
+        if row_errors:
+            errors.extend(row_errors)
+        else:
+            parsed.append((name, number, phone or None, candidates[0], CATEGORIES[category]))
+    if errors:
+        raise ImportRejected(errors)
+    # Everyone starts with the same first password and must change it, so one hash serves them all.
+    password_hash = hash_password(settings, password)
+    users = [
+        User(name=n, member_no=no, phone=ph, org=org, category=cat, password_hash=password_hash, must_change_password=True)
+        for n, no, ph, org, cat in parsed
+    ]
+    db.session.add_all(users)
+    db.session.commit()
+    return users

@@ -1,0 +1,133 @@
+"""Load the question bank and the knowledge-point tree into the database, idempotently by id.
+
+A question whose text changed gets a new revision when the old one already has answers (attempts
+keep the revision they answered); otherwise it is updated in place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import exists, func, select
+
+from ..extensions import db
+from ..models import AssignmentQuestion, KnowledgePoint, PointLevel, Question, QuestionKind, Response
+from . import ServiceError
+from .bank_files import Bank, BankQuestion, load_bank
+from .constitution import ARTICLE_TITLES, GENERAL_PROGRAM, GENERAL_SECTIONS, PARTS
+
+
+class BankError(ServiceError):
+    def __init__(self, problems):
+        self.problems = problems
+        super().__init__(f"题库有 {len(problems)} 处问题，未导入任何题目")
+
+
+@dataclass
+class ImportResult:
+    created: int = 0
+    revised: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+def article_node_name(article: str) -> str:
+    """The tree label of an article: '第一条 入党条件'; sections of 总纲 are their own label."""
+    title = ARTICLE_TITLES.get(article)
+    return f"{article} {title}" if title else article
+
+
+def ensure_structure() -> dict[tuple[PointLevel, str], KnowledgePoint]:
+    """Create the part and article levels of the tree (flushes); return all nodes by (level, name)."""
+    nodes = {(n.level, n.name): n for n in db.session.scalars(select(KnowledgePoint))}
+
+    def node(level: PointLevel, name: str, parent: KnowledgePoint | None, position: int) -> KnowledgePoint:
+        found = nodes.get((level, name))
+        if found is None:
+            found = KnowledgePoint(level=level, name=name, parent=parent, position=position)
+            db.session.add(found)
+            nodes[(level, name)] = found
+        return found
+
+    for part in PARTS:
+        part_node = node(PointLevel.PART, part.title, None, part.order)
+        children = GENERAL_SECTIONS if part.title == GENERAL_PROGRAM else part.articles
+        for i, child in enumerate(children):
+            node(PointLevel.ARTICLE, article_node_name(child), part_node, part.order * 100 + i)
+    db.session.flush()
+    return nodes
+
+
+def import_bank(bank: Bank) -> ImportResult:
+    """Write a validated bank to the database. All or nothing: a bank with problems writes nothing. Commits."""
+    if bank.problems:
+        raise BankError(bank.problems)
+    nodes = ensure_structure()
+    points: dict[str, KnowledgePoint] = {}
+    for i, p in enumerate(bank.points):
+        parent = nodes[(PointLevel.ARTICLE, article_node_name(p.article))]
+        node = nodes.get((PointLevel.POINT, p.name))
+        if node is None:
+            node = KnowledgePoint(level=PointLevel.POINT, name=p.name, parent=parent, position=i)
+            db.session.add(node)
+            nodes[(PointLevel.POINT, p.name)] = node
+        node.parent, node.position = parent, i
+        points[p.name] = node
+    db.session.flush()
+    result = ImportResult()
+    current = {q.key: q for q in db.session.scalars(select(Question).where(Question.is_current.is_(True)))}
+    for bq in bank.questions:
+        _import_one(bq, current.get(bq.key), points[bq.point], result)
+    db.session.commit()
+    return result
+
+
+def _fields(bq: BankQuestion, point: KnowledgePoint) -> dict:
+    return dict(
+        kind=QuestionKind(bq.kind), stem=bq.stem, options=list(bq.options), answer=_answer_json(bq),
+        explanation=bq.explanation, article=bq.article, point_id=point.id, difficulty=bq.difficulty,
+        version=bq.version, source=bq.source,
+    )
+
+
+def _answer_json(bq: BankQuestion) -> list:
+    if bq.kind == "fill":
+        return [list(alts) for alts in bq.answer]
+    return list(bq.answer)
+
+
+def _import_one(bq: BankQuestion, existing: Question | None, point: KnowledgePoint, result: ImportResult) -> None:
+    fields = _fields(bq, point)
+    if existing is None:
+        db.session.add(Question(key=bq.key, revision=1, **fields))
+        result.created += 1
+        return
+    if all(getattr(existing, k) == v for k, v in fields.items()):
+        result.unchanged += 1
+        return
+    if _is_used(existing):
+        existing.is_current = False
+        db.session.add(Question(key=bq.key, revision=existing.revision + 1, retired=existing.retired, **fields))
+        result.revised += 1
+    else:
+        for k, v in fields.items():
+            setattr(existing, k, v)
+        result.updated += 1
+
+
+def _is_used(question: Question) -> bool:
+    """True if any answer or assignment refers to this revision."""
+    return bool(
+        db.session.scalar(select(exists().where(Response.question_id == question.id)))
+        or db.session.scalar(select(exists().where(AssignmentQuestion.question_id == question.id)))
+    )
+
+
+def import_dir(path: Path) -> ImportResult:
+    """Validate the bank files under `path` and import them."""
+    return import_bank(load_bank(path))
+
+
+def bank_is_empty() -> bool:
+    return not db.session.scalar(select(func.count()).select_from(Question))

@@ -1,0 +1,391 @@
+"""Taking a quiz: starting an attempt, saving each answer as it is given, submitting and grading.
+
+Rules that hold here whatever the client does: the deadline is the server's; a resend of an answer
+is harmless and an older one never overwrites a newer one (per-attempt sequence numbers); a submit
+that arrives twice, or from two tabs, finishes the attempt once.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+
+from ..extensions import db
+from ..models import (
+    Assignment,
+    Attempt,
+    AttemptState,
+    MemberResult,
+    Question,
+    QuestionKind,
+    Response,
+    Scoring,
+    ShowAnswers,
+    User,
+    utcnow,
+)
+from . import ServiceError
+from .grading import is_correct
+from .orgs import ancestor_ids
+
+KIND_ORDER = [QuestionKind.SINGLE, QuestionKind.MULTIPLE, QuestionKind.TRUEFALSE, QuestionKind.FILL]
+
+
+class QuizError(ServiceError):
+    pass
+
+
+class AttemptClosed(QuizError):
+    pass
+
+
+@dataclass
+class PaperItem:
+    """A question as this member sees it: options in their shuffled order, their saved answer."""
+
+    position: int
+    question: Question
+    options: list[str]  # in shown order
+    answer: list | None  # in shown form: shown option indexes, [True/False], or blank texts
+    seq: int
+    is_correct: bool = False
+    right: list | None = None  # the right answer in shown form (first accepted spelling per blank)
+
+
+@dataclass
+class SaveResult:
+    saved: bool  # False when a newer answer was already stored (this one was stale)
+    last_seq: int
+
+
+def assignments_for(user: User) -> list[Assignment]:
+    """Assignments given to the member's organisation or any organisation above it, newest first."""
+    return list(
+        db.session.scalars(
+            select(Assignment)
+            .where(Assignment.org_id.in_(ancestor_ids(user.org)))
+            .order_by(Assignment.closes_at.desc(), Assignment.id.desc())
+        )
+    )
+
+
+def is_assigned(assignment: Assignment, user: User) -> bool:
+    """True if the assignment was given to the member's organisation or one above it."""
+    return assignment.org_id in ancestor_ids(user.org)
+
+
+def result_of(assignment: Assignment, user: User) -> MemberResult | None:
+    return db.session.get(MemberResult, (assignment.id, user.id))
+
+
+def open_attempt(assignment: Assignment, user: User) -> Attempt | None:
+    """The member's attempt in progress on this assignment, if any."""
+    return db.session.scalar(
+        select(Attempt).where(
+            Attempt.assignment_id == assignment.id,
+            Attempt.user_id == user.id,
+            Attempt.state == AttemptState.IN_PROGRESS,
+        )
+    )
+
+
+def attempts_of(assignment: Assignment, user: User) -> list[Attempt]:
+    return list(
+        db.session.scalars(
+            select(Attempt)
+            .where(Attempt.assignment_id == assignment.id, Attempt.user_id == user.id)
+            .order_by(Attempt.number)
+        )
+    )
+
+
+def start_attempt(assignment: Assignment, user: User, now: datetime | None = None, rng: random.Random | None = None) -> Attempt:
+    """Return the member's attempt in progress, or start a new one with its own paper. Commits."""
+    now = now or utcnow()
+    if not is_assigned(assignment, user):
+        raise QuizError("这项任务没有布置给你")
+    existing = open_attempt(assignment, user)
+    if existing is not None:
+        return existing
+    if not assignment.questions:
+        raise QuizError("这项任务没有测验题")
+    if now < assignment.opens_at:
+        raise QuizError("测验还没有开始")
+    if now >= assignment.closes_at:
+        raise QuizError("测验已经截止")
+    done = len(attempts_of(assignment, user))
+    if assignment.max_attempts and done >= assignment.max_attempts:
+        raise QuizError(f"已用完 {assignment.max_attempts} 次作答机会")
+    deadline = assignment.closes_at
+    if assignment.time_limit_minutes:
+        deadline = min(deadline, now + timedelta(minutes=assignment.time_limit_minutes))
+    attempt = Attempt(
+        assignment=assignment, user=user, number=done + 1, started_at=now, deadline=deadline,
+        paper=build_paper([aq.question for aq in assignment.questions], rng or random.SystemRandom()),
+        total=len(assignment.questions),
+    )
+    db.session.add(attempt)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # Two taps on "start" at once: the other request created it.
+        db.session.rollback()
+        existing = open_attempt(assignment, user)
+        if existing is None:
+            raise
+        return existing
+    return attempt
+
+
+def build_paper(questions: list[Question], rng: random.Random) -> list[dict]:
+    """Order questions by kind, shuffle within each kind, and shuffle each question's options."""
+    by_kind = {kind: [q for q in questions if q.kind is kind] for kind in KIND_ORDER}
+    paper = []
+    for kind in KIND_ORDER:
+        group = by_kind[kind]
+        rng.shuffle(group)
+        for q in group:
+            perm = list(range(len(q.options)))
+            rng.shuffle(perm)
+            paper.append({"q": q.id, "perm": perm})
+    return paper
+
+
+def _questions_of(attempt: Attempt) -> dict[int, Question]:
+    ids = [entry["q"] for entry in attempt.paper]
+    return {q.id: q for q in db.session.scalars(select(Question).where(Question.id.in_(ids)))}
+
+
+def paper_items(attempt: Attempt) -> list[PaperItem]:
+    """The attempt's questions in the member's order, with saved answers shown in that order."""
+    questions = _questions_of(attempt)
+    responses = {
+        r.question_id: r for r in db.session.scalars(select(Response).where(Response.attempt_id == attempt.id))
+    }
+    items = []
+    for position, entry in enumerate(attempt.paper, start=1):
+        q = questions[entry["q"]]
+        perm = entry["perm"]
+        saved = responses.get(q.id)
+        shown = None
+        if saved is not None:
+            shown = _to_shown(q, perm, saved.answer)
+        right = [alts[0] for alts in q.answer] if q.kind is QuestionKind.FILL else _to_shown(q, perm, q.answer)
+        items.append(
+            PaperItem(
+                position, q, [q.options[i] for i in perm], shown, saved.seq if saved else 0,
+                is_correct=bool(saved and saved.is_correct), right=right,
+            )
+        )
+    return items
+
+
+def _to_shown(question: Question, perm: list[int], answer: list) -> list:
+    if question.kind in (QuestionKind.SINGLE, QuestionKind.MULTIPLE):
+        return sorted(perm.index(i) for i in answer)
+    return list(answer)
+
+
+def decode_answer(question: Question, perm: list[int], raw) -> list:
+    """Turn what the page sent (shown option indexes, 'true'/'false', blank texts) into canonical form.
+
+    Raises QuizError for anything malformed; an empty list means "no answer".
+    """
+    values = raw if isinstance(raw, list) else ([] if raw in (None, "") else [raw])
+    try:
+        if question.kind in (QuestionKind.SINGLE, QuestionKind.MULTIPLE):
+            shown = sorted({int(v) for v in values})
+            if any(not 0 <= s < len(perm) for s in shown):
+                raise ValueError
+            if question.kind is QuestionKind.SINGLE and len(shown) > 1:
+                raise ValueError
+            return sorted(perm[s] for s in shown)
+        if question.kind is QuestionKind.TRUEFALSE:
+            if not values:
+                return []
+            if len(values) != 1 or str(values[0]).lower() not in ("true", "false", "1", "0"):
+                raise ValueError
+            return [str(values[0]).lower() in ("true", "1")]
+        texts = [str(v).strip()[:200] for v in values]
+        if len(texts) > len(question.answer):
+            raise ValueError
+        return texts if any(texts) else []
+    except (TypeError, ValueError):
+        raise QuizError("答案格式不正确") from None
+
+
+def _check_open(attempt: Attempt, now: datetime, grace_seconds: int) -> None:
+    if attempt.is_finished:
+        raise AttemptClosed("本次答题已经交卷，答案不能再修改")
+    if attempt.deadline is not None and now > attempt.deadline + timedelta(seconds=grace_seconds):
+        raise AttemptClosed("答题时间已到，这个答案没有保存")
+
+
+def _lock(attempt: Attempt) -> Attempt:
+    """Re-read the attempt with a row lock, so saves and the submit of one attempt run one at a time."""
+    return db.session.scalars(
+        select(Attempt).where(Attempt.id == attempt.id).with_for_update().execution_options(populate_existing=True)
+    ).one()
+
+
+def save_answer(attempt: Attempt, position: int, raw, seq: int, grace_seconds: int, now: datetime | None = None) -> SaveResult:
+    """Store one answer unless a newer one (higher `seq`) is already stored. Commits."""
+    now = now or utcnow()
+    attempt = _lock(attempt)
+    _check_open(attempt, now, grace_seconds)
+    if not 1 <= position <= len(attempt.paper):
+        raise QuizError("题号不正确")
+    entry = attempt.paper[position - 1]
+    question = db.session.get(Question, entry["q"])
+    answer = decode_answer(question, entry["perm"], raw)
+    saved = _upsert_response(attempt.id, question, answer, seq, now)
+    if seq > attempt.last_seq:
+        attempt.last_seq = seq
+    last_seq = attempt.last_seq
+    db.session.commit()
+    return SaveResult(saved=saved, last_seq=last_seq)
+
+
+def _upsert_response(attempt_id: int, question: Question, answer: list, seq: int, now: datetime) -> bool:
+    """Insert or update the (attempt, question) row only if `seq` is newer; True if it was written."""
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    values = dict(
+        attempt_id=attempt_id, question_id=question.id, answer=answer,
+        is_correct=is_correct(question, answer), seq=seq, saved_at=now,
+    )
+    stmt = insert(Response).values(**values)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[Response.attempt_id, Response.question_id],
+        set_={k: stmt.excluded[k] for k in ("answer", "is_correct", "seq", "saved_at")},
+        where=Response.seq < stmt.excluded.seq,
+    )
+    return db.session.execute(stmt).rowcount == 1
+
+
+def submit_attempt(
+    attempt: Attempt,
+    answers: dict[int, object] | None,
+    grace_seconds: int,
+    now: datetime | None = None,
+) -> tuple[Attempt, str | None]:
+    """Store the answers sent with the submit (the no-JavaScript form), then finish and grade. Commits.
+
+    Returns the attempt and a notice for the member (e.g. the submit came too late and only the
+    answers saved before the deadline were graded). A second submit returns the first result.
+    """
+    now = now or utcnow()
+    attempt = _lock(attempt)
+    if attempt.is_finished:
+        return attempt, None
+    notice = None
+    late = attempt.deadline is not None and now > attempt.deadline + timedelta(seconds=grace_seconds)
+    if answers and not late:
+        seq = attempt.last_seq + 1
+        for position, raw in answers.items():
+            if 1 <= position <= len(attempt.paper):
+                entry = attempt.paper[position - 1]
+                question = db.session.get(Question, entry["q"])
+                try:
+                    answer = decode_answer(question, entry["perm"], raw)
+                except QuizError:
+                    continue
+                _upsert_response(attempt.id, question, answer, seq, now)
+        attempt.last_seq = seq
+    elif answers and late:
+        notice = "交卷时已超过答题截止时间，按截止前已保存的答案评分"
+    _finish(attempt, min(now, attempt.deadline) if late and attempt.deadline else now)
+    db.session.commit()
+    return attempt, notice
+
+
+def _finish(attempt: Attempt, when: datetime) -> bool:
+    """Mark the attempt finished exactly once, grade it and update the member's result."""
+    done = db.session.execute(
+        update(Attempt)
+        .where(Attempt.id == attempt.id, Attempt.state == AttemptState.IN_PROGRESS)
+        .values(state=AttemptState.FINISHED, finished_at=when)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.refresh(attempt)
+    if done != 1:
+        return False
+    _grade(attempt)
+    _update_result(attempt)
+    return True
+
+
+def _grade(attempt: Attempt) -> None:
+    questions = _questions_of(attempt)
+    responses = db.session.scalars(select(Response).where(Response.attempt_id == attempt.id)).all()
+    correct = 0
+    for r in responses:
+        r.is_correct = is_correct(questions[r.question_id], r.answer)
+        correct += r.is_correct
+    attempt.correct_count = correct
+    attempt.total = len(attempt.paper)
+    attempt.score = round(100.0 * correct / attempt.total, 1) if attempt.total else 0.0
+    attempt.passed = attempt.score >= attempt.assignment.pass_mark
+
+
+def _update_result(attempt: Attempt) -> None:
+    assignment = attempt.assignment
+    finished = [a for a in attempts_of(assignment, attempt.user) if a.is_finished]
+    if assignment.scoring is Scoring.LATEST:
+        counted = max(finished, key=lambda a: a.number)
+    else:
+        counted = max(finished, key=lambda a: (a.score or 0, -a.number))
+    result = db.session.get(MemberResult, (assignment.id, attempt.user_id))
+    if result is None:
+        result = MemberResult(assignment_id=assignment.id, user_id=attempt.user_id)
+        db.session.add(result)
+    result.attempts = len(finished)
+    result.score = counted.score
+    result.passed = bool(counted.passed)
+    result.counted_attempt_id = counted.id
+    result.finished_at = counted.finished_at
+
+
+def close_if_overdue(attempt: Attempt, grace_seconds: int, now: datetime | None = None) -> bool:
+    """Finish and grade an attempt whose deadline and grace have passed, with what was saved. Commits."""
+    now = now or utcnow()
+    if attempt.is_finished or attempt.deadline is None:
+        return False
+    if now <= attempt.deadline + timedelta(seconds=grace_seconds):
+        return False
+    attempt = _lock(attempt)
+    closed = _finish(attempt, attempt.deadline)
+    db.session.commit()
+    return closed
+
+
+def close_overdue(grace_seconds: int, now: datetime | None = None) -> int:
+    """Close every attempt whose deadline and grace have passed; return how many. Commits each."""
+    now = now or utcnow()
+    cutoff = now - timedelta(seconds=grace_seconds)
+    ids = db.session.scalars(
+        select(Attempt.id).where(Attempt.state == AttemptState.IN_PROGRESS, Attempt.deadline < cutoff)
+    ).all()
+    db.session.rollback()
+    return sum(close_if_overdue(db.session.get(Attempt, i), grace_seconds, now) for i in ids)
+
+
+def answers_visible(attempt: Attempt, now: datetime | None = None) -> bool:
+    """Whether the member may see the right answers and explanations for a finished attempt."""
+    if not attempt.is_finished:
+        return False
+    if attempt.assignment.show_answers is ShowAnswers.AFTER_CLOSE:
+        return (now or utcnow()) >= attempt.assignment.closes_at
+    return True
+
+
+def seconds_left(attempt: Attempt, now: datetime | None = None) -> int | None:
+    """Seconds until the attempt's deadline, as the server counts them (None: no deadline)."""
+    if attempt.deadline is None:
+        return None
+    return max(0, int((attempt.deadline - (now or utcnow())).total_seconds()))
