@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from .extensions import db, enable_wal
@@ -161,6 +161,7 @@ def users_grant(member_no: str, role: str, org_code: str) -> None:
 
 
 @click.command("seed-demo")
+@with_appcontext
 def seed_demo() -> None:
     """Build the demo organisation (idempotent) and print its logins."""
     try:
@@ -181,6 +182,7 @@ def _print_logins() -> None:
 
 @click.command("bootstrap")
 @click.option("--demo/--no-demo", "with_demo", default=True, help="Also build the demo organisation.")
+@with_appcontext
 def bootstrap(with_demo: bool) -> None:
     """After `flask db upgrade`: WAL for SQLite, load the bank and notes if empty, build the demo."""
     enable_wal(db.engine)

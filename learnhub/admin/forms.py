@@ -1,11 +1,11 @@
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import PasswordField, SelectField, StringField
+from wtforms import PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from ..models import MemberCategory
 
-CATEGORY_CHOICES = [(c.value, c.label) for c in MemberCategory]
+CATEGORY_CHOICES = [SelectChoice(c.value, c.label) for c in MemberCategory]
 
 
 class MemberForm(FlaskForm):

@@ -1,6 +1,7 @@
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from sqlalchemy import or_, select
+from wtforms import SelectChoice
 
 from ..auth.decorators import current_scope, scoped_org_or_404
 from ..extensions import db
@@ -25,7 +26,7 @@ def _member_or_404(user_id: int) -> User:
 
 
 def _org_choices(form: MemberForm) -> None:
-    form.org_id.choices = [(o.id, "　" * max(o.depth, 0) + o.name) for o in orgs_in_scope(current_scope())]
+    form.org_id.choices = [SelectChoice(o.id, "　" * max(o.depth, 0) + o.name) for o in orgs_in_scope(current_scope())]
 
 
 def _data(form: MemberForm) -> MemberData:

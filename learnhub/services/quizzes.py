@@ -265,7 +265,8 @@ def _upsert_response(attempt_id: int, question: Question, answer: list, seq: int
         set_={k: stmt.excluded[k] for k in ("answer", "is_correct", "seq", "saved_at")},
         where=Response.seq < stmt.excluded.seq,
     )
-    return db.session.execute(stmt).rowcount == 1
+    # RETURNING, not rowcount: drivers disagree on rowcount for upserts (psycopg reports -1).
+    return db.session.execute(stmt.returning(Response.id)).first() is not None
 
 
 def submit_attempt(

@@ -1,0 +1,91 @@
+"""Fixtures: a fresh app and database per test (SQLite file, or PostgreSQL when
+LEARNHUB_TEST_DATABASE_URL is set), a small question bank, and a standard organisation world."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from config import TestingConfig
+from learnhub import create_app
+from learnhub.extensions import db, enable_wal
+
+DATA = Path(__file__).parent / "data"
+PG_URL = os.environ.get("LEARNHUB_TEST_DATABASE_URL", "")
+
+pytest_plugins = ["tests.world"]
+
+
+@pytest.fixture(scope="session")
+def pg_database():
+    """Create one throw-away PostgreSQL database for the run, and drop it at the end."""
+    if not PG_URL:
+        yield None
+        return
+    server = make_url(PG_URL)
+    name = f"learnhub_test_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield server.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def database_url(tmp_path, pg_database) -> str:
+    return pg_database or f"sqlite:///{tmp_path / 'test.sqlite'}"
+
+
+@pytest.fixture
+def make_app(database_url):
+    """Build an app on the test database; keyword arguments override config values."""
+    apps = []
+
+    def _make(**overrides):
+        config = type("Config", (TestingConfig,), {"SQLALCHEMY_DATABASE_URI": database_url, **overrides})
+        app = create_app(config)
+        apps.append(app)
+        return app
+
+    yield _make
+    for app in apps:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(make_app):
+    app = make_app(QUESTIONS_DIR=str(DATA / "bank"), NOTES_DIR=str(DATA / "notes"))
+    with app.app_context():
+        enable_wal(db.engine)
+        db.drop_all()
+        db.create_all()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.drop_all()
+
+
+@pytest.fixture
+def ctx(app):
+    """An app context for service and model tests."""
+    with app.app_context():
+        yield db.session
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()

@@ -1,0 +1,65 @@
+"""Builders for test data. Each flushes; the caller commits."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import timedelta
+
+from flask import current_app
+
+from learnhub.extensions import db
+from learnhub.models import (
+    Assignment,
+    AssignmentKind,
+    AssignmentQuestion,
+    MemberCategory,
+    Organisation,
+    OrgKind,
+    Question,
+    Role,
+    User,
+    utcnow,
+)
+from learnhub.services.accounts import HashSettings, hash_password
+from learnhub.services.orgs import create_org, grant
+
+PASSWORD = "pass1234"
+_seq = itertools.count(1)
+
+
+def make_org(name: str, kind: OrgKind = OrgKind.BRANCH, parent: Organisation | None = None, code: str | None = None) -> Organisation:
+    return create_org(name, kind, parent, code or f"org{next(_seq)}")
+
+
+def make_user(
+    org: Organisation,
+    member_no: str | None = None,
+    name: str = "张三",
+    password: str = PASSWORD,
+    role: Role | None = None,
+    role_org: Organisation | None = None,
+    **extra,
+) -> User:
+    extra.setdefault("must_change_password", False)
+    extra.setdefault("category", MemberCategory.FULL)
+    user = User(
+        member_no=member_no or f"M{next(_seq):05d}", name=name, org=org,
+        password_hash=hash_password(HashSettings.from_config(current_app.config), password), **extra,
+    )
+    db.session.add(user)
+    if role is not None:
+        grant(user, role_org or org, role)
+    db.session.flush()
+    return user
+
+
+def make_assignment(org: Organisation, questions: list[Question], **extra) -> Assignment:
+    now = utcnow()
+    extra.setdefault("opens_at", now - timedelta(days=1))
+    extra.setdefault("closes_at", now + timedelta(days=7))
+    extra.setdefault("kind", AssignmentKind.EXAM)
+    assignment = Assignment(title=extra.pop("title", "党章测验"), org=org, **extra)
+    assignment.questions = [AssignmentQuestion(question=q, position=i) for i, q in enumerate(questions)]
+    db.session.add(assignment)
+    db.session.flush()
+    return assignment

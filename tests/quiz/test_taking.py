@@ -1,0 +1,298 @@
+"""A member takes a quiz from start to score, with and without JavaScript; no answer is lost."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from learnhub.extensions import db
+from learnhub.models import Assignment, Attempt, AttemptState, MemberResult, Response, User, utcnow
+from learnhub.services import quizzes
+
+from .helpers import attempt_id_from, form_fields, paper, shown_answer
+
+
+def start(client, assignment_id: int) -> int:
+    response = client.post(f"/quiz/{assignment_id}/start")
+    assert response.status_code == 302
+    return attempt_id_from(response.location)
+
+
+def save(client, attempt_id: int, position: int, answer, seq: int):
+    return client.post(f"/quiz/attempts/{attempt_id}/answers", json={"position": position, "answer": answer, "seq": seq})
+
+
+def test_member_takes_quiz_from_start_to_review(app, world, login):
+    c = login(world.login["m_a1"])
+    home = c.get("/").get_data(as_text=True)
+    assert "党委A测验" in home and "未完成" in home
+    attempt_id = start(c, world.assignment_a)
+    page = c.get(f"/quiz/attempts/{attempt_id}").get_data(as_text=True)
+    assert "申请入党的最低年龄是多少？" in page and 'name="q1"' in page
+    items = paper(app, attempt_id)
+    for pos, q, perm in items:
+        r = save(c, attempt_id, pos, shown_answer(q, perm, right=pos != 1), seq=pos)
+        assert r.status_code == 200 and r.json["saved"] is True
+    r = c.post(f"/quiz/attempts/{attempt_id}/submit", data={"shown": ""})
+    assert r.location.endswith(f"/quiz/attempts/{attempt_id}/review")
+    review = c.get(r.location).get_data(as_text=True)
+    assert "80" in review and "答对 4 / 5 题" in review
+    assert "正确答案" in review and "党章第一条规定年满十八岁。" in review and "第一条" in review
+    home = c.get("/").get_data(as_text=True)
+    assert "已完成" in home and "80" in home
+
+
+def test_quiz_works_with_a_plain_form_submit(app, world, login):
+    """With JavaScript off, the whole paper is one form that submits and grades."""
+    c = login(world.login["m_a1"])
+    attempt_id = start(c, world.assignment_a)
+    answers = {pos: shown_answer(q, perm) for pos, q, perm in paper(app, attempt_id)}
+    r = c.post(f"/quiz/attempts/{attempt_id}/submit", data=form_fields(answers))
+    assert r.status_code == 302
+    with app.app_context():
+        attempt = db.session.get(Attempt, attempt_id)
+        assert attempt.state is AttemptState.FINISHED and attempt.score == 100.0 and attempt.passed
+        result = db.session.get(MemberResult, (world.assignment_a, world.user["m_a1"]))
+        assert result.score == 100.0 and result.finished_at is not None
+
+
+def test_options_are_shuffled_per_member_and_graded_by_meaning(app, world, login):
+    perms = set()
+    for key in ("m_a1", "m_a1b", "m_a2", "m_a3", "sec_a1", "sec_a2"):
+        c = login(world.login[key])
+        attempt_id = start(c, world.assignment_a)
+        items = paper(app, attempt_id)
+        perms.add(tuple(tuple(perm) for _, _, perm in items))
+        answers = {pos: shown_answer(q, perm) for pos, q, perm in items}
+        c.post(f"/quiz/attempts/{attempt_id}/submit", data=form_fields(answers))
+        with app.app_context():
+            assert db.session.get(Attempt, attempt_id).score == 100.0
+    assert len(perms) > 1, "six members all got the options in the same order"
+
+
+def test_same_answer_sent_twice_is_harmless(app, world, login):
+    c = login(world.login["m_a1"])
+    attempt_id = start(c, world.assignment_a)
+    pos, q, perm = paper(app, attempt_id)[0]
+    answer = shown_answer(q, perm)
+    assert save(c, attempt_id, pos, answer, 3).json["saved"] is True
+    again = save(c, attempt_id, pos, answer, 3)
+    assert again.status_code == 200 and again.json["ok"] is True
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Response).where(Response.attempt_id == attempt_id)) == 1
+
+
+def test_older_answer_arriving_late_does_not_overwrite_newer(app, world, login):
+    c = login(world.login["m_a1"])
+    attempt_id = start(c, world.assignment_a)
+    pos, q, perm = next(item for item in paper(app, attempt_id) if item[1].kind.value == "single")
+    right, wrong = shown_answer(q, perm, True), shown_answer(q, perm, False)
+    assert save(c, attempt_id, pos, right, 7).json["saved"] is True
+    late = save(c, attempt_id, pos, wrong, 5)
+    assert late.status_code == 200 and late.json["saved"] is False and late.json["last_seq"] == 7
+    c.post(f"/quiz/attempts/{attempt_id}/submit", data={"shown": ""})
+    with app.app_context():
+        response = db.session.scalar(select(Response).where(Response.attempt_id == attempt_id))
+        assert response.is_correct and response.seq == 7
+
+
+def test_answer_after_deadline_and_grace_is_refused(app, world, login):
+    c = login(world.login["m_a1"])
+    attempt_id = start(c, world.assignment_a)
+    with app.app_context():
+        attempt = db.session.get(Attempt, attempt_id)
+        attempt.deadline = utcnow() - timedelta(seconds=app.config["ATTEMPT_GRACE_SECONDS"] + 5)
+        db.session.commit()
+    pos, q, perm = paper(app, attempt_id)[0]
+    r = save(c, attempt_id, pos, shown_answer(q, perm), 1)
+    assert r.status_code == 409 and r.json["closed"] is True and "时间已到" in r.json["error"]
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Response)) == 0
+
+
+def test_answer_within_grace_is_accepted(app, world, login):
+    c = login(world.login["m_a1"])
+    attempt_id = start(c, world.assignment_a)
+    with app.app_context():
+        db.session.get(Attempt, attempt_id).deadline = utcnow() - timedelta(seconds=10)
+        db.session.commit()
+    pos, q, perm = paper(app, attempt_id)[0]
+    assert save(c, attempt_id, pos, shown_answer(q, perm), 1).json["saved"] is True
+
+
+def test_deadline_passing_without_submit_grades_what_was_saved(app, world, login, runner):
+    c = login(world.login["m_a1"])
+    attempt_id = start(c, world.assignment_a)
+    items = paper(app, attempt_id)
+    for pos, q, perm in items[:3]:
+        save(c, attempt_id, pos, shown_answer(q, perm), pos)
+    with app.app_context():
+        db.session.get(Attempt, attempt_id).deadline = utcnow() - timedelta(hours=1)
+        db.session.commit()
+    result = runner.invoke(args=["attempts", "close-overdue"])
+    assert "1 overdue attempts closed" in result.output
+    with app.app_context():
+        attempt = db.session.get(Attempt, attempt_id)
+        assert attempt.is_finished and attempt.correct_count == 3 and attempt.score == 60.0
+        assert attempt.finished_at == attempt.deadline
+
+
+def test_opening_an_overdue_attempt_closes_and_grades_it(app, world, login):
+    c = login(world.login["m_a1"])
+    attempt_id = start(c, world.assignment_a)
+    pos, q, perm = paper(app, attempt_id)[0]
+    save(c, attempt_id, pos, shown_answer(q, perm), 1)
+    with app.app_context():
+        db.session.get(Attempt, attempt_id).deadline = utcnow() - timedelta(hours=1)
+        db.session.commit()
+    r = c.get(f"/quiz/attempts/{attempt_id}")
+    assert r.location.endswith("/review")
+    assert "20" in c.get(r.location).get_data(as_text=True)
+
+
+def test_late_submit_grades_only_answers_saved_in_time(app, world, login):
+    c = login(world.login["m_a1"])
+    attempt_id = start(c, world.assignment_a)
+    items = paper(app, attempt_id)
+    with app.app_context():
+        db.session.get(Attempt, attempt_id).deadline = utcnow() - timedelta(hours=1)
+        db.session.commit()
+    answers = {pos: shown_answer(q, perm) for pos, q, perm in items}
+    r = c.post(f"/quiz/attempts/{attempt_id}/submit", data=form_fields(answers), follow_redirects=True)
+    assert "超过答题截止时间" in r.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Attempt, attempt_id).score == 0.0
+
+
+def test_submitting_twice_gives_one_result(app, world, login):
+    c = login(world.login["m_a1"])
+    attempt_id = start(c, world.assignment_a)
+    items = paper(app, attempt_id)
+    right = {pos: shown_answer(q, perm) for pos, q, perm in items}
+    wrong = {pos: shown_answer(q, perm, False) for pos, q, perm in items}
+    c.post(f"/quiz/attempts/{attempt_id}/submit", data=form_fields(right))
+    second = c.post(f"/quiz/attempts/{attempt_id}/submit", data=form_fields(wrong))
+    assert second.status_code == 302
+    with app.app_context():
+        assert db.session.get(Attempt, attempt_id).score == 100.0
+        assert db.session.get(MemberResult, (world.assignment_a, world.user["m_a1"])).attempts == 1
+
+
+def test_back_button_after_submit_cannot_change_answers(app, world, login):
+    c = login(world.login["m_a1"])
+    attempt_id = start(c, world.assignment_a)
+    items = paper(app, attempt_id)
+    c.post(f"/quiz/attempts/{attempt_id}/submit", data={"shown": ""})
+    pos, q, perm = items[0]
+    r = save(c, attempt_id, pos, shown_answer(q, perm), 99)
+    assert r.status_code == 409 and "已经交卷" in r.json["error"]
+    assert c.get(f"/quiz/attempts/{attempt_id}").location.endswith("/review")
+
+
+def test_concurrent_submits_from_two_tabs_give_one_result(app, world, login):
+    c1, c2 = login(world.login["m_a1"]), login(world.login["m_a1"])
+    attempt_id = start(c1, world.assignment_a)
+    items = paper(app, attempt_id)
+    right = form_fields({pos: shown_answer(q, perm) for pos, q, perm in items})
+    wrong = form_fields({pos: shown_answer(q, perm, False) for pos, q, perm in items})
+    barrier = threading.Barrier(2)
+    codes = []
+
+    def hand_in(client, data):
+        barrier.wait()
+        codes.append(client.post(f"/quiz/attempts/{attempt_id}/submit", data=data).status_code)
+
+    threads = [threading.Thread(target=hand_in, args=(c1, right)), threading.Thread(target=hand_in, args=(c2, wrong))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert codes == [302, 302]
+    with app.app_context():
+        attempt = db.session.get(Attempt, attempt_id)
+        assert attempt.score in (0.0, 100.0)
+        result = db.session.get(MemberResult, (world.assignment_a, world.user["m_a1"]))
+        assert result.attempts == 1 and result.score == attempt.score
+        responses = db.session.scalars(select(Response).where(Response.attempt_id == attempt_id)).all()
+        assert len(responses) == len(items) and sum(r.is_correct for r in responses) == attempt.correct_count
+
+
+def test_resume_in_a_new_session_keeps_every_saved_answer(app, world, login):
+    first = login(world.login["m_a1"])
+    attempt_id = start(first, world.assignment_a)
+    items = paper(app, attempt_id)
+    for pos, q, perm in items:
+        save(first, attempt_id, pos, shown_answer(q, perm), pos)
+    second = login(world.login["m_a1"])  # another phone
+    assert attempt_id_from(second.post(f"/quiz/{world.assignment_a}/start").location) == attempt_id
+    page = second.get(f"/quiz/attempts/{attempt_id}").get_data(as_text=True)
+    assert page.count(" checked") >= 4 and 'value="一年"' in page
+    second.post(f"/quiz/attempts/{attempt_id}/submit", data={"shown": ""})
+    with app.app_context():
+        assert db.session.get(Attempt, attempt_id).score == 100.0
+
+
+def test_attempts_are_limited_and_highest_counts(app, world, login):
+    c = login(world.login["m_a1"])
+    scores = []
+    for right in (True, False):
+        attempt_id = start(c, world.assignment_a)
+        answers = {pos: shown_answer(q, perm, right) for pos, q, perm in paper(app, attempt_id)}
+        c.post(f"/quiz/attempts/{attempt_id}/submit", data=form_fields(answers))
+        scores.append(attempt_id)
+    r = c.post(f"/quiz/{world.assignment_a}/start", follow_redirects=True)
+    assert "已用完 2 次作答机会" in r.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(MemberResult, (world.assignment_a, world.user["m_a1"])).score == 100.0
+
+
+def test_member_cannot_see_or_start_another_committees_quiz(world, login):
+    c = login(world.login["m_a1"])
+    assert c.get(f"/quiz/{world.assignment_b}").status_code == 404
+    assert c.post(f"/quiz/{world.assignment_b}/start").status_code == 404
+
+
+def test_member_cannot_open_someone_elses_attempt(app, world, login):
+    owner = login(world.login["m_a1"])
+    attempt_id = start(owner, world.assignment_a)
+    other = login(world.login["m_a1b"])
+    assert other.get(f"/quiz/attempts/{attempt_id}").status_code == 404
+    assert save(other, attempt_id, 1, 0, 1).status_code == 404
+    assert other.post(f"/quiz/attempts/{attempt_id}/submit", data={"shown": ""}).status_code == 404
+    assert other.get(f"/quiz/attempts/{attempt_id}/review").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "body",
+    [None, {"position": "x", "answer": 0, "seq": 1}, {"position": 99, "answer": 0, "seq": 1}, {"position": 1, "answer": [7], "seq": 1}],
+)
+def test_malformed_saves_get_a_clear_error_not_a_500(app, world, login, body):
+    c = login(world.login["m_a1"])
+    attempt_id = start(c, world.assignment_a)
+    if body is None:
+        r = c.post(f"/quiz/attempts/{attempt_id}/answers", data="not json", content_type="application/json")
+    else:
+        r = save(c, attempt_id, body["position"], body["answer"], body["seq"])
+    assert r.status_code == 400 and r.json["ok"] is False and r.json["error"]
+
+
+def test_window_closed_quiz_cannot_start(app, world, login):
+    with app.app_context():
+        db.session.get(Assignment, world.assignment_a).closes_at = utcnow() - timedelta(minutes=1)
+        db.session.commit()
+    c = login(world.login["m_a1"])
+    r = c.post(f"/quiz/{world.assignment_a}/start", follow_redirects=True)
+    assert "测验已经截止" in r.get_data(as_text=True)
+
+
+def test_time_limit_sets_the_deadline_on_the_server(app, world, ctx):
+    assignment = db.session.get(Assignment, world.assignment_a)
+    assignment.time_limit_minutes = 20
+    member = db.session.get(User, world.user["m_a1"])
+    now = utcnow()
+    attempt = quizzes.start_attempt(assignment, member, now=now)
+    assert attempt.deadline == now + timedelta(minutes=20)
+    assert quizzes.seconds_left(attempt, now=now + timedelta(minutes=5)) == 15 * 60
