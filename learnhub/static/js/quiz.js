@@ -53,7 +53,8 @@
     document.getElementById("progress").textContent = T.answered.replace("{a}", answered).replace("{n}", questions.length);
     if (!navigator.onLine && n) { net.className = "save-state pending"; net.textContent = T.offline; }
     else if (n) { net.className = "save-state pending"; net.textContent = T.pending; }
-    else { net.className = "save-state saved"; net.textContent = T.all_saved; }
+    else if (answered) { net.className = "save-state saved"; net.textContent = T.all_saved; }
+    else { net.textContent = ""; }
   }
 
   function send(pos) {
@@ -118,13 +119,18 @@
   summary();
 
   // Countdown from the server's remaining seconds, re-anchored on the clock so background tabs stay right.
+  function two(n) { return (n < 10 ? "0" : "") + n; }
+  function clock(left) {
+    var d = Math.floor(left / 86400), h = Math.floor(left % 86400 / 3600), m = Math.floor(left % 3600 / 60), s = left % 60;
+    if (d) return T.days.replace("{d}", d).replace("{h}", h);
+    return (h ? h + ":" + two(m) : m) + ":" + two(s);
+  }
   var timer = document.getElementById("timer");
   if (timer && form.dataset.secondsLeft) {
     var endAt = Date.now() + parseInt(form.dataset.secondsLeft, 10) * 1000;
     var tick = function () {
       var left = Math.max(0, Math.round((endAt - Date.now()) / 1000));
-      var m = Math.floor(left / 60), s = left % 60;
-      timer.textContent = T.left + " " + m + ":" + (s < 10 ? "0" : "") + s;
+      timer.textContent = T.left + " " + clock(left);
       timer.className = "timer" + (left < 120 ? " low" : "");
       if (left === 0 && !closed) { closed = true; handIn(); }
     };
