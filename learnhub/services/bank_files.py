@@ -140,7 +140,7 @@ def _load_file(file: Path, bank: Bank) -> None:
             bank.points.append(point)
     known = {p.name: p for p in bank.points}
     for raw in data.get("questions") or []:
-        question = _read_question(raw, part.title, known, source, bank)
+        question = read_question(raw, known, source, bank, part=part.title)
         if question is not None:
             bank.questions.append(question)
 
@@ -160,7 +160,19 @@ def _read_point(raw: object, part: str, source: str, bank: Bank) -> BankPoint | 
     return BankPoint(name=name, part=part, article=article, source=source)
 
 
-def _read_question(raw: object, part: str, points: dict[str, BankPoint], source: str, bank: Bank):
+def read_question(
+    raw: object,
+    points: dict[str, BankPoint],
+    source: str,
+    bank: Bank,
+    part: str | None = None,
+    require_explanation: bool = True,
+) -> BankQuestion | None:
+    """Validate one question given as a dict (the YAML shape); record problems in `bank`.
+
+    `points` are the knowledge points it may hang on. `part`, when given, is the part the question
+    must belong to (a bank file's part). Imports from other systems may lack explanations.
+    """
     if not isinstance(raw, dict):
         bank.problems.append(Problem(source, "", f"题目应为映射：{raw!r}"))
         return None
@@ -176,19 +188,22 @@ def _read_question(raw: object, part: str, points: dict[str, BankPoint], source:
     if not stem:
         say("题干为空")
     explanation = str(raw.get("explanation") or "").strip()
-    if not explanation:
+    if not explanation and require_explanation:
         say("解析为空")
     article = str(raw.get("article") or "").strip()
     owner = part_of_article(article)
     if owner is None:
         say(f"条文「{article}」不存在（应为“第X条”或“总纲”）")
-    elif owner.title != part:
+    elif part is not None and owner.title != part:
         say(f"条文「{article}」不属于本文件的{part}")
     point = points.get(str(raw.get("point") or "").strip())
     if point is None:
         say(f"知识点「{raw.get('point')}」未定义")
-    elif part != GENERAL_PROGRAM and point.article != article:
-        say(f"知识点「{point.name}」属于{point.article}，与题目的条文{article}不一致")
+    elif (point.part == GENERAL_PROGRAM) != (article == GENERAL_PROGRAM) or (
+        point.part != GENERAL_PROGRAM and point.article != article
+    ):
+        where = GENERAL_PROGRAM if point.part == GENERAL_PROGRAM else point.article
+        say(f"知识点「{point.name}」属于{where}，与题目的条文{article}不一致")
     difficulty = raw.get("difficulty")
     if difficulty not in (1, 2, 3):
         say("难度应为 1、2 或 3")

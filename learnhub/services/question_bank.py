@@ -14,7 +14,7 @@ from sqlalchemy import exists, func, select
 from ..extensions import db
 from ..models import AssignmentQuestion, KnowledgePoint, PointLevel, Question, QuestionKind, Response
 from . import ServiceError
-from .bank_files import Bank, BankQuestion, load_bank
+from .bank_files import Bank, BankPoint, BankQuestion, load_bank
 from .constitution import ARTICLE_TITLES, GENERAL_PROGRAM, GENERAL_SECTIONS, PARTS
 
 
@@ -59,12 +59,49 @@ def ensure_structure() -> dict[tuple[PointLevel, str], KnowledgePoint]:
     return nodes
 
 
+def db_points() -> dict[str, BankPoint]:
+    """The knowledge points already in the database, in the shape the bank readers validate against."""
+    nodes = {n.id: n for n in db.session.scalars(select(KnowledgePoint))}
+    out = {}
+    for node in nodes.values():
+        if node.level is not PointLevel.POINT or node.parent_id is None:
+            continue
+        article_node = nodes[node.parent_id]
+        part = nodes[article_node.parent_id].name if article_node.parent_id else ""
+        article = article_node.name if part == GENERAL_PROGRAM else article_node.name.split(" ")[0]
+        out[node.name] = BankPoint(name=node.name, part=part, article=article, source="database")
+    return out
+
+
+def to_bank_question(q: Question) -> BankQuestion:
+    """A database question in the shape the bank files and exports use."""
+    answer = tuple(tuple(alts) for alts in q.answer) if q.kind is QuestionKind.FILL else tuple(q.answer)
+    return BankQuestion(
+        key=q.key, kind=q.kind.value, stem=q.stem, options=tuple(q.options), answer=answer,
+        explanation=q.explanation, article=q.article, point=q.point.name, difficulty=q.difficulty,
+        version=q.version, source=q.source,
+    )
+
+
+def current_questions(include_retired: bool = False) -> list[Question]:
+    """The current revision of every question, in key order."""
+    stmt = select(Question).where(Question.is_current.is_(True)).order_by(Question.key)
+    if not include_retired:
+        stmt = stmt.where(Question.retired.is_(False))
+    return list(db.session.scalars(stmt))
+
+
 def import_bank(bank: Bank) -> ImportResult:
-    """Write a validated bank to the database. All or nothing: a bank with problems writes nothing. Commits."""
+    """Write a validated bank to the database. All or nothing: a bank with problems writes nothing. Commits.
+
+    Questions may hang on points defined in the bank itself or already in the database.
+    """
     if bank.problems:
         raise BankError(bank.problems)
     nodes = ensure_structure()
-    points: dict[str, KnowledgePoint] = {}
+    points: dict[str, KnowledgePoint] = {
+        name: node for (level, name), node in nodes.items() if level is PointLevel.POINT
+    }
     for i, p in enumerate(bank.points):
         parent = nodes[(PointLevel.ARTICLE, article_node_name(p.article))]
         node = nodes.get((PointLevel.POINT, p.name))
