@@ -33,3 +33,7 @@ class ImportForm(FlaskForm):
         "初始密码（导入的党员首次登录时须修改）",
         validators=[DataRequired("请设置初始密码"), Length(min=8, max=128, message="密码长度应为 8–128 位")],
     )
+
+
+class ResolveReportForm(FlaskForm):
+    resolution = StringField("处理结果", validators=[Length(max=200)])

@@ -1,16 +1,17 @@
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import or_, select
 from wtforms import SelectChoice
 
 from ..auth.decorators import current_scope, scoped_org_or_404
 from ..extensions import db
-from ..models import MemberCategory, Organisation, User
-from ..services import ServiceError, accounts, members, uploads
+from ..models import MemberCategory, Organisation, QuestionReport, User
+from ..services import ServiceError, accounts, members, question_reports, uploads
 from ..services.accounts import HashSettings, MemberData
 from ..services.orgs import orgs_in_scope, within
 from . import bp
-from .forms import ImportForm, MemberForm, NewMemberForm
+from .forms import ImportForm, MemberForm, NewMemberForm, ResolveReportForm
 
 PAGE_SIZE = 50
 
@@ -115,3 +116,34 @@ def members_import():
             flash(f"已导入 {len(created)} 名党员，他们首次登录时须修改初始密码", "success")
             return redirect(url_for("admin.members_list"))
     return render_template("admin/members_import.html", form=form, errors=errors)
+
+
+def _organiser_only() -> None:
+    if not current_scope().is_organiser:
+        abort(403)
+
+
+@bp.get("/question-reports")
+def question_reports_list():
+    """The organisers' queue of questions members marked as faulty."""
+    _organiser_only()
+    return render_template(
+        "admin/question_reports.html", reports=question_reports.open_reports(current_scope()), form=ResolveReportForm()
+    )
+
+
+@bp.post("/question-reports/<int:report_id>/resolve")
+def question_report_resolve(report_id: int):
+    """Close a report with what was done about it."""
+    _organiser_only()
+    report = db.get_or_404(QuestionReport, report_id)
+    scoped_org_or_404(report.user.org_id)
+    form = ResolveReportForm()
+    if form.validate_on_submit():
+        try:
+            question_reports.resolve(report, current_user, form.resolution.data or "")
+        except ServiceError as exc:
+            flash(str(exc), "error")
+        else:
+            flash("已标记为处理完毕", "success")
+    return redirect(url_for("admin.question_reports_list"))

@@ -14,6 +14,15 @@ from .quiz import (
     ShowAnswers,
     assignment_material,
 )
+from .practice import (
+    Exemption,
+    ExemptionReason,
+    MistakeCard,
+    PracticeAnswer,
+    PracticeMode,
+    QuestionReport,
+    ReportStatus,
+)
 from .study import Reading
 from .types import utcnow
 
@@ -21,5 +30,6 @@ __all__ = [
     "ORG_KIND_LABELS", "Assignment", "AssignmentKind", "AssignmentQuestion", "Attempt", "AttemptState",
     "Grant", "KnowledgePoint", "Material", "MemberCategory", "MemberResult", "OrgKind", "Organisation",
     "PointLevel", "Question", "QuestionKind", "Reading", "Response", "Role", "Scoring", "ShowAnswers",
-    "User", "assignment_material", "material_point", "utcnow",
+    "User", "assignment_material", "material_point", "utcnow", "Exemption", "ExemptionReason", "MistakeCard",
+    "PracticeAnswer", "PracticeMode", "QuestionReport", "ReportStatus",
 ]

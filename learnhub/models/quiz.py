@@ -59,6 +59,9 @@ class Assignment(db.Model):
     max_attempts: Mapped[int] = mapped_column(default=1)
     scoring: Mapped[Scoring] = mapped_column(_enum(Scoring), default=Scoring.HIGHEST)
     show_answers: Mapped[ShowAnswers] = mapped_column(_enum(ShowAnswers), default=ShowAnswers.AFTER_SUBMIT)
+    # Draw rules for a paper drawn per member: [{"point_id"|"part_id": id, "count": n, "difficulty": 1-3|null}].
+    # Empty: everyone gets the fixed list in `questions` (in their own shuffled order).
+    draw_rules: Mapped[list] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     org: Mapped[Organisation] = relationship()
@@ -66,6 +69,16 @@ class Assignment(db.Model):
     questions: Mapped[list[AssignmentQuestion]] = relationship(
         order_by="AssignmentQuestion.position", cascade="all, delete-orphan"
     )
+
+    @property
+    def has_quiz(self) -> bool:
+        """A fixed paper, or rules to draw one per member."""
+        return bool(self.questions or self.draw_rules)
+
+    @property
+    def paper_size(self) -> int:
+        """Questions on a paper (at most, for drawn papers: a small pool may give fewer)."""
+        return sum(int(r["count"]) for r in self.draw_rules) if self.draw_rules else len(self.questions)
 
     def __repr__(self) -> str:
         return f"<Assignment {self.id} {self.title}>"
@@ -104,9 +117,13 @@ class Attempt(db.Model):
     total: Mapped[int] = mapped_column(default=0)
     score: Mapped[float | None] = mapped_column()
     passed: Mapped[bool | None] = mapped_column()
+    # 代录: a paper result recorded by a secretary for a member without a phone.
+    entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    entry_note: Mapped[str] = mapped_column(String(200), default="")
 
     assignment: Mapped[Assignment] = relationship()
-    user: Mapped[User] = relationship()
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    entered_by: Mapped[User | None] = relationship(foreign_keys=[entered_by_id])
 
     @property
     def is_finished(self) -> bool:

@@ -4,10 +4,11 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import Assignment, Attempt, utcnow
-from ..services import materials, quizzes
+from ..models import Assignment, Attempt, Question, utcnow
+from ..services import materials, question_reports, quizzes
 from ..services.quizzes import QuizError
 from . import bp
+from .forms import ReportQuestionForm
 
 
 def _grace() -> int:
@@ -115,3 +116,16 @@ def review(attempt_id: int):
         "quiz/review.html", attempt=item, items=quizzes.paper_items(item),
         show_answers=quizzes.answers_visible(item), assignment=item.assignment,
     )
+
+
+@bp.route("/questions/<int:question_id>/report", methods=["GET", "POST"])
+@login_required
+def report_question(question_id: int):
+    """题目有误: send a note about a question that looks wrong to the organisers' queue."""
+    question = db.get_or_404(Question, question_id)
+    form = ReportQuestionForm()
+    if form.validate_on_submit():
+        question_reports.file_report(current_user, question, form.note.data)
+        flash("已提交，感谢指正。组织员核实后会修改题目。", "success")
+        return redirect(url_for("study.index"))
+    return render_template("quiz/report_question.html", question=question, form=form)

@@ -116,7 +116,7 @@ def mark_completed(user: User, material: Material, assignments: list[Assignment]
         reading.completed_at = now
     db.session.flush()
     for assignment in assignments:
-        if not assignment.questions and material in assignment.materials:
+        if not assignment.has_quiz and material in assignment.materials:
             _complete_reading_task(user, assignment, now)
     db.session.commit()
 

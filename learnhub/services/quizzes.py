@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from ..extensions import db
 from ..models import (
     Assignment,
+    KnowledgePoint,
     Attempt,
     AttemptState,
     MemberResult,
@@ -29,7 +30,7 @@ from ..models import (
     User,
     utcnow,
 )
-from . import ServiceError
+from . import ServiceError, mistakes
 from .grading import is_correct
 from .orgs import ancestor_ids
 
@@ -112,7 +113,7 @@ def start_attempt(assignment: Assignment, user: User, now: datetime | None = Non
     existing = open_attempt(assignment, user)
     if existing is not None:
         return existing
-    if not assignment.questions:
+    if not assignment.has_quiz:
         raise QuizError("这项任务没有测验题")
     if now < assignment.opens_at:
         raise QuizError("测验还没有开始")
@@ -126,9 +127,12 @@ def start_attempt(assignment: Assignment, user: User, now: datetime | None = Non
         deadline = min(deadline, now + timedelta(minutes=assignment.time_limit_minutes))
     attempt = Attempt(
         assignment=assignment, user=user, number=done + 1, started_at=now, deadline=deadline,
-        paper=build_paper([aq.question for aq in assignment.questions], rng or random.SystemRandom()),
-        total=len(assignment.questions),
     )
+    rng = rng or random.SystemRandom()
+    attempt.paper = build_paper(draw_questions(assignment, rng), rng)
+    attempt.total = len(attempt.paper)
+    if not attempt.paper:
+        raise QuizError("题库中没有符合抽题规则的题目，请联系组织员")
     db.session.add(attempt)
     try:
         db.session.commit()
@@ -140,6 +144,40 @@ def start_attempt(assignment: Assignment, user: User, now: datetime | None = Non
             raise
         return existing
     return attempt
+
+
+def draw_questions(assignment: Assignment, rng: random.Random) -> list[Question]:
+    """The assignment's fixed paper, or a paper drawn for one member by its rules (no question twice)."""
+    if not assignment.draw_rules:
+        return [aq.question for aq in assignment.questions]
+    chosen: dict[str, Question] = {}
+    for rule in assignment.draw_rules:
+        pool = [q for q in rule_pool(rule) if q.key not in chosen]
+        for q in rng.sample(pool, min(int(rule["count"]), len(pool))):
+            chosen[q.key] = q
+    return list(chosen.values())
+
+
+def rule_pool(rule: dict) -> list[Question]:
+    """Current, unretired questions a draw rule picks from: under a knowledge point or a whole part."""
+    point_ids = _point_ids_under(int(rule.get("point_id") or rule.get("part_id")))
+    stmt = (
+        select(Question)
+        .where(Question.is_current.is_(True), Question.retired.is_(False), Question.point_id.in_(point_ids))
+        .order_by(Question.key)
+    )
+    if rule.get("difficulty"):
+        stmt = stmt.where(Question.difficulty == int(rule["difficulty"]))
+    return list(db.session.scalars(stmt))
+
+
+def _point_ids_under(node_id: int) -> list[int]:
+    """The node itself and every knowledge-point node beneath it (the tree is three levels deep)."""
+    ids, frontier = [node_id], [node_id]
+    while frontier:
+        frontier = list(db.session.scalars(select(KnowledgePoint.id).where(KnowledgePoint.parent_id.in_(frontier))))
+        ids.extend(frontier)
+    return ids
 
 
 def build_paper(questions: list[Question], rng: random.Random) -> list[dict]:
@@ -317,7 +355,7 @@ def _finish(attempt: Attempt, when: datetime) -> bool:
     if done != 1:
         return False
     _grade(attempt)
-    _update_result(attempt)
+    update_result(attempt)
     return True
 
 
@@ -330,11 +368,14 @@ def _grade(attempt: Attempt) -> None:
         correct += r.is_correct
     attempt.correct_count = correct
     attempt.total = len(attempt.paper)
+    right = {r.question_id for r in responses if r.is_correct}
+    mistakes.record_mistakes(attempt.user_id, [q for qid, q in questions.items() if qid not in right], attempt.finished_at)
     attempt.score = round(100.0 * correct / attempt.total, 1) if attempt.total else 0.0
     attempt.passed = attempt.score >= attempt.assignment.pass_mark
 
 
-def _update_result(attempt: Attempt) -> None:
+def update_result(attempt: Attempt) -> None:
+    """Recompute the member's standing on the assignment from their finished attempts (does not commit)."""
     assignment = attempt.assignment
     finished = [a for a in attempts_of(assignment, attempt.user) if a.is_finished]
     if assignment.scoring is Scoring.LATEST:

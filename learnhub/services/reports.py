@@ -9,28 +9,35 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, func, or_, select
 
 from ..extensions import db
-from ..models import Assignment, Attempt, AttemptState, MemberResult, Organisation, User
+from ..models import Assignment, Attempt, AttemptState, Exemption, MemberResult, Organisation, User
 from .orgs import Scope, ancestor_ids, sort_tree, unit_of, within
 
 
 @dataclass
 class UnitRow:
+    """Counts for one unit. Exempt members (免学) are left out of `expected`, and so of the rates."""
+
     org: Organisation
     members: int = 0
+    exempt: int = 0
     finished: int = 0
     passed: int = 0
     score_sum: float = 0.0
 
     @property
+    def expected(self) -> int:
+        return self.members - self.exempt
+
+    @property
     def finished_rate(self) -> float | None:
-        return round(100.0 * self.finished / self.members, 1) if self.members else None
+        return round(100.0 * self.finished / self.expected, 1) if self.expected else None
 
     @property
     def passed_rate(self) -> float | None:
-        return round(100.0 * self.passed / self.members, 1) if self.members else None
+        return round(100.0 * self.passed / self.expected, 1) if self.expected else None
 
     @property
     def average(self) -> float | None:
@@ -38,6 +45,7 @@ class UnitRow:
 
     def add(self, other: UnitRow) -> None:
         self.members += other.members
+        self.exempt += other.exempt
         self.finished += other.finished
         self.passed += other.passed
         self.score_sum += other.score_sum
@@ -52,6 +60,12 @@ class MemberRow:
     finished_at: datetime | None
     attempts: int
     counted_attempt_id: int | None
+    exemption: Exemption | None = None
+    proxy: bool = False  # the counted result was recorded by a secretary (代录)
+
+    @property
+    def expected(self) -> bool:
+        return self.exemption is None
 
 
 @dataclass
@@ -75,6 +89,12 @@ def visible_roots(scope: Scope, assignment: Assignment) -> list[Organisation]:
     return scope.visible_part_of(assignment.org)
 
 
+def _active_exemption(assignment: Assignment):
+    return and_(
+        Exemption.user_id == User.id, Exemption.assignment_id == assignment.id, Exemption.revoked_at.is_(None)
+    )
+
+
 def _member_filter(roots: list[Organisation]):
     return and_(User.active.is_(True), or_(*(within(Organisation.path, r.path) for r in roots)))
 
@@ -93,26 +113,29 @@ def assignment_report(scope: Scope, assignment: Assignment) -> AssignmentReport:
         for oid in ancestor_ids(r):
             if oid not in orgs:
                 orgs[oid] = db.session.get(Organisation, oid)
+    counted = Exemption.id.is_(None)
     stmt = (
         select(
             User.org_id,
             func.count(User.id),
-            func.count(MemberResult.finished_at),
-            func.coalesce(func.sum(case((MemberResult.passed.is_(True), 1), else_=0)), 0),
-            func.coalesce(func.sum(MemberResult.score), 0.0),
+            func.count(Exemption.id),
+            func.count(MemberResult.finished_at).filter(counted),
+            func.count(User.id).filter(counted, MemberResult.passed.is_(True)),
+            func.coalesce(func.sum(MemberResult.score).filter(counted), 0.0),
         )
         .join(Organisation, Organisation.id == User.org_id)
         .outerjoin(
             MemberResult, and_(MemberResult.user_id == User.id, MemberResult.assignment_id == assignment.id)
         )
+        .outerjoin(Exemption, _active_exemption(assignment))
         .where(_member_filter(roots))
         .group_by(User.org_id)
     )
     units: dict[int, UnitRow] = {}
-    for org_id, members, finished, passed, score_sum in db.session.execute(stmt):
+    for org_id, members, exempt, finished, passed, score_sum in db.session.execute(stmt):
         unit = unit_of(orgs[org_id], orgs)
         row = units.setdefault(unit.id, UnitRow(org=unit))
-        row.add(UnitRow(orgs[org_id], members, finished, int(passed), float(score_sum)))
+        row.add(UnitRow(orgs[org_id], members, exempt, finished, passed, float(score_sum)))
     report.units = [units[o.id] for o in sort_tree(list({units[k].org for k in units}))]
     for row in report.units:
         report.total.add(row)
@@ -137,24 +160,28 @@ def member_rows(scope: Scope, assignment: Assignment, unit: Organisation) -> lis
         .scalar_subquery()
     )
     stmt = (
-        select(User, MemberResult, User.id.in_(in_progress))
+        select(User, MemberResult, User.id.in_(in_progress), Exemption, Attempt.entered_by_id)
         .join(Organisation, Organisation.id == User.org_id)
         .outerjoin(
             MemberResult, and_(MemberResult.user_id == User.id, MemberResult.assignment_id == assignment.id)
         )
+        .outerjoin(Attempt, Attempt.id == MemberResult.counted_attempt_id)
+        .outerjoin(Exemption, _active_exemption(assignment))
         .where(_member_filter(roots), within(Organisation.path, unit.path))
         .order_by(Organisation.path, User.member_no)
     )
-    rows = []
-    for user, result, busy in db.session.execute(stmt):
-        finished = result is not None and result.finished_at is not None
+    return [_member_row(*row) for row in db.session.execute(stmt)]
+
+
+def _member_row(user: User, result: MemberResult | None, busy: bool, exemption: Exemption | None, entered_by: int | None) -> MemberRow:
+    finished = result is not None and result.finished_at is not None
+    if exemption is not None:
+        status = f"免学（{exemption.reason.label}）"
+    else:
         status = "已完成" if finished else ("答题中" if busy else "未开始")
-        rows.append(
-            MemberRow(
-                user=user, status=status, score=result.score if result else None,
-                passed=bool(result and result.passed), finished_at=result.finished_at if result else None,
-                attempts=result.attempts if result else 0,
-                counted_attempt_id=result.counted_attempt_id if result else None,
-            )
-        )
-    return rows
+    return MemberRow(
+        user=user, status=status, score=result.score if result else None, passed=bool(result and result.passed),
+        finished_at=result.finished_at if result else None, attempts=result.attempts if result else 0,
+        counted_attempt_id=result.counted_attempt_id if result else None, exemption=exemption,
+        proxy=entered_by is not None,
+    )
