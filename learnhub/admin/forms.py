@@ -1,7 +1,18 @@
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import PasswordField, SelectChoice, SelectField, StringField
-from wtforms.validators import DataRequired, Length, Optional, Regexp
+from wtforms import (
+    DateTimeLocalField,
+    FieldList,
+    Form,
+    FormField,
+    IntegerField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from ..models import MemberCategory
 
@@ -37,3 +48,36 @@ class ImportForm(FlaskForm):
 
 class ResolveReportForm(FlaskForm):
     resolution = StringField("处理结果", validators=[Length(max=200)])
+
+
+class RuleForm(Form):
+    """One draw rule: N questions from a part, an article or a knowledge point (optionally one difficulty)."""
+
+    class Meta:
+        locales = ["zh"]  # a plain Form, so WTForms' own Chinese messages rather than Flask-WTF's
+
+    node = SelectField("范围", coerce=int, validate_choice=False)
+    count = IntegerField("题数", validators=[Optional(), NumberRange(1, 100, "每条规则 1–100 题")])
+    difficulty = SelectField(
+        "难度", validate_choice=False, choices=[SelectChoice("", "不限"), SelectChoice("1", "易"), SelectChoice("2", "中"), SelectChoice("3", "难")]
+    )
+
+
+class AssignmentForm(FlaskForm):
+    title = StringField("任务名称", validators=[DataRequired("请填写任务名称"), Length(max=200)])
+    kind = SelectField("类型", choices=[SelectChoice("exam", "考试"), SelectChoice("study", "学习任务")])
+    org_id = SelectField("布置给", coerce=int)
+    opens_at = DateTimeLocalField("开始时间", format="%Y-%m-%dT%H:%M", validators=[DataRequired("请填写开始时间")])
+    closes_at = DateTimeLocalField("截止时间", format="%Y-%m-%dT%H:%M", validators=[DataRequired("请填写截止时间")])
+    materials = SelectMultipleField("必学资料", coerce=int, validate_choice=False)
+    per_member = SelectField(
+        "试卷", choices=[SelectChoice("1", "每人单独抽题（防止相互抄）"), SelectChoice("0", "所有人同一套题（顺序打乱）")]
+    )
+    rules = FieldList(FormField(RuleForm), min_entries=5, max_entries=5)
+    pass_mark = IntegerField("合格分", default=60, validators=[NumberRange(0, 100, "合格分应在 0–100 之间")])
+    time_limit_minutes = IntegerField("限时（分钟，空为不限时）", validators=[Optional(), NumberRange(1, 600)])
+    max_attempts = IntegerField("可作答次数（0 为不限）", default=1, validators=[NumberRange(0, 20)])
+    scoring = SelectField("计分", choices=[SelectChoice("highest", "取最高分"), SelectChoice("latest", "取最后一次")])
+    show_answers = SelectField(
+        "公布答案", choices=[SelectChoice("after_submit", "交卷后立即公布"), SelectChoice("after_close", "任务截止后公布")]
+    )

@@ -1,3 +1,6 @@
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -6,12 +9,23 @@ from wtforms import SelectChoice
 
 from ..auth.decorators import current_scope, scoped_org_or_404
 from ..extensions import db
-from ..models import MemberCategory, Organisation, QuestionReport, User
-from ..services import ServiceError, accounts, members, question_reports, uploads
+from ..models import (
+    AssignmentKind,
+    KnowledgePoint,
+    MemberCategory,
+    Organisation,
+    PointLevel,
+    QuestionReport,
+    Scoring,
+    ShowAnswers,
+    User,
+)
+from ..services import ServiceError, accounts, assignments, materials, members, question_reports, uploads
+from ..services.assignments import AssignmentData, DrawRule
 from ..services.accounts import HashSettings, MemberData
 from ..services.orgs import orgs_in_scope, within
 from . import bp
-from .forms import ImportForm, MemberForm, NewMemberForm, ResolveReportForm
+from .forms import AssignmentForm, ImportForm, MemberForm, NewMemberForm, ResolveReportForm
 
 PAGE_SIZE = 50
 
@@ -147,3 +161,72 @@ def question_report_resolve(report_id: int):
         else:
             flash("已标记为处理完毕", "success")
     return redirect(url_for("admin.question_reports_list"))
+
+
+def _tree_choices() -> list[SelectChoice]:
+    """Parts, articles and knowledge points, indented as a tree, for draw rules."""
+    nodes = list(db.session.scalars(select(KnowledgePoint).order_by(KnowledgePoint.position, KnowledgePoint.id)))
+    children: dict[int | None, list[KnowledgePoint]] = {}
+    for node in nodes:
+        children.setdefault(node.parent_id, []).append(node)
+    out = [SelectChoice(0, "（不使用这一行）")]
+
+    def walk(parent_id, depth):
+        for node in children.get(parent_id, []):
+            suffix = "（全部）" if node.level is not PointLevel.POINT else ""
+            out.append(SelectChoice(node.id, "　" * depth + node.name + suffix))
+            walk(node.id, depth + 1)
+
+    walk(None, 0)
+    return out
+
+
+def _assignment_form() -> AssignmentForm:
+    form = AssignmentForm()
+    form.org_id.choices = [SelectChoice(o.id, "　" * max(o.depth, 0) + o.name) for o in orgs_in_scope(current_scope())]
+    form.materials.choices = [SelectChoice(m.id, m.title) for m in materials.list_materials()]
+    tree = _tree_choices()
+    for rule in form.rules:
+        rule.node.choices = tree
+    return form
+
+
+def _local(value: datetime) -> datetime:
+    return value.replace(tzinfo=ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).astimezone(timezone.utc)
+
+
+def _assignment_data(form: AssignmentForm) -> AssignmentData:
+    rules = [
+        DrawRule(
+            db.get_or_404(KnowledgePoint, r.node.data), r.count.data,
+            int(r.difficulty.data) if r.difficulty.data in ("1", "2", "3") else None,
+        )
+        for r in form.rules if r.node.data and r.count.data
+    ]
+    chosen = set(form.materials.data or [])
+    return AssignmentData(
+        title=form.title.data, kind=AssignmentKind(form.kind.data), org=scoped_org_or_404(form.org_id.data),
+        opens_at=_local(form.opens_at.data), closes_at=_local(form.closes_at.data), pass_mark=form.pass_mark.data,
+        time_limit_minutes=form.time_limit_minutes.data, max_attempts=form.max_attempts.data,
+        scoring=Scoring(form.scoring.data), show_answers=ShowAnswers(form.show_answers.data),
+        materials=[m for m in materials.list_materials() if m.id in chosen], rules=rules,
+        per_member=form.per_member.data == "1",
+    )
+
+
+@bp.route("/assignments/new", methods=["GET", "POST"])
+def assignment_new():
+    """Give a study task or an exam to an organisation and everything beneath it."""
+    form = _assignment_form()
+    if form.validate_on_submit():
+        try:
+            item = assignments.create_assignment(current_scope(), _assignment_data(form), current_user)
+        except ServiceError as exc:
+            flash(str(exc), "error")
+        else:
+            flash(f"已布置「{item.title}」", "success")
+            return redirect(url_for("reports.assignment", assignment_id=item.id))
+    elif request.method == "GET":
+        now = datetime.now(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).replace(second=0, microsecond=0, tzinfo=None)
+        form.opens_at.data, form.closes_at.data = now, now + timedelta(days=14)
+    return render_template("admin/assignment_form.html", form=form)

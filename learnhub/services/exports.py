@@ -16,7 +16,7 @@ _DANGEROUS_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\0")
 _SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 
 MEMBER_HEADERS = ["党员编号", "姓名", "党员类别", "所在组织", "状态", "得分", "是否合格", "完成时间", "作答次数"]
-UNIT_HEADERS = ["组织", "应完成人数", "已完成", "完成率(%)", "合格人数", "合格率(%)", "平均分"]
+UNIT_HEADERS = ["组织", "应完成人数", "免学", "已完成", "完成率(%)", "合格人数", "合格率(%)", "平均分"]
 
 
 def neutralise(value):
@@ -80,13 +80,17 @@ def _stamp(book: _Book, viewer: User, now: datetime) -> str:
 def _member_values(book: _Book, row: MemberRow) -> list:
     return [
         row.user.member_no, row.user.name, row.user.category.label, row.user.org.name, row.status,
-        row.score, ("合格" if row.passed else "不合格") if row.finished_at else "", book.local(row.finished_at),
+        row.score, ("合格" if row.passed else "不合格") if row.finished_at and row.expected else "",
+        book.local(row.finished_at),
         row.attempts,
     ]
 
 
 def _unit_values(row: UnitRow) -> list:
-    return [row.org.name, row.members, row.finished, row.finished_rate, row.passed, row.passed_rate, row.average]
+    return [
+        row.org.name, row.expected, row.exempt, row.finished, row.finished_rate, row.passed, row.passed_rate,
+        row.average,
+    ]
 
 
 def _write_members(book: _Book, name: str, title: str, stamp: str, rows: list[MemberRow]) -> None:
@@ -108,7 +112,7 @@ def rollup_workbook(
     """A summary sheet (one row per branch, with totals), then one sheet per branch."""
     book = _Book(tz)
     stamp = _stamp(book, viewer, now)
-    ws = book.sheet("汇总", f"{report.assignment.title} — 各支部完成情况", stamp, UNIT_HEADERS, [24, 10, 8, 10, 8, 10, 8])
+    ws = book.sheet("汇总", f"{report.assignment.title} — 各支部完成情况", stamp, UNIT_HEADERS, [24, 10, 6, 8, 10, 8, 10, 8])
     for i, unit in enumerate(report.units, start=4):
         book.row(ws, i, _unit_values(unit))
     if report.total is not None:

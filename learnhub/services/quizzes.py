@@ -150,8 +150,13 @@ def draw_questions(assignment: Assignment, rng: random.Random) -> list[Question]
     """The assignment's fixed paper, or a paper drawn for one member by its rules (no question twice)."""
     if not assignment.draw_rules:
         return [aq.question for aq in assignment.questions]
+    return draw_by_rules(assignment.draw_rules, rng)
+
+
+def draw_by_rules(rules: list[dict], rng: random.Random) -> list[Question]:
+    """Draw questions by rules, skipping any a previous rule already drew."""
     chosen: dict[str, Question] = {}
-    for rule in assignment.draw_rules:
+    for rule in rules:
         pool = [q for q in rule_pool(rule) if q.key not in chosen]
         for q in rng.sample(pool, min(int(rule["count"]), len(pool))):
             chosen[q.key] = q

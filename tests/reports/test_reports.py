@@ -82,8 +82,8 @@ def test_organiser_workbook_has_summary_and_a_sheet_per_branch(results, login):
     assert book.sheetnames[0] == "汇总"
     assert {"第一支部", "第二支部", "第三支部"} <= set(book.sheetnames)
     summary = {row[0]: row for row in book["汇总"].iter_rows(min_row=5, values_only=True)}
-    assert summary["第一支部"][1:5] == (3, 2, 66.7, 1)
-    assert summary["第二支部"][1:3] == (2, 1)
+    assert summary["第一支部"][1:6] == (3, 0, 2, 66.7, 1)
+    assert summary["第二支部"][1:4] == (2, 0, 1)
     assert summary["合计"][1] == 8  # every active member under 党委A, its own staff included
     assert "党委B" not in book.sheetnames
 
