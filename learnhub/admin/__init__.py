@@ -17,4 +17,4 @@ def staff_only():
     return None
 
 
-from . import views  # noqa: E402,F401
+from . import bank_views, views  # noqa: E402,F401

@@ -11,6 +11,7 @@ from wtforms import (
     SelectField,
     SelectMultipleField,
     StringField,
+    TextAreaField,
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
@@ -81,3 +82,35 @@ class AssignmentForm(FlaskForm):
     show_answers = SelectField(
         "公布答案", choices=[SelectChoice("after_submit", "交卷后立即公布"), SelectChoice("after_close", "任务截止后公布")]
     )
+
+
+KIND_CHOICES = [
+    SelectChoice("single", "单选题"), SelectChoice("multiple", "多选题"),
+    SelectChoice("truefalse", "判断题"), SelectChoice("fill", "填空题"),
+]
+
+
+class QuestionForm(FlaskForm):
+    kind = SelectField("题型", choices=KIND_CHOICES)
+    stem = TextAreaField("题干（填空题用 ____ 表示空）", validators=[DataRequired("请填写题干"), Length(max=1000)])
+    option_a = StringField("选项 A", validators=[Length(max=300)])
+    option_b = StringField("选项 B", validators=[Length(max=300)])
+    option_c = StringField("选项 C", validators=[Length(max=300)])
+    option_d = StringField("选项 D", validators=[Length(max=300)])
+    option_e = StringField("选项 E", validators=[Length(max=300)])
+    option_f = StringField("选项 F", validators=[Length(max=300)])
+    answer = StringField(
+        "答案（单选 B；多选 ACD；判断 对/错；填空每空用；分隔，同一空的不同写法用 | 分隔）",
+        validators=[DataRequired("请填写答案"), Length(max=300)],
+    )
+    explanation = TextAreaField("解析", validators=[DataRequired("请填写解析"), Length(max=1000)])
+    article = StringField("条文（第X条 或 总纲）", validators=[DataRequired("请填写条文"), Length(max=20)])
+    point = SelectField("知识点", validate_choice=False)
+    difficulty = SelectField("难度", choices=[SelectChoice("1", "易"), SelectChoice("2", "中"), SelectChoice("3", "难")])
+
+    OPTION_FIELDS = ("option_a", "option_b", "option_c", "option_d", "option_e", "option_f")
+
+
+class BankImportForm(FlaskForm):
+    file = FileField("题库文件（.xlsx 模板、GIFT 或 Aiken .txt）", validators=[FileRequired("请选择文件")])
+    point = SelectField("Aiken 文件的题目归入知识点", validate_choice=False)

@@ -6,7 +6,7 @@ keep the revision they answered); otherwise it is updated in place.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sqlalchemy import exists, func, select
@@ -14,7 +14,7 @@ from sqlalchemy import exists, func, select
 from ..extensions import db
 from ..models import AssignmentQuestion, KnowledgePoint, PointLevel, Question, QuestionKind, Response
 from . import ServiceError
-from .bank_files import Bank, BankPoint, BankQuestion, load_bank
+from .bank_files import Bank, BankPoint, BankQuestion, load_bank, read_question
 from .constitution import ARTICLE_TITLES, GENERAL_PROGRAM, GENERAL_SECTIONS, PARTS
 
 
@@ -140,6 +140,7 @@ def _import_one(bq: BankQuestion, existing: Question | None, point: KnowledgePoi
         db.session.add(Question(key=bq.key, revision=1, **fields))
         result.created += 1
         return
+    fields["source"] = existing.source  # where a question came from first; an import from a file keeps it
     if all(getattr(existing, k) == v for k, v in fields.items()):
         result.unchanged += 1
         return
@@ -168,3 +169,68 @@ def import_dir(path: Path) -> ImportResult:
 
 def bank_is_empty() -> bool:
     return not db.session.scalar(select(func.count()).select_from(Question))
+
+
+@dataclass
+class Change:
+    """What importing one question would do."""
+
+    question: BankQuestion
+    current: Question | None
+
+    @property
+    def status(self) -> str:
+        if self.current is None:
+            return "new"
+        same = to_bank_question(self.current) == _with_source(self.question, self.current.source)
+        return "unchanged" if same else "changed"
+
+
+def _with_source(bq: BankQuestion, source: str) -> BankQuestion:
+    return replace(bq, source=source)
+
+
+def preview(bank: Bank) -> list[Change]:
+    """What an import would create and change, without writing anything."""
+    current = {q.key: q for q in db.session.scalars(select(Question).where(Question.is_current.is_(True)))}
+    return [Change(bq, current.get(bq.key)) for bq in bank.questions]
+
+
+def search_stmt(part_id: int | None = None, point_id: int | None = None, kind: str | None = None,
+                text: str = "", retired: bool | None = False):
+    """Current questions filtered by part (总纲 or chapter), knowledge point, type, words in the stem."""
+    stmt = select(Question).where(Question.is_current.is_(True)).order_by(Question.key)
+    if point_id:
+        stmt = stmt.where(Question.point_id == point_id)
+    elif part_id:
+        articles = select(KnowledgePoint.id).where(KnowledgePoint.parent_id == part_id)
+        points = select(KnowledgePoint.id).where(KnowledgePoint.parent_id.in_(articles))
+        stmt = stmt.where(Question.point_id.in_(points))
+    if kind in {k.value for k in QuestionKind}:
+        stmt = stmt.where(Question.kind == QuestionKind(kind))
+    if text:
+        stmt = stmt.where(Question.stem.contains(text))
+    if retired is not None:
+        stmt = stmt.where(Question.retired.is_(retired))
+    return stmt
+
+
+def set_retired(question: Question, retired: bool) -> None:
+    """Take a question out of new papers and practice (or bring it back); answers keep it. Commits."""
+    current = db.session.scalar(select(Question).where(Question.key == question.key, Question.is_current.is_(True)))
+    current.retired = retired
+    db.session.commit()
+
+
+def edit_question(question: Question, raw: dict) -> ImportResult:
+    """Save an edited question: a new revision if it has answers, else in place. Commits.
+
+    `raw` has the bank-file shape; it is validated exactly as a bank file is.
+    """
+    bank = Bank()
+    raw = {**raw, "id": question.key, "version": question.version}
+    bq = read_question(raw, db_points(), "题库管理", bank, require_explanation=True)
+    if bq is None:
+        raise BankError(bank.problems)
+    bank.questions.append(_with_source(bq, question.source))
+    return import_bank(bank)

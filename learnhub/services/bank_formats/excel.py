@@ -1,0 +1,210 @@
+"""The Chinese Excel template (题型, 题干, 选项A…F, 答案, 解析, 知识点, 难度), read and written."""
+
+from __future__ import annotations
+
+import io
+import re
+import warnings
+import zipfile
+
+import openpyxl
+import xlsxwriter
+
+from ..bank_files import LETTERS, Bank, BankPoint, BankQuestion, format_answer
+from ..constitution import VERSION
+from .common import Refused, finish, generated_key, parse_difficulty, point_article, refuse
+
+# Limits checked before openpyxl parses anything (zip bombs, endless sheets).
+MAX_UNPACKED_BYTES = 60 * 1024 * 1024
+MAX_ZIP_ENTRIES = 2_000
+MAX_ROWS = 20_000
+
+KINDS_BY_NAME = {
+    **dict.fromkeys(("单选", "单选题", "单项选择题"), "single"),
+    **dict.fromkeys(("多选", "多选题", "多项选择题"), "multiple"),
+    **dict.fromkeys(("判断", "判断题"), "truefalse"),
+    **dict.fromkeys(("填空", "填空题"), "fill"),
+}
+KIND_LABELS = {"single": "单选题", "multiple": "多选题", "truefalse": "判断题", "fill": "填空题"}
+TRUTH_WORDS = {
+    **dict.fromkeys(("对", "√", "✓", "✔", "正确", "t", "true"), "对"),
+    **dict.fromkeys(("错", "×", "✗", "✘", "错误", "f", "false"), "错"),
+}
+
+# Excel runs a cell starting with one of these as a formula (or DDE): such text is stored behind a "'".
+FORMULA_START = "=+-@\t\r\0"
+_NEEDS_QUOTE = re.compile(f"'*[{re.escape(FORMULA_START)}]")
+_QUOTED = re.compile(f"'+[{re.escape(FORMULA_START)}]")
+
+COLUMNS = ("题目编号", "题型", "题干", *(f"选项{letter}" for letter in LETTERS), "答案", "解析", "知识点", "条文", "难度", "版本")
+FIELDS_BY_HEADER = {
+    "题目编号": "id", "题型": "type", "题干": "stem", "答案": "answer", "解析": "explanation",
+    "知识点": "point", "章节": "chapter", "条文": "article", "难度": "difficulty", "版本": "version",
+    **{f"选项{letter}": letter for letter in LETTERS},
+}
+REQUIRED_HEADERS = {"type": "题型", "stem": "题干", "answer": "答案", "point": "知识点"}
+
+CORRUPT = "文件已损坏，或不是 Excel（.xlsx）文件；旧版 .xls 请在 Excel 中另存为 .xlsx"
+
+
+
+def parse_excel(data: bytes, points: dict[str, BankPoint], source: str = "题库.xlsx") -> Bank:
+    """Read the Chinese Excel template (first sheet, one header row) into a validated Bank."""
+    try:
+        _check_zip(data)
+        header, rows = _read_sheet(data)
+    except Refused as exc:
+        return refuse(source, str(exc))
+    except Exception:  # noqa: BLE001 - zipfile, openpyxl and defusedxml fail in many ways; all mean "corrupt"
+        return refuse(source, CORRUPT)
+    columns = _columns(header)
+    missing = [name for field_, name in REQUIRED_HEADERS.items() if field_ not in columns]
+    if missing:
+        return refuse(source, f"第 1 行（表头）缺少列：{'、'.join(missing)}")
+    labelled = []
+    for number, values in rows:
+        cells = dict.fromkeys(FIELDS_BY_HEADER.values(), "")
+        cells.update({f: _cell_text(values[i]) for f, i in columns.items() if i < len(values)})
+        labelled.append((f"第 {number} 行", cells["id"], _excel_row(cells, points)))
+    return finish(source, labelled, points)
+
+
+def _check_zip(data: bytes) -> None:
+    """Refuse a zip bomb before openpyxl unpacks anything."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            entries = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise Refused(CORRUPT) from exc
+    if len(entries) > MAX_ZIP_ENTRIES:
+        raise Refused(f"文件内部有 {len(entries)} 个部件，超过上限 {MAX_ZIP_ENTRIES}，不像正常的 Excel 文件")
+    # The declared sizes can be trusted: zipfile stops at the declared size and then fails the CRC check.
+    unpacked = sum(entry.file_size for entry in entries)
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise Refused(f"文件解压后约 {unpacked // 2**20} MB，超过上限 {MAX_UNPACKED_BYTES // 2**20} MB，请拆分后再导入")
+
+
+def _read_sheet(data: bytes) -> tuple[tuple, list[tuple[int, tuple]]]:
+    """Return the first sheet's header row and its non-blank data rows with their row numbers."""
+    with warnings.catch_warnings():
+        # openpyxl warns about styles and extensions it drops; they do not matter for reading values.
+        warnings.simplefilter("ignore")
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        try:
+            sheet = book.worksheets[0]
+            header = next(sheet.iter_rows(max_row=1, values_only=True), ())
+            width = max(_columns(header).values(), default=-1) + 1
+            if not width:
+                return header, []
+            # max_row bounds the work even when the sheet claims a row number in the billions.
+            found = sheet.iter_rows(min_row=2, max_row=MAX_ROWS + 2, max_col=width, values_only=True)
+            rows = list(enumerate(found, start=2))
+        finally:
+            book.close()
+    if len(rows) > MAX_ROWS:
+        raise Refused(f"表格超过 {MAX_ROWS} 行（不含表头），请拆分成几个文件再导入")
+    return header, [(n, values) for n, values in rows if any(_cell_text(v) for v in values)]
+
+
+def _columns(header: tuple) -> dict[str, int]:
+    """Map field names to column indexes by header text; 章节 stands in for a missing 知识点."""
+    columns: dict[str, int] = {}
+    for index, title in enumerate(header):
+        name = FIELDS_BY_HEADER.get(re.sub(r"[\s*＊]", "", str(title or "")))
+        if name is not None:
+            columns.setdefault(name, index)
+    chapter = columns.pop("chapter", None)
+    if chapter is not None:
+        columns.setdefault("point", chapter)
+    return columns
+
+
+def _cell_text(value: object) -> str:
+    """Return a cell's value as text, undoing the "'" our export puts before formula-looking text."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = str(value)
+    if _QUOTED.match(text):
+        text = text[1:]
+    return text.strip()
+
+
+def _excel_row(cells: dict[str, str], points: dict[str, BankPoint]) -> dict | list[str]:
+    """Turn one row's cells into the raw question dict, or the row's format errors."""
+    kind = KINDS_BY_NAME.get(cells["type"])
+    point = points.get(cells["point"])
+    errors = []
+    if kind is None:
+        errors.append(f"「题型」：无法识别「{cells['type']}」，应为单选、多选、判断或填空")
+    if point is None:
+        errors.append(f"「知识点」：「{cells['point']}」不是已有的知识点" if cells["point"] else "「知识点」：不能为空")
+    if errors:
+        return errors
+    options = [cells[letter] for letter in LETTERS]
+    while options and not options[-1]:
+        options.pop()
+    answer = cells["answer"]
+    if kind == "truefalse":
+        options, answer = _truefalse_options(options, answer)
+    return {
+        "id": cells["id"] or generated_key(cells["stem"]), "type": kind, "stem": cells["stem"],
+        "article": cells["article"] or point_article(point), "point": point.name,
+        "difficulty": parse_difficulty(cells["difficulty"]), "version": cells["version"] or VERSION,
+        "options": options, "answer": _excel_answer(kind, answer), "explanation": cells["explanation"],
+    }
+
+
+def _truefalse_options(options: list[str], answer: str) -> tuple[list[str], str]:
+    """Some templates list 正确/错误 as options of a 判断 question and answer by letter: use the option's word."""
+    if not options or any(option.lower() not in TRUTH_WORDS for option in options):
+        return options, answer
+    index = LETTERS.find(answer.upper()) if len(answer) == 1 else -1
+    return [], options[index] if 0 <= index < len(options) else answer
+
+
+def _excel_answer(kind: str, text: str) -> object:
+    """Bring an answer cell to the YAML shape; read_question reports what is still wrong."""
+    if kind == "truefalse":
+        return TRUTH_WORDS.get(text.lower(), text)
+    if kind == "fill":
+        return re.split(r"[;；]", text)
+    return text  # parse_choice_answer takes A, AB, A,B, A、B, A B and lower case
+
+
+def export_excel(questions: list[BankQuestion]) -> bytes:
+    """Write questions as the Chinese Excel template, formula-looking text made inert."""
+    buffer = io.BytesIO()
+    options = {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
+    book = xlsxwriter.Workbook(buffer, options)
+    sheet = book.add_worksheet("题库")
+    bold = book.add_format({"bold": True})
+    for column, title in enumerate(COLUMNS):
+        sheet.write_string(0, column, title, bold)
+    for row, question in enumerate(questions, start=1):
+        for column, value in enumerate(_excel_values(question)):
+            if isinstance(value, int):
+                sheet.write_number(row, column, value)
+            else:
+                sheet.write_string(row, column, _inert(value))
+    sheet.freeze_panes(1, 0)
+    sheet.set_column(2, 2, 50)
+    sheet.set_column(3, 3 + len(LETTERS) - 1, 18)
+    sheet.set_column(10, 10, 40)
+    book.close()
+    return buffer.getvalue()
+
+
+def _excel_values(q: BankQuestion) -> list[object]:
+    """Return one question's cells in COLUMNS order."""
+    options = list(q.options) + [""] * (len(LETTERS) - len(q.options))
+    return [q.key, KIND_LABELS[q.kind], q.stem, *options, format_answer(q), q.explanation, q.point, q.article,
+            q.difficulty, q.version]
+
+
+def _inert(text: str) -> str:
+    """Prefix "'" to text Excel would run as a formula (and to text already starting "'=" so it reads back intact)."""
+    return "'" + text if _NEEDS_QUOTE.match(text) else text
