@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from .extensions import db, enable_wal
 from .models import MemberCategory, Organisation, OrgKind, Role, User
-from .services import ServiceError, accounts, demo, materials, members, question_bank, quizzes, uploads
+from .services import ServiceError, accounts, bank_formats, demo, materials, members, question_bank, quizzes, uploads
 from .services.accounts import HashSettings, MemberData
 from .services.bank_files import bank_stats, load_bank
 from .services.orgs import Scope, create_org, grant
@@ -60,10 +60,19 @@ def questions_stats(path: Path | None, as_json: bool) -> None:
 
 @questions_cli.command("import")
 @click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))
-def questions_import(path: Path | None) -> None:
-    """Load the bank into the database (insert new, revise changed); then the study notes."""
+@click.option("--point", help="Knowledge point for every question of an Aiken (.txt) file.")
+def questions_import(path: Path | None, point: str | None) -> None:
+    """Load questions: the bank's YAML files (and then the study notes), or an .xlsx / .gift / Aiken .txt file.
+
+    Idempotent by id: new questions are added, changed ones revised; all or nothing.
+    """
+    path = _bank_path(path)
+    if path.is_dir() or path.suffix in (".yaml", ".yml"):
+        bank = load_bank(path)
+    else:
+        bank = bank_formats.parse_file(path.name, path.read_bytes(), question_bank.db_points(), point)
     try:
-        result = question_bank.import_dir(_bank_path(path))
+        result = question_bank.import_bank(bank)
     except question_bank.BankError as exc:
         for problem in exc.problems:
             click.echo(str(problem), err=True)
@@ -71,8 +80,29 @@ def questions_import(path: Path | None) -> None:
     click.echo(
         f"{result.created} created, {result.revised} revised, {result.updated} updated, {result.unchanged} unchanged"
     )
-    count = materials.import_notes(Path(current_app.config["NOTES_DIR"]))
-    click.echo(f"{count} study notes loaded")
+    if path.is_dir():
+        count = materials.import_notes(Path(current_app.config["NOTES_DIR"]))
+        click.echo(f"{count} study notes loaded")
+
+
+@questions_cli.command("export")
+@click.option("--format", "fmt", type=click.Choice(["xlsx", "gift", "aiken"]), required=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--include-retired", is_flag=True, help="Also export retired questions.")
+def questions_export(fmt: str, output: Path, include_retired: bool) -> None:
+    """Export the current questions as the Excel template, Moodle GIFT or Aiken."""
+    questions = [question_bank.to_bank_question(q) for q in question_bank.current_questions(include_retired)]
+    if fmt == "xlsx":
+        output.write_bytes(bank_formats.export_excel(questions))
+        skipped = 0
+    elif fmt == "gift":
+        text = bank_formats.export_gift(questions)
+        output.write_text(text, encoding="utf-8")
+        skipped = sum(1 for q in questions if q.kind == "fill" and len(q.answer) > 1)
+    else:
+        text, skipped = bank_formats.export_aiken(questions)
+        output.write_text(text, encoding="utf-8")
+    click.echo(f"{len(questions) - skipped} questions written to {output}" + (f" ({skipped} the format cannot carry)" if skipped else ""))
 
 
 @members_cli.command("import")
