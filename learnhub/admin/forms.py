@@ -80,7 +80,11 @@ class AssignmentForm(FlaskForm):
     max_attempts = IntegerField("可作答次数（0 为不限）", default=1, validators=[NumberRange(0, 20)])
     scoring = SelectField("计分", choices=[SelectChoice("highest", "取最高分"), SelectChoice("latest", "取最后一次")])
     show_answers = SelectField(
-        "公布答案", choices=[SelectChoice("after_submit", "交卷后立即公布"), SelectChoice("after_close", "任务截止后公布")]
+        "公布答案",
+        choices=[
+            SelectChoice("after_submit", "交卷后公布"), SelectChoice("after_close", "任务截止后公布"),
+            SelectChoice("immediate", "每题确定后立即显示（适合学习任务）"),
+        ],
     )
 
 

@@ -29,6 +29,7 @@ class Scoring(enum.Enum):
 
 
 class ShowAnswers(enum.Enum):
+    IMMEDIATE = "immediate"  # each answer is final once given, and its key and explanation show at once
     AFTER_SUBMIT = "after_submit"
     AFTER_CLOSE = "after_close"
 

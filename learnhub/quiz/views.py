@@ -4,7 +4,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import Assignment, Attempt, Question, utcnow
+from ..models import Assignment, Attempt, Question, ShowAnswers, utcnow
 from ..services import materials, question_reports, quizzes
 from ..services.quizzes import QuizError
 from . import bp
@@ -66,6 +66,7 @@ def attempt(attempt_id: int):
     return render_template(
         "quiz/attempt.html", attempt=item, items=quizzes.paper_items(item),
         seconds_left=quizzes.seconds_left(item), form=FlaskForm(),
+        immediate=item.assignment.show_answers is ShowAnswers.IMMEDIATE,
     )
 
 
@@ -86,7 +87,7 @@ def save(attempt_id: int):
         return jsonify(ok=False, closed=True, error=str(exc)), 409
     except QuizError as exc:
         return jsonify(ok=False, error=str(exc)), 400
-    return jsonify(ok=True, saved=result.saved, last_seq=result.last_seq)
+    return jsonify(ok=True, saved=result.saved, last_seq=result.last_seq, feedback=result.feedback)
 
 
 @bp.post("/attempts/<int:attempt_id>/submit")

@@ -60,8 +60,9 @@ class PaperItem:
 
 @dataclass
 class SaveResult:
-    saved: bool  # False when a newer answer was already stored (this one was stale)
+    saved: bool  # False when a newer answer was already stored (this one was stale), or it was final
     last_seq: int
+    feedback: dict | None = None  # for immediate feedback: right or not, the key as shown, the explanation
 
 
 def assignments_for(user: User) -> list[Assignment]:
@@ -286,12 +287,33 @@ def save_answer(attempt: Attempt, position: int, raw, seq: int, grace_seconds: i
     entry = attempt.paper[position - 1]
     question = db.session.get(Question, entry["q"])
     answer = decode_answer(question, entry["perm"], raw)
-    saved = _upsert_response(attempt.id, question, answer, seq, now)
+    immediate = attempt.assignment.show_answers is ShowAnswers.IMMEDIATE
+    if immediate and not answer:
+        raise QuizError("请先作答再确定")
+    existing = _response(attempt.id, question.id) if immediate else None
+    saved = existing is None and _upsert_response(attempt.id, question, answer, seq, now)
     if seq > attempt.last_seq:
         attempt.last_seq = seq
-    last_seq = attempt.last_seq
+    result = SaveResult(saved=saved, last_seq=attempt.last_seq)
+    if immediate:
+        result.feedback = _feedback(question, entry["perm"], _response(attempt.id, question.id))
     db.session.commit()
-    return SaveResult(saved=saved, last_seq=last_seq)
+    return result
+
+
+def _response(attempt_id: int, question_id: int) -> Response | None:
+    return db.session.scalar(
+        select(Response).where(Response.attempt_id == attempt_id, Response.question_id == question_id)
+    )
+
+
+def _feedback(question: Question, perm: list[int], response: Response) -> dict:
+    """What a member sees at once in immediate mode: right or not, the key as shown, why, and where from."""
+    right = [alts[0] for alts in question.answer] if question.kind is QuestionKind.FILL else _to_shown(question, perm, question.answer)
+    return {
+        "correct": response.is_correct, "right": right, "explanation": question.explanation,
+        "article": question.article, "answer": _to_shown(question, perm, response.answer),
+    }
 
 
 def _upsert_response(attempt_id: int, question: Question, answer: list, seq: int, now: datetime) -> bool:
@@ -331,10 +353,13 @@ def submit_attempt(
     late = attempt.deadline is not None and now > attempt.deadline + timedelta(seconds=grace_seconds)
     if answers and not late:
         seq = attempt.last_seq + 1
+        final = attempt.assignment.show_answers is ShowAnswers.IMMEDIATE
         for position, raw in answers.items():
             if 1 <= position <= len(attempt.paper):
                 entry = attempt.paper[position - 1]
                 question = db.session.get(Question, entry["q"])
+                if final and _response(attempt.id, question.id) is not None:
+                    continue  # in immediate mode an answer, once given and shown its key, is final
                 try:
                     answer = decode_answer(question, entry["perm"], raw)
                 except QuizError:

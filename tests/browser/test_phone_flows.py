@@ -134,3 +134,24 @@ def test_secretary_sees_the_branch_and_downloads_excel(app, world, live_server, 
     book = openpyxl.load_workbook(path)
     names = [row[1] for row in book.active.iter_rows(min_row=5, values_only=True)]
     assert "党员甲一" in names and "党员乙一" not in names
+
+
+def test_immediate_feedback_locks_each_answer_and_shows_the_key(app, world, live_server, phone):
+    with app.app_context():
+        from learnhub.models import Assignment, ShowAnswers
+
+        db.session.get(Assignment, world.assignment_a).show_answers = ShowAnswers.IMMEDIATE
+        db.session.commit()
+    page = phone
+    log_in(page, live_server, "ma1")
+    page.goto(f"{live_server}/quiz/{world.assignment_a}")
+    page.click("text=开始答题")
+    page.wait_for_url("**/quiz/attempts/*")
+    first = page.locator("section.q").nth(0)
+    first.locator("label.opt").first.click()
+    first.locator("button.confirm").click()
+    expect(first.locator(".fb")).to_contain_text("正确答案")
+    assert first.locator("input").first.is_disabled()
+    page.shot("01-immediate")
+    page.reload()
+    expect(page.locator("section.q").nth(0).locator(".fb")).to_contain_text("正确答案")

@@ -12,6 +12,8 @@
   var questions = Array.prototype.slice.call(form.querySelectorAll("section.q"));
   var net = document.getElementById("net");
   var closed = false, retryDelay = 2000, retryTimer = null, inFlight = {};
+  // Immediate feedback: an answer is final once confirmed, and its key and explanation show at once.
+  var immediate = form.dataset.immediate === "1";
 
   function load(key, fallback) {
     try { var v = localStorage.getItem(key); return v ? JSON.parse(v) : fallback; } catch (e) { return fallback; }
@@ -73,6 +75,7 @@
       return r.json().then(function (body) {
         if (body.last_seq > seq) { seq = body.last_seq; store(seqKey, seq); }
         if (pending[pos] && pending[pos].seq === item.seq) { delete pending[pos]; store(pendingKey, pending); mark(pos, "saved"); }
+        if (body.feedback) showFeedback(pos, body.feedback);
         retryDelay = 2000;
         summary();
       });
@@ -101,12 +104,54 @@
     summary();
   }
 
+  function letters(list) { return list.map(function (i) { return "ABCDEF".charAt(i); }).join(""); }
+  function shownAnswer(pos, list) {
+    var kind = section(pos).dataset.kind;
+    if (kind === "truefalse") return list[0] ? T.yes : T.no;
+    if (kind === "fill") return list.join("；");
+    return letters(list);
+  }
+  function lock(pos) {
+    Array.prototype.forEach.call(inputs(pos), function (el) { el.disabled = true; });
+    var button = section(pos).querySelector("button.confirm");
+    if (button) { button.disabled = true; button.hidden = true; }
+  }
+  function showFeedback(pos, fb) {
+    var box = section(pos).querySelector(".fb");
+    if (!box) return;
+    box.textContent = "";
+    var verdict = document.createElement("p");
+    verdict.className = fb.correct ? "right" : "wrong";
+    verdict.textContent = fb.correct ? T.right_ans : T.wrong_ans;
+    var key = document.createElement("p");
+    key.textContent = T.key + "：" + shownAnswer(pos, fb.right);
+    var why = document.createElement("div");
+    why.className = "expl";
+    why.textContent = fb.explanation + "（" + T.from + fb.article + "）";
+    box.appendChild(verdict); box.appendChild(key); box.appendChild(why);
+    box.hidden = false;
+    apply(pos, fb.answer.map(String));
+    lock(pos);
+  }
+  if (immediate) {
+    questions.forEach(function (q) {
+      var button = q.querySelector("button.confirm");
+      if (!button || button.disabled) return;
+      button.hidden = false;
+      button.addEventListener("click", function () {
+        if (!isAnswered(q.dataset.position)) return;
+        changed(q.dataset.position);
+        lock(q.dataset.position);
+      });
+    });
+  }
+
   var typing = {};
   form.addEventListener("change", function (e) {
-    var q = e.target.closest("section.q"); if (q) changed(q.dataset.position);
+    var q = e.target.closest("section.q"); if (q && !immediate) changed(q.dataset.position);
   });
   form.addEventListener("input", function (e) {
-    var q = e.target.closest("section.q"); if (!q || q.dataset.kind !== "fill") return;
+    var q = e.target.closest("section.q"); if (!q || immediate || q.dataset.kind !== "fill") return;
     clearTimeout(typing[q.dataset.position]);
     typing[q.dataset.position] = setTimeout(function () { changed(q.dataset.position); }, 800);
   });
@@ -114,7 +159,11 @@
   window.addEventListener("offline", summary);
 
   // Answers given while offline, or before the page was closed, come back and are sent again.
-  Object.keys(pending).forEach(function (pos) { if (section(pos)) apply(pos, pending[pos].answer); else delete pending[pos]; });
+  Object.keys(pending).forEach(function (pos) {
+    if (!section(pos)) { delete pending[pos]; return; }
+    apply(pos, pending[pos].answer);
+    if (immediate) lock(pos);
+  });
   flush();
   summary();
 
@@ -140,7 +189,12 @@
   }
 
   var dialog = document.getElementById("confirm");
-  function handIn() { store(pendingKey, {}); form.submit(); }
+  function handIn() {
+    // Locked answers still travel with the form, in case one never reached the server.
+    Array.prototype.forEach.call(form.querySelectorAll("input:disabled, fieldset:disabled"), function (el) { el.disabled = false; });
+    store(pendingKey, {});
+    form.submit();
+  }
   form.addEventListener("submit", function (e) {
     e.preventDefault();
     var missing = questions.filter(function (q) { return !isAnswered(q.dataset.position); }).length;
