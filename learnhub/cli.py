@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import click
 from flask import Flask, current_app
@@ -11,13 +12,28 @@ from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from .extensions import db, enable_wal
-from .models import MemberCategory, Organisation, OrgKind, Role, User
-from .services import ServiceError, accounts, bank_formats, demo, materials, members, question_bank, quizzes, uploads
+from .models import ExportLog, MemberCategory, Organisation, OrgKind, Role, User, utcnow
+from .services import (
+    ServiceError,
+    accounts,
+    bank_formats,
+    demo,
+    exports,
+    items,
+    mastery,
+    materials,
+    members,
+    question_bank,
+    quizzes,
+    reports,
+    uploads,
+)
 from .services.accounts import HashSettings, MemberData
 from .services.bank_files import bank_stats, load_bank
 from .services.orgs import Scope, create_org, grant
 
 questions_cli = AppGroup("questions", help="Check, count and load the question bank.")
+report_cli = AppGroup("report", help="Reports for scheduled runs.")
 members_cli = AppGroup("members", help="Manage members.")
 attempts_cli = AppGroup("attempts", help="Maintain quiz attempts.")
 orgs_cli = AppGroup("orgs", help="Manage the organisation tree.")
@@ -232,6 +248,38 @@ def bootstrap(with_demo: bool) -> None:
         raise click.ClickException(str(exc)) from None
 
 
+@report_cli.command("weak")
+@click.option("--org", "org_code", required=True, help="Code of the organisation whose subtree to report on.")
+@click.option("--assignment", "assignment_id", type=int, help="Assignment id (default: the latest reaching the organisation).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+def report_weak(org_code: str, assignment_id: int | None, output: Path) -> None:
+    """Write the weak-branch workbook (summary tree, non-finishers, a sheet per branch, item analysis)."""
+    org = db.session.scalar(select(Organisation).where(Organisation.code == org_code))
+    if org is None:
+        raise click.ClickException(f"no organisation with code {org_code}")
+    scope = Scope(user=None, roots=[org])
+    candidates = reports.assignments_in_scope(scope)
+    assignment = next((a for a in candidates if a.id == assignment_id), None) if assignment_id else (candidates or [None])[0]
+    if assignment is None:
+        raise click.ClickException("no such assignment reaches this organisation")
+    tz = current_app.config["BABEL_DEFAULT_TIMEZONE"]
+    weak_report = mastery.mastery_report(scope, assignment)
+    stats = items.item_analysis(scope, assignment) if assignment.has_quiz else []
+    stamp = f"导出：flask report weak --org {org_code}  导出时间：{utcnow().astimezone(ZoneInfo(tz)):%Y-%m-%d %H:%M}"
+    with output.open("wb") as out:
+        count = exports.write_rollup_workbook(
+            out, weak_report, reports.export_rows(scope, assignment), mastery.unit_namer(weak_report),
+            mastery.weak_points_by_member(scope, assignment), stats, stamp, tz,
+        )
+    db.session.add(ExportLog(user_id=None, kind="cli.report-weak", detail=f"{assignment.title} / {org.name}", rows=count))
+    db.session.commit()
+    flagged = weak_report.weak_units
+    click.echo(f"{output}: {count} members, {len(flagged)} branches flagged")
+    for row in flagged:
+        points = "、".join(f"{p.point.name} {p.rate:g}%" for p in row.weak_points)
+        click.echo(f"  {row.org.name}: 完成率 {row.counts.finished_rate}% {points}")
+
+
 def init_app(app: Flask) -> None:
-    for command in (questions_cli, members_cli, attempts_cli, orgs_cli, users_cli, seed_demo, bootstrap):
+    for command in (questions_cli, members_cli, attempts_cli, orgs_cli, users_cli, report_cli, seed_demo, bootstrap):
         app.cli.add_command(command)

@@ -11,6 +11,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from flask.testing import FlaskClient
+
 from config import TestingConfig
 from learnhub import create_app
 from learnhub.extensions import db, enable_wal
@@ -43,6 +45,14 @@ def database_url(tmp_path, pg_database) -> str:
     return pg_database or f"sqlite:///{tmp_path / 'test.sqlite'}"
 
 
+class BufferedClient(FlaskClient):
+    """A test client that reads and closes every response, as a browser would (no open temp files)."""
+
+    def open(self, *args, **kwargs):
+        kwargs.setdefault("buffered", True)
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def make_app(database_url):
     """Build an app on the test database; keyword arguments override config values."""
@@ -51,6 +61,7 @@ def make_app(database_url):
     def _make(**overrides):
         config = type("Config", (TestingConfig,), {"SQLALCHEMY_DATABASE_URI": database_url, **overrides})
         app = create_app(config)
+        app.test_client_class = BufferedClient
         apps.append(app)
         return app
 

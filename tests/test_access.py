@@ -11,7 +11,10 @@ from learnhub.services import question_reports, quizzes
 
 STAFF_AREAS = ("reports.", "admin.")
 # The question bank is shared by every organisation: only organisers (and admins) may change it.
-SHARED_BANK = {"admin.bank_list", "admin.bank_edit", "admin.bank_retire", "admin.bank_import", "admin.bank_import_confirm"}
+SHARED_BANK = {
+    "admin.bank_list", "admin.bank_edit", "admin.bank_retire", "admin.bank_import", "admin.bank_import_confirm",
+    "reports.fix_key",
+}
 # Routes only organisers may use at all: a secretary gets 403 there whatever the object.
 ORGANISER_ONLY = {"admin.question_reports_list", "admin.question_report_resolve"} | SHARED_BANK
 

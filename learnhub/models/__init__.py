@@ -1,5 +1,6 @@
 """All models, re-exported for the app and for Alembic."""
 
+from .audit import ExportLog, KeyCorrection
 from .content import KnowledgePoint, Material, PointLevel, Question, QuestionKind, material_point
 from .org import ORG_KIND_LABELS, Grant, MemberCategory, Organisation, OrgKind, Role, User
 from .quiz import (
@@ -31,5 +32,5 @@ __all__ = [
     "Grant", "KnowledgePoint", "Material", "MemberCategory", "MemberResult", "OrgKind", "Organisation",
     "PointLevel", "Question", "QuestionKind", "Reading", "Response", "Role", "Scoring", "ShowAnswers",
     "User", "assignment_material", "material_point", "utcnow", "Exemption", "ExemptionReason", "MistakeCard",
-    "PracticeAnswer", "PracticeMode", "QuestionReport", "ReportStatus",
+    "PracticeAnswer", "PracticeMode", "QuestionReport", "ReportStatus", "ExportLog", "KeyCorrection",
 ]

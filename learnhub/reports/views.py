@@ -1,13 +1,25 @@
+import tempfile
 from urllib.parse import quote
 
-from flask import Response, abort, current_app, flash, redirect, render_template, url_for
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    stream_with_context,
+    url_for,
+)
 from flask_wtf import FlaskForm
 from flask_login import current_user
 
 from ..auth.decorators import current_scope, scoped_org_or_404, staff_required
 from ..extensions import db
-from ..models import Assignment, Attempt, ExemptionReason, Organisation, User, utcnow
-from ..services import ServiceError, exemptions, exports, quizzes, reports
+from ..models import Assignment, Attempt, ExemptionReason, Organisation, Question, User, utcnow
+from ..services import ServiceError, assignments, exemptions, exports, items, mastery, materials, quizzes, reports
 from . import bp
 from .forms import ExemptForm, ProxyForm
 
@@ -28,10 +40,24 @@ def _unit(assignment: Assignment, org_id: int) -> Organisation:
     return org
 
 
-def _download(data: bytes, filename: str) -> Response:
-    response = Response(data, mimetype=XLSX)
+def _xlsx(write, filename: str) -> Response:
+    """Write a workbook into a temporary file and stream it back: memory stays flat for any size."""
+    out = tempfile.TemporaryFile()
+    write(out)
+    out.seek(0)
+    response = send_file(out, mimetype=XLSX, as_attachment=True, download_name=filename)
     response.headers["Content-Disposition"] = f"attachment; filename=export.xlsx; filename*=UTF-8''{quote(filename, safe='')}"
     return response
+
+
+def _csv(lines, filename: str) -> Response:
+    response = Response(stream_with_context(lines), mimetype="text/csv; charset=utf-8")
+    response.headers["Content-Disposition"] = f"attachment; filename=export.csv; filename*=UTF-8''{quote(filename, safe='')}"
+    return response
+
+
+def _tz() -> str:
+    return current_app.config["BABEL_DEFAULT_TIMEZONE"]
 
 
 @bp.get("/")
@@ -43,13 +69,23 @@ def index():
     return render_template("reports/index.html", reports=rows, scope=scope)
 
 
+def _threshold(name: str, default: float) -> float:
+    value = request.args.get(name, type=float)
+    return default if value is None or not 0 <= value <= 100 else value
+
+
 @bp.get("/assignments/<int:assignment_id>")
 @staff_required
 def assignment(assignment_id: int):
-    """One row per branch the viewer may see: assigned, finished, passed, average."""
+    """The weak-branch report: the tree of organisations with completion and mastery, weak branches named."""
     item = _visible_assignment(assignment_id)
-    report = reports.assignment_report(current_scope(), item)
-    return render_template("reports/assignment.html", report=report, assignment=item)
+    scope = current_scope()
+    weak = mastery.mastery_report(
+        scope, item, _threshold("finished", mastery.FINISHED_THRESHOLD), _threshold("mastery", mastery.MASTERY_THRESHOLD)
+    )
+    return render_template(
+        "reports/assignment.html", report=reports.assignment_report(scope, item), mastery=weak, assignment=item
+    )
 
 
 @bp.get("/assignments/<int:assignment_id>/units/<int:org_id>")
@@ -58,9 +94,16 @@ def unit(assignment_id: int, org_id: int):
     """A branch's page: counts, who has not finished, every member's score."""
     item = _visible_assignment(assignment_id)
     org = _unit(item, org_id)
-    rows = reports.member_rows(current_scope(), item, org)
+    scope = current_scope()
+    rows = reports.member_rows(scope, item, org)
+    points = mastery.unit_point_scores(scope, item, org)
+    weakest = [p for p in points if p.rate is not None][:3]
     return render_template(
-        "reports/unit.html", assignment=item, org=org, rows=rows,
+        "reports/unit.html", assignment=item, org=org, rows=rows, points=points, weakest=weakest,
+        notes=materials.materials_for_points([p.point for p in weakest]),
+        member_weak=mastery.member_weak_points(item, [r.user.id for r in rows]),
+        reminder=reports.reminder_text(item, org, rows, current_app.config["BABEL_DEFAULT_TIMEZONE"]),
+        form=FlaskForm(),
         unfinished=[r for r in rows if r.expected and r.finished_at is None],
         exempt=[r for r in rows if not r.expected],
         finished=sum(1 for r in rows if r.expected and r.finished_at),
@@ -74,21 +117,62 @@ def unit_export(assignment_id: int, org_id: int):
     """Download a branch's scores as Excel."""
     item = _visible_assignment(assignment_id)
     org = _unit(item, org_id)
-    rows = reports.member_rows(current_scope(), item, org)
-    data = exports.branch_workbook(item, org.name, rows, current_user, utcnow(), current_app.config["BABEL_DEFAULT_TIMEZONE"])
-    return _download(data, f"{item.title}-{org.name}-成绩.xlsx")
+    scope, now = current_scope(), utcnow()
+    weak = mastery.weak_points_by_member(scope, item, org)
+    exports.log_export(current_user, "branch.xlsx", f"{item.title} / {org.name}")
+    title = f"{item.title} — {org.name} 成绩"
+    return _xlsx(
+        lambda out: exports.write_members_workbook(
+            out, title, exports.stamp(current_user, now, _tz()), reports.export_rows(scope, item, org), weak, _tz()
+        ),
+        f"{item.title}-{org.name}-成绩.xlsx",
+    )
+
+
+@bp.get("/assignments/<int:assignment_id>/units/<int:org_id>/export.csv")
+@staff_required
+def unit_csv(assignment_id: int, org_id: int):
+    """Download a branch's scores as CSV (UTF-8 with BOM, opens in Excel)."""
+    item = _visible_assignment(assignment_id)
+    org = _unit(item, org_id)
+    scope, now = current_scope(), utcnow()
+    weak = mastery.weak_points_by_member(scope, item, org)
+    exports.log_export(current_user, "branch.csv", f"{item.title} / {org.name}")
+    lines = exports.csv_lines(f"{item.title} — {org.name} 成绩", exports.stamp(current_user, now, _tz()),
+                              reports.export_rows(scope, item, org), weak, _tz())
+    return _csv(lines, f"{item.title}-{org.name}-成绩.csv")
 
 
 @bp.get("/assignments/<int:assignment_id>/export.xlsx")
 @staff_required
 def assignment_export(assignment_id: int):
-    """Download a summary sheet plus one sheet per branch the viewer may see."""
+    """Download the summary tree, the non-finishers, one sheet per branch and the item analysis."""
     item = _visible_assignment(assignment_id)
-    scope = current_scope()
-    report = reports.assignment_report(scope, item)
-    members = {u.org.id: reports.member_rows(scope, item, u.org) for u in report.units}
-    data = exports.rollup_workbook(report, members, current_user, utcnow(), current_app.config["BABEL_DEFAULT_TIMEZONE"])
-    return _download(data, f"{item.title}-各支部成绩.xlsx")
+    scope, now = current_scope(), utcnow()
+    weak_report = mastery.mastery_report(scope, item)
+    weak = mastery.weak_points_by_member(scope, item)
+    stats = items.item_analysis(scope, item) if item.has_quiz else []
+    exports.log_export(current_user, "rollup.xlsx", item.title)
+    return _xlsx(
+        lambda out: exports.write_rollup_workbook(
+            out, weak_report, reports.export_rows(scope, item), mastery.unit_namer(weak_report), weak, stats,
+            exports.stamp(current_user, now, _tz()), _tz(),
+        ),
+        f"{item.title}-各支部成绩.xlsx",
+    )
+
+
+@bp.get("/assignments/<int:assignment_id>/export.csv")
+@staff_required
+def assignment_csv(assignment_id: int):
+    """Download every member the viewer may see as CSV (UTF-8 with BOM)."""
+    item = _visible_assignment(assignment_id)
+    scope, now = current_scope(), utcnow()
+    weak = mastery.weak_points_by_member(scope, item)
+    exports.log_export(current_user, "members.csv", item.title)
+    lines = exports.csv_lines(f"{item.title} — 成绩", exports.stamp(current_user, now, _tz()),
+                              reports.export_rows(scope, item), weak, _tz())
+    return _csv(lines, f"{item.title}-成绩.csv")
 
 
 def _member(assignment: Assignment, user_id: int) -> User:
@@ -172,3 +256,54 @@ def attempt(attempt_id: int):
         "quiz/review.html", attempt=item, items=quizzes.paper_items(item), show_answers=True,
         assignment=item.assignment, staff_view=True,
     )
+
+
+@bp.post("/assignments/<int:assignment_id>/units/<int:org_id>/recheck")
+@staff_required
+def recheck(assignment_id: int, org_id: int):
+    """Assign the branch a short re-check quiz on its three weakest knowledge points."""
+    item = _visible_assignment(assignment_id)
+    org = _unit(item, org_id)
+    if not current_scope().covers(org):
+        abort(404)
+    weakest = [p for p in mastery.unit_point_scores(current_scope(), item, org) if p.rate is not None][:3]
+    if FlaskForm().validate_on_submit():
+        try:
+            new = assignments.create_recheck(current_scope(), item, org, [p.point for p in weakest], current_user)
+        except ServiceError as exc:
+            flash(str(exc), "error")
+        else:
+            flash(f"已向{org.name}布置「{new.title}」", "success")
+            return redirect(url_for("reports.assignment", assignment_id=new.id))
+    return redirect(url_for("reports.unit", assignment_id=item.id, org_id=org.id))
+
+
+@bp.get("/assignments/<int:assignment_id>/items")
+@staff_required
+def items_page(assignment_id: int):
+    """Item analysis: facility, discrimination and option choices per question; suspect keys first."""
+    item = _visible_assignment(assignment_id)
+    return render_template(
+        "reports/items.html", assignment=item, stats=items.item_analysis(current_scope(), item),
+        can_fix=current_scope().is_organiser, form=FlaskForm(), shown_key=items.shown_key,
+    )
+
+
+@bp.post("/questions/<int:question_id>/fix-key")
+@staff_required
+def fix_key(question_id: int):
+    """Correct a wrong answer key and regrade every attempt that answered it (organisers only)."""
+    if not current_scope().is_organiser:
+        abort(403)
+    question = db.get_or_404(Question, question_id)
+    back = request.form.get("back", type=int)
+    if FlaskForm().validate_on_submit():
+        try:
+            fixed = items.fix_key(question, request.form.get("answer", "").strip(), request.form.get("reason", ""), current_user)
+        except ServiceError as exc:
+            flash(str(exc), "error")
+        else:
+            flash(f"已改正答案，重新评分 {fixed.attempts_regraded} 份试卷", "success")
+    if back and reports.visible_roots(current_scope(), db.get_or_404(Assignment, back)):
+        return redirect(url_for("reports.items_page", assignment_id=back))
+    return redirect(url_for("admin.bank_edit", question_id=question.id))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from ..extensions import db
 from ..models import (
@@ -17,8 +17,10 @@ from ..models import (
     Scoring,
     ShowAnswers,
     User,
+    utcnow,
 )
 from . import ServiceError
+from .materials import materials_for_points
 from .orgs import Scope
 from .quizzes import draw_by_rules, rule_pool
 
@@ -93,3 +95,28 @@ def _problems(scope: Scope, data: AssignmentData) -> list[str]:
             level = f"难度 {rule.difficulty} 的题" if rule.difficulty else "题"
             problems.append(f"「{rule.node.name}」只有 {available} 道{level}，不够抽 {rule.count} 道")
     return problems
+
+
+RECHECK_PER_POINT = 3
+RECHECK_DAYS = 7
+
+
+def create_recheck(scope: Scope, source: Assignment, unit: Organisation, points: list[KnowledgePoint], by: User) -> Assignment:
+    """A short re-check quiz for one branch on the points it was weakest in. Commits."""
+    rules = []
+    for point in points:
+        available = len(rule_pool({"part_id": point.id}))
+        if available:
+            rules.append(DrawRule(point, min(RECHECK_PER_POINT, available)))
+    if not rules:
+        raise ServiceError("还没有足够的答题数据找出薄弱知识点")
+    now = utcnow()
+    names = "、".join(r.node.name for r in rules)
+    data = AssignmentData(
+        title=f"{unit.name}薄弱知识点复测：{names}"[:200], kind=AssignmentKind.EXAM, org=unit, opens_at=now,
+        closes_at=now + timedelta(days=RECHECK_DAYS), pass_mark=source.pass_mark, max_attempts=2, rules=rules,
+        materials=materials_for_points(points),
+    )
+    return create_assignment(scope, data, by)
+
+

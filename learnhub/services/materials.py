@@ -131,3 +131,13 @@ def _complete_reading_task(user: User, assignment: Assignment, now) -> None:
     if done < len(ids) or db.session.get(MemberResult, (assignment.id, user.id)) is not None:
         return
     db.session.add(MemberResult(assignment_id=assignment.id, user_id=user.id, passed=True, finished_at=now))
+
+
+def materials_for_points(points: list[KnowledgePoint]) -> list[Material]:
+    """Study materials tagged with any of these knowledge points, in reading order."""
+    if not points:
+        return []
+    ids = [p.id for p in points]
+    return list(db.session.scalars(
+        select(Material).join(Material.points).where(KnowledgePoint.id.in_(ids)).distinct().order_by(Material.position)
+    ))

@@ -391,7 +391,14 @@ def _finish(attempt: Attempt, when: datetime) -> bool:
 
 def _grade(attempt: Attempt) -> None:
     questions = _questions_of(attempt)
-    responses = db.session.scalars(select(Response).where(Response.attempt_id == attempt.id)).all()
+    responses = list(db.session.scalars(select(Response).where(Response.attempt_id == attempt.id)))
+    # Every question on a finished paper gets a row, unanswered ones as wrong: reports then count in SQL.
+    answered = {r.question_id for r in responses}
+    for qid in questions.keys() - answered:
+        blank = Response(attempt_id=attempt.id, question_id=qid, answer=[], is_correct=False, seq=0,
+                         saved_at=attempt.finished_at)
+        db.session.add(blank)
+        responses.append(blank)
     correct = 0
     for r in responses:
         r.is_correct = is_correct(questions[r.question_id], r.answer)

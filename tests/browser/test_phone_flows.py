@@ -124,7 +124,10 @@ def test_secretary_sees_the_branch_and_downloads_excel(app, world, live_server, 
     page = phone
     log_in(page, live_server, "seca1")
     page.goto(f"{live_server}/reports/assignments/{world.assignment_a}/units/{world.org['a1']}")
-    assert page.locator("#unfinished").get_by_text("党员甲一乙").is_visible()
+    assert page.locator("#unfinished .tag", has_text="党员甲一乙").is_visible()
+    page.click("#copy-reminder")
+    assert page.locator("#copy-done").is_visible()
+    assert "党员甲一乙" in page.locator("#reminder").input_value()
     assert no_horizontal_scroll(page)
     page.shot("01-branch")
     with page.expect_download() as info:

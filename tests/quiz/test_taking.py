@@ -95,7 +95,7 @@ def test_older_answer_arriving_late_does_not_overwrite_newer(app, world, login):
     assert late.status_code == 200 and late.json["saved"] is False and late.json["last_seq"] == 7
     c.post(f"/quiz/attempts/{attempt_id}/submit", data={"shown": ""})
     with app.app_context():
-        response = db.session.scalar(select(Response).where(Response.attempt_id == attempt_id))
+        response = db.session.scalar(select(Response).where(Response.attempt_id == attempt_id, Response.question_id == q.id))
         assert response.is_correct and response.seq == 7
 
 

@@ -81,10 +81,13 @@ def test_organiser_workbook_has_summary_and_a_sheet_per_branch(results, login):
     book = openpyxl.load_workbook(io.BytesIO(r.data))
     assert book.sheetnames[0] == "汇总"
     assert {"第一支部", "第二支部", "第三支部"} <= set(book.sheetnames)
-    summary = {row[0]: row for row in book["汇总"].iter_rows(min_row=5, values_only=True)}
+    summary = {row[0].strip("　"): row for row in book["汇总"].iter_rows(min_row=5, values_only=True)}
     assert summary["第一支部"][1:6] == (3, 0, 2, 66.7, 1)
     assert summary["第二支部"][1:4] == (2, 0, 1)
-    assert summary["合计"][1] == 8  # every active member under 党委A, its own staff included
+    assert summary["党委A"][1] == 8  # every active member under 党委A, its own staff included
+    assert summary["机关党总支"][1] == 5  # the general branch rolls up 第一支部 and 第二支部
+    unfinished = [row[2] for row in book["未完成名单"].iter_rows(min_row=5, values_only=True)]
+    assert "党员甲一乙" in unfinished and "党员甲一" not in unfinished
     assert "党委B" not in book.sheetnames
 
 

@@ -1,0 +1,40 @@
+"""Records kept for audit: who exported what, and who corrected a question's key."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .org import User
+from .types import UTCDateTime, utcnow
+
+
+class ExportLog(db.Model):
+    """One download of members' data: what, by whom, over which organisation."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[str] = mapped_column(String(300), default="")
+    rows: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user: Mapped[User | None] = relationship()
+
+
+class KeyCorrection(db.Model):
+    """A wrong answer key fixed in place, and how many finished attempts were regraded because of it."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("question.id"), index=True)
+    old_answer: Mapped[list] = mapped_column(JSON)
+    new_answer: Mapped[list] = mapped_column(JSON)
+    reason: Mapped[str] = mapped_column(String(300), default="")
+    attempts_regraded: Mapped[int] = mapped_column(default=0)
+    by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    by: Mapped[User | None] = relationship()

@@ -1,0 +1,270 @@
+"""Which branches do not know the required content: mastery (first-try correct rate) per knowledge
+point, rolled up the organisation tree, with weak branches flagged and their weak points named.
+
+Counting is SQL grouped by (organisation, knowledge point) over first attempts; folding organisations
+into branches and rolling branches up the tree is a pass over the (small) tree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, or_, select
+
+from ..extensions import db
+from ..models import (
+    Assignment,
+    Attempt,
+    AttemptState,
+    KnowledgePoint,
+    Organisation,
+    PointLevel,
+    Question,
+    Response,
+    User,
+)
+from .orgs import Scope, ancestor_ids, sort_tree, unit_of, within
+from .quizzes import _point_ids_under
+from .reports import UnitRow, assignment_report, visible_roots
+
+FINISHED_THRESHOLD = 90.0  # % of expected members who finished
+MASTERY_THRESHOLD = 60.0  # % first-try right on a required point
+MIN_MEMBERS = 5  # fewer expected members than this: a caution, not a verdict
+MIN_ANSWERS = 20  # fewer first-try answers on a point than this: not judged
+
+
+@dataclass
+class PointScore:
+    point: KnowledgePoint
+    answered: int = 0
+    right: int = 0
+
+    @property
+    def rate(self) -> float | None:
+        return round(100.0 * self.right / self.answered, 1) if self.answered else None
+
+
+@dataclass
+class MasteryRow:
+    """One organisation in the rolled-up tree: counts, mastery per required point, and the verdict."""
+
+    org: Organisation
+    depth: int
+    counts: UnitRow
+    points: dict[int, PointScore] = field(default_factory=dict)
+    is_unit: bool = False
+    weak_points: list[PointScore] = field(default_factory=list)
+    low_completion: bool = False
+    caution: bool = False
+
+    @property
+    def flagged(self) -> bool:
+        return self.is_unit and not self.caution and (self.low_completion or bool(self.weak_points))
+
+    @property
+    def answered(self) -> int:
+        return sum(p.answered for p in self.points.values())
+
+    @property
+    def mastery(self) -> float | None:
+        right = sum(p.right for p in self.points.values())
+        return round(100.0 * right / self.answered, 1) if self.answered else None
+
+
+@dataclass
+class MasteryReport:
+    assignment: Assignment
+    points: list[KnowledgePoint]
+    rows: list[MasteryRow]
+    finished_threshold: float
+    mastery_threshold: float
+
+    @property
+    def weak_units(self) -> list[MasteryRow]:
+        """Flagged branches, the weakest first: lowest mastery on a weak point, or lowest completion."""
+        def worst(row: MasteryRow) -> float:
+            return min((p.rate for p in row.weak_points), default=row.counts.finished_rate or 0.0)
+
+        return sorted((r for r in self.rows if r.flagged), key=worst)
+
+
+def required_points(assignment: Assignment) -> list[KnowledgePoint]:
+    """The knowledge points the assignment's quiz covers, in tree order."""
+    if assignment.draw_rules:
+        ids = set()
+        for rule in assignment.draw_rules:
+            ids.update(_point_ids_under(int(rule.get("point_id") or rule.get("part_id"))))
+    else:
+        ids = {aq.question.point_id for aq in assignment.questions}
+    stmt = select(KnowledgePoint).where(KnowledgePoint.id.in_(ids), KnowledgePoint.level == PointLevel.POINT)
+    points = list(db.session.scalars(stmt))
+    with_questions = set(db.session.scalars(select(Question.point_id).where(Question.point_id.in_([p.id for p in points]))))
+    return sorted((p for p in points if p.id in with_questions), key=lambda p: (p.parent_id or 0, p.position, p.id))
+
+
+def _first_try_counts(assignment: Assignment, roots: list[Organisation]):
+    """(org_id, point_id, answered, right) over members' first finished attempts."""
+    stmt = (
+        select(
+            User.org_id, Question.point_id, func.count(Response.id),
+            func.count(Response.id).filter(Response.is_correct.is_(True)),
+        )
+        .join(Attempt, Attempt.id == Response.attempt_id)
+        .join(Question, Question.id == Response.question_id)
+        .join(User, User.id == Attempt.user_id)
+        .join(Organisation, Organisation.id == User.org_id)
+        .where(
+            Attempt.assignment_id == assignment.id, Attempt.number == 1, Attempt.state == AttemptState.FINISHED,
+            Attempt.entered_by_id.is_(None), User.active.is_(True),
+            or_(*(within(Organisation.path, r.path) for r in roots)),
+        )
+        .group_by(User.org_id, Question.point_id)
+    )
+    return db.session.execute(stmt)
+
+
+def mastery_report(
+    scope: Scope, assignment: Assignment,
+    finished_threshold: float = FINISHED_THRESHOLD, mastery_threshold: float = MASTERY_THRESHOLD,
+) -> MasteryReport:
+    """The weak-branch report for what the viewer may see of an assignment's subtree."""
+    points = required_points(assignment)
+    by_id = {p.id: p for p in points}
+    counts = assignment_report(scope, assignment)
+    roots = visible_roots(scope, assignment)
+    if not roots:
+        return MasteryReport(assignment, points, [], finished_threshold, mastery_threshold)
+    orgs = {o.id: o for o in db.session.scalars(select(Organisation).where(or_(*(within(Organisation.path, r.path) for r in roots))))}
+    for r in roots:
+        for oid in ancestor_ids(r):
+            orgs.setdefault(oid, db.session.get(Organisation, oid))
+    unit_points: dict[int, dict[int, PointScore]] = {}
+    for org_id, point_id, answered, right in _first_try_counts(assignment, roots):
+        if point_id not in by_id:
+            continue
+        unit = unit_of(orgs[org_id], orgs)
+        score = unit_points.setdefault(unit.id, {}).setdefault(point_id, PointScore(by_id[point_id]))
+        score.answered += answered
+        score.right += right
+    units = {row.org.id: row for row in counts.units}
+    rows = _roll_up(units, unit_points, orgs, roots, by_id)
+    for row in rows:
+        _judge(row, finished_threshold, mastery_threshold)
+    return MasteryReport(assignment, points, rows, finished_threshold, mastery_threshold)
+
+
+def _roll_up(units, unit_points, orgs, roots, points_by_id) -> list[MasteryRow]:
+    """A row for every unit and for every organisation above units, up to the viewer's roots."""
+    top = min(len(r.path) for r in roots)
+    rows: dict[int, MasteryRow] = {}
+    for unit_id, counts in units.items():
+        unit = counts.org
+        chain = [orgs[i] for i in ancestor_ids(unit) if i in orgs and len(orgs[i].path) >= top]
+        for org in chain:
+            row = rows.get(org.id)
+            if row is None:
+                row = rows[org.id] = MasteryRow(org=org, depth=0, counts=UnitRow(org=org))
+            row.is_unit = row.is_unit or org.id == unit_id
+            row.counts.add(counts)
+            for pid, score in unit_points.get(unit_id, {}).items():
+                agg = row.points.setdefault(pid, PointScore(points_by_id[pid]))
+                agg.answered += score.answered
+                agg.right += score.right
+    unit_paths = [orgs[u].path for u in units]
+    for row in rows.values():
+        # An organisation with branches beneath it is a rollup, even if some members sit directly in it.
+        if row.is_unit and any(p != row.org.path and p.startswith(row.org.path) for p in unit_paths):
+            row.is_unit = False
+    ordered = sort_tree([r.org for r in rows.values()])
+    base = min((o.depth for o in ordered), default=0)
+    out = []
+    for org in ordered:
+        row = rows[org.id]
+        row.depth = org.depth - base
+        out.append(row)
+    return out
+
+
+def _judge(row: MasteryRow, finished_threshold: float, mastery_threshold: float) -> None:
+    row.caution = row.counts.expected < MIN_MEMBERS
+    rate = row.counts.finished_rate
+    row.low_completion = rate is not None and rate < finished_threshold
+    weak = [p for p in row.points.values() if p.answered >= MIN_ANSWERS and p.rate is not None and p.rate < mastery_threshold]
+    row.weak_points = sorted(weak, key=lambda p: (p.rate, -p.answered))
+
+
+def member_weak_points(assignment: Assignment, user_ids: list[int]) -> dict[int, list[str]]:
+    """Per member, the knowledge points they got wrong on their first attempt, most missed first."""
+    stmt = (
+        select(Attempt.user_id, KnowledgePoint.name, func.count(Response.id))
+        .join(Attempt, Attempt.id == Response.attempt_id)
+        .join(Question, Question.id == Response.question_id)
+        .join(KnowledgePoint, KnowledgePoint.id == Question.point_id)
+        .where(
+            Attempt.assignment_id == assignment.id, Attempt.number == 1, Attempt.state == AttemptState.FINISHED,
+            Attempt.user_id.in_(user_ids), Response.is_correct.is_(False),
+        )
+        .group_by(Attempt.user_id, KnowledgePoint.name)
+        .order_by(Attempt.user_id, func.count(Response.id).desc(), KnowledgePoint.name)
+    )
+    out: dict[int, list[str]] = {}
+    for user_id, name, _ in db.session.execute(stmt):
+        out.setdefault(user_id, []).append(name)
+    return out
+
+
+def unit_point_scores(scope: Scope, assignment: Assignment, unit: Organisation) -> list[PointScore]:
+    """Mastery per required point for one branch (what the viewer may see of it), weakest first."""
+    roots = [unit] if scope.covers(unit) else [r for r in scope.roots if r.path.startswith(unit.path)]
+    if not roots:
+        return []
+    by_id = {p.id: p for p in required_points(assignment)}
+    scores: dict[int, PointScore] = {}
+    for _org_id, point_id, answered, right in _first_try_counts(assignment, roots):
+        if point_id in by_id:
+            score = scores.setdefault(point_id, PointScore(by_id[point_id]))
+            score.answered += answered
+            score.right += right
+    return sorted(scores.values(), key=lambda p: (p.rate if p.rate is not None else 101.0, p.point.name))
+
+
+def weak_points_by_member(scope: Scope, assignment: Assignment, unit: Organisation | None = None) -> dict[str, list[str]]:
+    """Per member number, the points missed on the first attempt, most missed first (for exports)."""
+    roots = visible_roots(scope, assignment)
+    if not roots:
+        return {}
+    stmt = (
+        select(User.member_no, KnowledgePoint.name, func.count(Response.id))
+        .join(Attempt, Attempt.id == Response.attempt_id)
+        .join(Question, Question.id == Response.question_id)
+        .join(KnowledgePoint, KnowledgePoint.id == Question.point_id)
+        .join(User, User.id == Attempt.user_id)
+        .join(Organisation, Organisation.id == User.org_id)
+        .where(
+            Attempt.assignment_id == assignment.id, Attempt.number == 1, Attempt.state == AttemptState.FINISHED,
+            Response.is_correct.is_(False), or_(*(within(Organisation.path, r.path) for r in roots)),
+        )
+        .group_by(User.member_no, KnowledgePoint.name)
+        .order_by(User.member_no, func.count(Response.id).desc(), KnowledgePoint.name)
+    )
+    if unit is not None:
+        stmt = stmt.where(within(Organisation.path, unit.path))
+    out: dict[str, list[str]] = {}
+    for member_no, name, _ in db.session.execute(stmt):
+        out.setdefault(member_no, []).append(name)
+    return out
+
+
+def unit_namer(report: MasteryReport):
+    """A function from a member's organisation path to the name of the branch they count under."""
+    units = {r.org.path: r.org.name for r in report.rows if r.is_unit}
+
+    def name(path: str) -> str:
+        parts = path.strip("/").split("/")
+        for depth in range(len(parts), 0, -1):
+            found = units.get("/" + "/".join(parts[:depth]) + "/")
+            if found:
+                return found
+        return "其他"
+
+    return name
