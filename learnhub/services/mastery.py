@@ -30,7 +30,7 @@ from .reports import UnitRow, assignment_report, visible_roots
 FINISHED_THRESHOLD = 90.0  # % of expected members who finished
 MASTERY_THRESHOLD = 60.0  # % first-try right on a required point
 MIN_MEMBERS = 5  # fewer expected members than this: a caution, not a verdict
-MIN_ANSWERS = 20  # fewer first-try answers on a point than this: not judged
+MIN_ANSWERS = 5  # fewer first-try answers on a point than this: not judged
 
 
 @dataclass
