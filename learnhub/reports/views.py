@@ -19,7 +19,7 @@ from flask_login import current_user
 from ..auth.decorators import current_scope, scoped_org_or_404, staff_required
 from ..extensions import db
 from ..models import Assignment, Attempt, ExemptionReason, Organisation, Question, User, utcnow
-from ..services import ServiceError, assignments, exemptions, exports, items, mastery, materials, quizzes, reports
+from ..services import ServiceError, assignments, exemptions, exports, items, mastery, materials, quizzes, reports, trends
 from . import bp
 from .forms import ExemptForm, ProxyForm
 
@@ -307,3 +307,13 @@ def fix_key(question_id: int):
     if back and reports.visible_roots(current_scope(), db.get_or_404(Assignment, back)):
         return redirect(url_for("reports.items_page", assignment_id=back))
     return redirect(url_for("admin.bank_edit", question_id=question.id))
+
+
+@bp.get("/trends")
+@staff_required
+def trends_page():
+    """First-try correctness month by month: per branch, or per knowledge point for one branch."""
+    scope, now = current_scope(), utcnow()
+    unit = scoped_org_or_404(request.args["unit"]) if request.args.get("unit", "").isdigit() else None
+    trend = trends.point_trend(scope, unit, now) if unit else trends.branch_trend(scope, now)
+    return render_template("reports/trends.html", trend=trend, unit=unit)

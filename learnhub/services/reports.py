@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, tuple_
 
 from ..extensions import db
 from ..models import Assignment, Attempt, AttemptState, Exemption, MemberResult, Organisation, User
@@ -247,11 +247,27 @@ def export_rows(scope: Scope, assignment: Assignment, unit: Organisation | None 
         .outerjoin(Exemption, _active_exemption(assignment))
         .where(_member_filter(roots))
         .order_by(Organisation.path, User.member_no)
-        .execution_options(yield_per=2000)
     )
     if unit is not None:
         stmt = stmt.where(within(Organisation.path, unit.path))
-    return (_export_row(*values) for values in db.session.execute(stmt))
+    return _in_batches(stmt)
+
+
+EXPORT_BATCH = 2000
+
+
+def _in_batches(stmt) -> Iterator[ExportRow]:
+    """Run the export query a batch at a time (keyset on path and member number): flat memory, and no
+    server-side cursor that a streamed response could outlive."""
+    last = None
+    while True:
+        batch = stmt if last is None else stmt.where(tuple_(Organisation.path, User.member_no) > last)
+        rows = db.session.execute(batch.limit(EXPORT_BATCH)).all()
+        for values in rows:
+            yield _export_row(*values)
+        if len(rows) < EXPORT_BATCH:
+            return
+        last = (rows[-1][4], rows[-1][0])
 
 
 def _export_row(no, name, category, org_name, path, score, passed, finished_at, attempts, reason, entered_by, busy) -> ExportRow:

@@ -178,3 +178,12 @@ def test_cli_report_weak(app, known, runner, tmp_path):
     assert "branches flagged" in result.output and "第二支部" in result.output
     assert openpyxl.load_workbook(out).sheetnames[0] == "汇总"
     assert runner.invoke(args=["report", "weak", "--org", "nope", "-o", str(out)]).exit_code != 0
+
+
+def test_exports_read_in_batches_lose_nobody(app, known, login, monkeypatch):
+    from learnhub.services import reports
+
+    monkeypatch.setattr(reports, "EXPORT_BATCH", 2)
+    text = login(known.login["org_a"]).get(f"/reports/assignments/{known.assignment_a}/export.csv").data.decode("utf-8-sig")
+    names = {line.split(",")[1] for line in text.splitlines()[3:]}
+    assert names == {"管理员", "组织员甲", "书记甲一", "书记甲二", "党员甲一", "党员甲一乙", "党员甲二", "党员甲三"}
