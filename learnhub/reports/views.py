@@ -115,16 +115,9 @@ def unit(assignment_id: int, org_id: int):
 @staff_required
 def unit_export(assignment_id: int, org_id: int):
     """Download a branch's scores as Excel."""
-    item = _visible_assignment(assignment_id)
-    org = _unit(item, org_id)
-    scope, now = current_scope(), utcnow()
-    weak = mastery.weak_points_by_member(scope, item, org)
-    exports.log_export(current_user, "branch.xlsx", f"{item.title} / {org.name}")
-    title = f"{item.title} — {org.name} 成绩"
+    item, org, rows, weak, stamp = _branch_export(assignment_id, org_id, "branch.xlsx")
     return _xlsx(
-        lambda out: exports.write_members_workbook(
-            out, title, exports.stamp(current_user, now, _tz()), reports.export_rows(scope, item, org), weak, _tz()
-        ),
+        lambda out: exports.write_members_workbook(out, f"{item.title} — {org.name} 成绩", stamp, rows, weak, _tz()),
         f"{item.title}-{org.name}-成绩.xlsx",
     )
 
@@ -133,14 +126,18 @@ def unit_export(assignment_id: int, org_id: int):
 @staff_required
 def unit_csv(assignment_id: int, org_id: int):
     """Download a branch's scores as CSV (UTF-8 with BOM, opens in Excel)."""
+    item, org, rows, weak, stamp = _branch_export(assignment_id, org_id, "branch.csv")
+    return _csv(exports.csv_lines(f"{item.title} — {org.name} 成绩", stamp, rows, weak, _tz()), f"{item.title}-{org.name}-成绩.csv")
+
+
+def _branch_export(assignment_id: int, org_id: int, kind: str):
+    """Load and check a branch for export, log the export, and return what the writers need."""
     item = _visible_assignment(assignment_id)
     org = _unit(item, org_id)
-    scope, now = current_scope(), utcnow()
-    weak = mastery.weak_points_by_member(scope, item, org)
-    exports.log_export(current_user, "branch.csv", f"{item.title} / {org.name}")
-    lines = exports.csv_lines(f"{item.title} — {org.name} 成绩", exports.stamp(current_user, now, _tz()),
-                              reports.export_rows(scope, item, org), weak, _tz())
-    return _csv(lines, f"{item.title}-{org.name}-成绩.csv")
+    scope = current_scope()
+    exports.log_export(current_user, kind, f"{item.title} / {org.name}")
+    stamp = exports.stamp(current_user, utcnow(), _tz())
+    return item, org, reports.export_rows(scope, item, org), mastery.weak_points_by_member(scope, item, org), stamp
 
 
 @bp.get("/assignments/<int:assignment_id>/export.xlsx")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from ..extensions import db
 from ..models import (
@@ -26,9 +26,10 @@ from ..models import (
 from . import ServiceError
 from .bank_files import Bank, format_answer, read_question
 from .grading import is_correct
-from .orgs import Scope, within
+from .orgs import Scope
 from .question_bank import db_points, to_bank_question
 from .quizzes import update_result
+from .mastery import first_attempt_responses
 from .reports import visible_roots
 
 GROUP_SHARE = 0.27  # upper and lower groups for discrimination (Kelley)
@@ -80,10 +81,7 @@ def item_analysis(scope: Scope, assignment: Assignment) -> list[ItemStats]:
         .join(Attempt, Attempt.id == Response.attempt_id)
         .join(User, User.id == Attempt.user_id)
         .join(Organisation, Organisation.id == User.org_id)
-        .where(
-            Attempt.assignment_id == assignment.id, Attempt.number == 1, Attempt.state == AttemptState.FINISHED,
-            Attempt.entered_by_id.is_(None), or_(*(within(Organisation.path, r.path) for r in roots)),
-        )
+        .where(*first_attempt_responses(assignment, roots))
     ).all()
     scores = sorted({(attempt_id, score or 0.0) for _, _, _, attempt_id, score in rows}, key=lambda x: x[1])
     cut = max(1, round(len(scores) * GROUP_SHARE))

@@ -34,14 +34,24 @@ MIN_ANSWERS = 5  # fewer first-try answers on a point than this: not judged
 
 
 @dataclass
-class PointScore:
-    point: KnowledgePoint
+class Tally:
+    """Answers counted, and how many were right."""
+
     answered: int = 0
     right: int = 0
 
     @property
     def rate(self) -> float | None:
         return round(100.0 * self.right / self.answered, 1) if self.answered else None
+
+    def add(self, answered: int, right: int) -> None:
+        self.answered += answered
+        self.right += right
+
+
+@dataclass
+class PointScore(Tally):
+    point: KnowledgePoint | None = None
 
 
 @dataclass
@@ -102,6 +112,17 @@ def required_points(assignment: Assignment) -> list[KnowledgePoint]:
     return sorted((p for p in points if p.id in with_questions), key=lambda p: (p.parent_id or 0, p.position, p.id))
 
 
+def first_attempt_responses(assignment: Assignment, roots: list[Organisation]):
+    """SQL conditions: responses on members' first finished, self-taken attempts, within these subtrees.
+
+    The caller's query joins Response, Attempt, User and Organisation.
+    """
+    return (
+        Attempt.assignment_id == assignment.id, Attempt.number == 1, Attempt.state == AttemptState.FINISHED,
+        Attempt.entered_by_id.is_(None), or_(*(within(Organisation.path, r.path) for r in roots)),
+    )
+
+
 def _first_try_counts(assignment: Assignment, roots: list[Organisation]):
     """(org_id, point_id, answered, right) over members' first finished attempts."""
     stmt = (
@@ -113,11 +134,7 @@ def _first_try_counts(assignment: Assignment, roots: list[Organisation]):
         .join(Question, Question.id == Response.question_id)
         .join(User, User.id == Attempt.user_id)
         .join(Organisation, Organisation.id == User.org_id)
-        .where(
-            Attempt.assignment_id == assignment.id, Attempt.number == 1, Attempt.state == AttemptState.FINISHED,
-            Attempt.entered_by_id.is_(None), User.active.is_(True),
-            or_(*(within(Organisation.path, r.path) for r in roots)),
-        )
+        .where(User.active.is_(True), *first_attempt_responses(assignment, roots))
         .group_by(User.org_id, Question.point_id)
     )
     return db.session.execute(stmt)
@@ -143,9 +160,7 @@ def mastery_report(
         if point_id not in by_id:
             continue
         unit = unit_of(orgs[org_id], orgs)
-        score = unit_points.setdefault(unit.id, {}).setdefault(point_id, PointScore(by_id[point_id]))
-        score.answered += answered
-        score.right += right
+        unit_points.setdefault(unit.id, {}).setdefault(point_id, PointScore(point=by_id[point_id])).add(answered, right)
     units = {row.org.id: row for row in counts.units}
     rows = _roll_up(units, unit_points, orgs, roots, by_id)
     for row in rows:
@@ -167,9 +182,7 @@ def _roll_up(units, unit_points, orgs, roots, points_by_id) -> list[MasteryRow]:
             row.is_unit = row.is_unit or org.id == unit_id
             row.counts.add(counts)
             for pid, score in unit_points.get(unit_id, {}).items():
-                agg = row.points.setdefault(pid, PointScore(points_by_id[pid]))
-                agg.answered += score.answered
-                agg.right += score.right
+                row.points.setdefault(pid, PointScore(point=points_by_id[pid])).add(score.answered, score.right)
     unit_paths = [orgs[u].path for u in units]
     for row in rows.values():
         # An organisation with branches beneath it is a rollup, even if some members sit directly in it.
@@ -222,9 +235,7 @@ def unit_point_scores(scope: Scope, assignment: Assignment, unit: Organisation) 
     scores: dict[int, PointScore] = {}
     for _org_id, point_id, answered, right in _first_try_counts(assignment, roots):
         if point_id in by_id:
-            score = scores.setdefault(point_id, PointScore(by_id[point_id]))
-            score.answered += answered
-            score.right += right
+            scores.setdefault(point_id, PointScore(point=by_id[point_id])).add(answered, right)
     return sorted(scores.values(), key=lambda p: (p.rate if p.rate is not None else 101.0, p.point.name))
 
 
@@ -240,10 +251,7 @@ def weak_points_by_member(scope: Scope, assignment: Assignment, unit: Organisati
         .join(KnowledgePoint, KnowledgePoint.id == Question.point_id)
         .join(User, User.id == Attempt.user_id)
         .join(Organisation, Organisation.id == User.org_id)
-        .where(
-            Attempt.assignment_id == assignment.id, Attempt.number == 1, Attempt.state == AttemptState.FINISHED,
-            Response.is_correct.is_(False), or_(*(within(Organisation.path, r.path) for r in roots)),
-        )
+        .where(Response.is_correct.is_(False), *first_attempt_responses(assignment, roots))
         .group_by(User.member_no, KnowledgePoint.name)
         .order_by(User.member_no, func.count(Response.id).desc(), KnowledgePoint.name)
     )

@@ -10,24 +10,15 @@ from sqlalchemy import func, or_, select
 
 from ..extensions import db
 from ..models import Attempt, AttemptState, KnowledgePoint, Organisation, PracticeAnswer, Question, Response, User
+from .mastery import Tally
 from .orgs import Scope, ancestor_ids, sort_tree, unit_of, within
-
-
-@dataclass
-class Cell:
-    answered: int = 0
-    right: int = 0
-
-    @property
-    def rate(self) -> float | None:
-        return round(100.0 * self.right / self.answered, 1) if self.answered else None
 
 
 @dataclass
 class TrendRow:
     label: str
     key: int  # organisation or knowledge point id
-    cells: dict[str, Cell] = field(default_factory=dict)
+    cells: dict[str, Tally] = field(default_factory=dict)
 
 
 @dataclass
@@ -91,10 +82,7 @@ def branch_trend(scope: Scope, now: datetime, months: int = 6) -> Trend:
     rows: dict[int, TrendRow] = {}
     for org_id, month, _point, answered, right in _counts(scope.roots, since, None):
         unit = unit_of(orgs[org_id], orgs)
-        row = rows.setdefault(unit.id, TrendRow(unit.name, unit.id))
-        cell = row.cells.setdefault(month, Cell())
-        cell.answered += answered
-        cell.right += right
+        rows.setdefault(unit.id, TrendRow(unit.name, unit.id)).cells.setdefault(month, Tally()).add(answered, right)
     order = {o.id: i for i, o in enumerate(sort_tree([orgs[k] for k in rows]))}
     return Trend(columns, sorted(rows.values(), key=lambda r: order[r.key]))
 
@@ -111,10 +99,7 @@ def point_trend(scope: Scope, unit: Organisation, now: datetime, months: int = 6
     for _org, month, point_id, answered, right in _counts(roots, since, unit):
         if point_id not in names:
             names[point_id] = db.session.get(KnowledgePoint, point_id).name
-        row = rows.setdefault(point_id, TrendRow(names[point_id], point_id))
-        cell = row.cells.setdefault(month, Cell())
-        cell.answered += answered
-        cell.right += right
+        rows.setdefault(point_id, TrendRow(names[point_id], point_id)).cells.setdefault(month, Tally()).add(answered, right)
     return Trend(columns, sorted(rows.values(), key=lambda r: r.label))
 
 
