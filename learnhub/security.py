@@ -64,5 +64,6 @@ def init_app(app: Flask) -> None:
         response.headers["Referrer-Policy"] = "same-origin"
         response.headers["X-Frame-Options"] = "DENY"
         if request.endpoint != "static":
-            response.headers.setdefault("Cache-Control", "no-store")
+            # Pages and exports hold personal data: never kept by a browser or proxy cache.
+            response.headers["Cache-Control"] = "no-store"
         return response

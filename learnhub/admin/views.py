@@ -35,8 +35,11 @@ def _settings() -> HashSettings:
 
 
 def _member_or_404(user_id: int) -> User:
+    """A member the viewer may manage: 404 outside their organisation, 403 for someone with more authority."""
     user = db.get_or_404(User, user_id)
     scoped_org_or_404(user.org_id)
+    if not current_scope().can_manage(user):
+        abort(403)
     return user
 
 

@@ -54,9 +54,17 @@ def check_password_strength(password: str) -> None:
 
 
 def find_login_user(identifier: str) -> User | None:
-    """Find the account a login name refers to: a member number or a phone number."""
+    """Find the account a login name refers to: a member number first, else a phone number."""
     identifier = identifier.strip()
-    return db.session.scalar(select(User).where(or_(User.member_no == identifier, User.phone == identifier)))
+    return db.session.scalar(select(User).where(User.member_no == identifier)) or db.session.scalar(
+        select(User).where(User.phone == identifier)
+    )
+
+
+def identifier_taken(value: str, existing: User | None = None) -> bool:
+    """True if another account already logs in with `value`, as its member number or its phone."""
+    other = db.session.scalar(select(User).where(or_(User.member_no == value, User.phone == value)))
+    return other is not None and other is not existing
 
 
 def authenticate(settings: HashSettings, identifier: str, password: str, max_failures: int, lock_minutes: int) -> User:
@@ -152,17 +160,15 @@ def validate_member(data: MemberData, existing: User | None = None) -> list[str]
         problems.append("姓名过长")
     if not MEMBER_NO.match(data.member_no or ""):
         problems.append("党员编号应为 2–32 位字母、数字或连字符")
-    else:
-        other = db.session.scalar(select(User).where(User.member_no == data.member_no))
-        if other is not None and other is not existing:
-            problems.append(f"党员编号 {data.member_no} 已被使用")
+    elif identifier_taken(data.member_no, existing):
+        problems.append(f"党员编号 {data.member_no} 已被使用（作为其他党员的编号或手机号）")
     if data.phone:
         if not PHONE.match(data.phone):
             problems.append(f"手机号 {data.phone} 格式不正确")
-        else:
-            other = db.session.scalar(select(User).where(User.phone == data.phone))
-            if other is not None and other is not existing:
-                problems.append(f"手机号 {data.phone} 已被使用")
+        elif identifier_taken(data.phone, existing):
+            problems.append(f"手机号 {data.phone} 已被使用（作为其他党员的编号或手机号）")
+        elif data.phone == data.member_no:
+            pass  # one's own number twice is harmless
     return problems
 
 

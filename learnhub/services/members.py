@@ -56,6 +56,47 @@ def _org_lookup(scope: Scope) -> dict[str, list[Organisation]]:
     return lookup
 
 
+def _check_row(line: int, values: list[str], orgs, taken: set[str], seen: dict[str, int]):
+    """Everything wrong with one row, and the organisation it names (when it names exactly one)."""
+    name, number, phone, org_name, category = values
+    errors = []
+    if not name:
+        errors.append(RowError(line, "姓名", "不能为空"))
+    elif len(name) > 50:
+        errors.append(RowError(line, "姓名", "过长（最多 50 字）"))
+    if not number:
+        errors.append(RowError(line, "党员编号", "不能为空"))
+    elif not MEMBER_NO.match(number):
+        errors.append(RowError(line, "党员编号", f"「{number}」应为 2–32 位字母、数字或连字符"))
+    else:
+        errors += _identifier_errors(line, "党员编号", number, taken, seen)
+    if phone:
+        if not PHONE.match(phone):
+            errors.append(RowError(line, "手机号", f"「{phone}」不是有效的 11 位手机号"))
+        elif phone != number:
+            errors += _identifier_errors(line, "手机号", phone, taken, seen)
+    candidates = [o for o in orgs.get(org_name, []) if o.kind in (OrgKind.BRANCH, OrgKind.GROUP)] or orgs.get(org_name, [])
+    if not org_name:
+        errors.append(RowError(line, "所在支部", "不能为空"))
+    elif not candidates:
+        errors.append(RowError(line, "所在支部", f"「{org_name}」不是你管理范围内的组织"))
+    elif len(candidates) > 1:
+        errors.append(RowError(line, "所在支部", f"「{org_name}」有多个同名组织，请改填组织代码"))
+    if category not in CATEGORIES:
+        errors.append(RowError(line, "党员类别", f"「{category}」应为“正式”或“预备”"))
+    return errors, (candidates[0] if len(candidates) == 1 else None)
+
+
+def _identifier_errors(line: int, column: str, value: str, taken: set[str], seen: dict[str, int]) -> list[RowError]:
+    """A member number or phone must name one account only: not in the system, not earlier in the file."""
+    if value in taken:
+        return [RowError(line, column, f"「{value}」已被系统中的党员用作编号或手机号")]
+    if value in seen:
+        return [RowError(line, column, f"「{value}」与第 {seen[value]} 行重复")]
+    seen[value] = line
+    return []
+
+
 def import_members(scope: Scope, rows: list[list[str]], password: str, settings: HashSettings) -> list[User]:
     """Create every member in `rows` (header first) inside the viewer's scope, or none. Commits."""
     check_password_strength(password)
@@ -66,51 +107,21 @@ def import_members(scope: Scope, rows: list[list[str]], password: str, settings:
     if len(rows) == 1:
         raise ImportRejected(["文件只有表头，没有党员数据"])
     orgs = _org_lookup(scope)
-    numbers = set(db.session.scalars(select(User.member_no)))
-    phones = set(db.session.scalars(select(User.phone).where(User.phone.is_not(None))))
+    # Both member numbers and phones log in, so each must be unique across both.
+    taken = set(db.session.scalars(select(User.member_no))) | set(
+        db.session.scalars(select(User.phone).where(User.phone.is_not(None)))
+    )
     errors: list[RowError] = []
-    seen_numbers: dict[str, int] = {}
-    seen_phones: dict[str, int] = {}
+    seen: dict[str, int] = {}  # member numbers and phones used so far in the file -> first line
     parsed = []
     for line, row in enumerate(rows[1:], start=2):
-        cell = lambda key: row[index[key]] if key in index and index[key] < len(row) else ""  # noqa: E731
-        name, number, phone, org_name, category = (cell(k) for k in COLUMNS)
-        row_errors = []
-        if not name:
-            row_errors.append(RowError(line, "姓名", "不能为空"))
-        elif len(name) > 50:
-            row_errors.append(RowError(line, "姓名", "过长（最多 50 字）"))
-        if not number:
-            row_errors.append(RowError(line, "党员编号", "不能为空"))
-        elif not MEMBER_NO.match(number):
-            row_errors.append(RowError(line, "党员编号", f"「{number}」应为 2–32 位字母、数字或连字符"))
-        elif number in numbers:
-            row_errors.append(RowError(line, "党员编号", f"「{number}」已存在于系统中"))
-        elif number in seen_numbers:
-            row_errors.append(RowError(line, "党员编号", f"「{number}」与第 {seen_numbers[number]} 行重复"))
-        if phone:
-            if not PHONE.match(phone):
-                row_errors.append(RowError(line, "手机号", f"「{phone}」不是有效的 11 位手机号"))
-            elif phone in phones:
-                row_errors.append(RowError(line, "手机号", f"「{phone}」已被其他党员使用"))
-            elif phone in seen_phones:
-                row_errors.append(RowError(line, "手机号", f"「{phone}」与第 {seen_phones[phone]} 行重复"))
-        candidates = [o for o in orgs.get(org_name, []) if o.kind in (OrgKind.BRANCH, OrgKind.GROUP)] or orgs.get(org_name, [])
-        if not org_name:
-            row_errors.append(RowError(line, "所在支部", "不能为空"))
-        elif not candidates:
-            row_errors.append(RowError(line, "所在支部", f"「{org_name}」不是你管理范围内的组织"))
-        elif len(candidates) > 1:
-            row_errors.append(RowError(line, "所在支部", f"「{org_name}」有多个同名组织，请改填组织代码"))
-        if category not in CATEGORIES:
-            row_errors.append(RowError(line, "党员类别", f"「{category}」应为“正式”或“预备”"))
-        seen_numbers.setdefault(number, line)
-        if phone:
-            seen_phones.setdefault(phone, line)
+        values = [row[index[k]] if k in index and index[k] < len(row) else "" for k in COLUMNS]
+        row_errors, org = _check_row(line, values, orgs, taken, seen)
         if row_errors:
             errors.extend(row_errors)
         else:
-            parsed.append((name, number, phone or None, candidates[0], CATEGORIES[category]))
+            name, number, phone, _, category = values
+            parsed.append((name, number, phone or None, org, CATEGORIES[category]))
     if errors:
         raise ImportRejected(errors)
     # Everyone starts with the same first password and must change it, so one hash serves them all.

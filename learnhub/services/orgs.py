@@ -78,6 +78,18 @@ class Scope:
         """True if the viewer may see `org` and what is in it."""
         return self.is_admin or any(org.path.startswith(r.path) for r in self.roots)
 
+    def can_manage(self, member: User) -> bool:
+        """True if the viewer may edit the member or reset their password: nobody with more authority.
+
+        A member who is an admin, or holds a grant outside the viewer's subtrees, is out of reach:
+        resetting their password would hand the viewer that authority.
+        """
+        if self.is_admin:
+            return True
+        if member.is_admin or not self.covers(member.org):
+            return False
+        return all(self.covers(g.org) for g in member.grants)
+
     def org_clause(self, path_column=Organisation.path):
         """A SQL condition keeping rows whose organisation path lies inside the scope."""
         if self.is_admin:

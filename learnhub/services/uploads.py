@@ -9,6 +9,7 @@ import zipfile
 from . import ServiceError
 
 MAX_ROWS = 20000
+MAX_COLUMNS = 30
 MAX_UNZIPPED = 60 * 1024 * 1024
 MAX_ENTRIES = 2000
 
@@ -47,10 +48,14 @@ def _read_csv(data: bytes) -> list[list[str]]:
     if "\0" in text:
         raise UploadError("文件不是文本格式的 CSV")
     rows = []
-    for i, row in enumerate(csv.reader(io.StringIO(text))):
-        if i > MAX_ROWS:
-            raise UploadError(f"文件超过 {MAX_ROWS} 行，请分批导入")
-        rows.append([_cell_text(c) for c in row])
+    try:
+        # newline="": the csv module handles \r, \n and \r\n (Excel for Mac writes bare \r).
+        for i, row in enumerate(csv.reader(io.StringIO(text, newline=""))):
+            if i > MAX_ROWS:
+                raise UploadError(f"文件超过 {MAX_ROWS} 行，请分批导入")
+            rows.append([_cell_text(c) for c in row[:MAX_COLUMNS]])
+    except csv.Error:
+        raise UploadError("CSV 文件格式不正确（可能有未闭合的引号或超长的单元格），请用 Excel 另存后重试") from None
     return rows
 
 
@@ -58,7 +63,7 @@ def _read_xlsx(data: bytes) -> list[list[str]]:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError):
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError):
         raise UploadError("文件已损坏或不是有效的 .xlsx 文件") from None
     if len(infos) > MAX_ENTRIES or sum(i.file_size for i in infos) > MAX_UNZIPPED:
         raise UploadError("文件解压后过大，已拒绝（可能是恶意文件）")
@@ -71,7 +76,8 @@ def _read_xlsx(data: bytes) -> list[list[str]]:
     try:
         sheet = book.worksheets[0]
         rows = []
-        for i, row in enumerate(sheet.iter_rows(values_only=True)):
+        # max_col: a sheet may claim 16,384 columns and openpyxl would pad every row to that width.
+        for i, row in enumerate(sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS)):
             if i > MAX_ROWS:
                 raise UploadError(f"文件超过 {MAX_ROWS} 行，请分批导入")
             rows.append([_cell_text(c) for c in row])

@@ -1,0 +1,162 @@
+"""Fixtures for the security suite: the objects a viewer must not reach, and logins that carry a CSRF token.
+
+Two sets of "foreign" objects are built on top of the standard world (tests/world.py):
+
+- ``committee_b``: everything belongs to 党委B (member m_b1 of branch B1). Every 党委A role is an outsider.
+- ``branch_a2``: everything belongs to the sibling branch A2 (member m_a2). The secretary of A1 is an
+  outsider there, but the organiser of 党委A is not.
+
+Each object key also records who may legitimately reach it, so the matrix has positive controls: the same
+URL that gives an outsider 404 gives its owner or manager 200, which proves the id is real.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import pytest
+from sqlalchemy import func, select
+
+from learnhub.extensions import db
+from learnhub.models import (
+    Assignment,
+    Material,
+    Organisation,
+    PointLevel,
+    PracticeMode,
+    Question,
+    QuestionKind,
+    User,
+)
+from learnhub.services import materials, practice, question_reports, quizzes
+
+from ..conftest import DATA
+from ..factories import PASSWORD, make_assignment
+
+ANONYMOUS = "anonymous"
+
+
+@dataclass
+class ForeignSet:
+    """Ids of objects of one foreign organisation, and who may legitimately reach each of them.
+
+    managers: roles whose staff scope covers the object (reports/admin pages may show it).
+    owners:   the member whose own object it is (their attempt, their practice answer).
+    assigned: roles to whom an assignment was given (they may open it as a member).
+    """
+
+    name: str
+    ids: dict[str, int | str]
+    managers: dict[str, set[str]]
+    owners: dict[str, set[str]] = field(default_factory=dict)
+    assigned: dict[str, set[str]] = field(default_factory=dict)
+
+
+@dataclass
+class Shared:
+    """Objects that belong to nobody's organisation: the shared bank, the study notes, static files."""
+
+    question: int  # a single-choice question on nobody's paper
+    part: int  # a part (chapter) of the Constitution that has questions
+    material: str  # a study material's slug
+    static_file: str = "css/app.css"
+
+
+def _user(world, key: str) -> User:
+    return db.session.get(User, world.user[key])
+
+
+def _question_of_kind(kind: QuestionKind) -> Question:
+    return db.session.scalars(select(Question).where(Question.kind == kind).order_by(Question.key)).first()
+
+
+def _foreign_set(
+    name: str, world, member: str, org: str, assignment_id: int, open_org: str, question: Question
+) -> dict:
+    """Build one member's attempts, practice answer and question report, and an open assignment for them."""
+    person = _user(world, member)
+    done = quizzes.start_attempt(db.session.get(Assignment, assignment_id), person)
+    quizzes.submit_attempt(done, None, 60)
+    questions = list(db.session.scalars(select(Question).order_by(Question.key)))[:3]
+    open_assignment = make_assignment(
+        db.session.get(Organisation, world.org[open_org]), questions, title=f"{name} 练习卷", max_attempts=0,
+    )
+    db.session.commit()
+    in_progress = quizzes.start_attempt(open_assignment, person)
+    answer = practice.answer(person, question, ["0"], PracticeMode.CHAPTER).answer
+    report = question_reports.file_report(person, question, "答案好像不对")
+    return dict(
+        assignment=assignment_id, assignment_open=open_assignment.id, attempt_done=done.id, attempt_open=in_progress.id,
+        practice_answer=answer.id, report=report.id, user=person.id, org=world.org[org],
+    )
+
+
+@pytest.fixture
+def shared(app, world) -> Shared:
+    """Import the study notes, and pick a shared question and a part that has questions."""
+    with app.app_context():
+        materials.import_notes(DATA / "notes")
+        question = _question_of_kind(QuestionKind.SINGLE)
+        part = question.point
+        while part.level is not PointLevel.PART:
+            part = part.parent
+        slug = db.session.scalars(select(Material.slug)).first()
+        return Shared(question=question.id, part=part.id, material=slug)
+
+
+@pytest.fixture
+def foreign(app, world, shared) -> dict[str, ForeignSet]:
+    """The two foreign sets (党委B, and the sibling branch A2), with who may reach what."""
+    with app.app_context():
+        question = db.session.get(Question, shared.question)
+        b = _foreign_set("党委B", world, "m_b1", "b1", world.assignment_b, "b1", question)
+        a2 = _foreign_set("第二支部", world, "m_a2", "a2", world.assignment_a, "a2", question)
+    staff_b = {"org_b", "admin"}
+    staff_a2 = {"org_a", "admin"}
+    committee_b = ForeignSet(
+        "committee_b", b,
+        managers={k: staff_b for k in b},
+        owners={k: {"m_b1"} for k in ("attempt_done", "attempt_open", "practice_answer", "report")},
+        assigned={"assignment": {"m_b1", "org_b"}, "assignment_open": {"m_b1"}},
+    )
+    branch_a2 = ForeignSet(
+        "branch_a2", a2,
+        # 党委A's assignment reaches branch A1 too, so its secretary may see the assignment (not A2's rows).
+        managers={**{k: staff_a2 for k in a2}, "assignment": {"sec_a1", "org_a", "admin"}},
+        owners={k: {"m_a2"} for k in ("attempt_done", "attempt_open", "practice_answer", "report")},
+        assigned={"assignment": {"m_a1", "m_a2", "sec_a1", "org_a", "admin"}, "assignment_open": {"m_a2"}},
+    )
+    return {"committee_b": committee_b, "branch_a2": branch_a2}
+
+
+CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
+
+
+def csrf_token_from(html: str) -> str:
+    """The value of the first csrf_token hidden input on a page."""
+    match = CSRF_INPUT.search(html)
+    assert match, "no csrf_token hidden input on the page"
+    return match.group(1) or match.group(2)
+
+
+def login_with_token(client, member_no: str, password: str = PASSWORD):
+    """Log in the way a browser does: GET the form, read its csrf_token, POST it back."""
+    token = csrf_token_from(client.get("/auth/login").get_data(as_text=True))
+    response = client.post("/auth/login", data={"identifier": member_no, "password": password, "csrf_token": token})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return client
+
+
+def table_snapshot() -> dict[str, list[tuple]]:
+    """Every row of every table, in a stable order: compare two snapshots to prove nothing changed."""
+    snapshot = {}
+    for table in db.metadata.sorted_tables:
+        rows = db.session.execute(select(table)).all()
+        snapshot[table.name] = sorted((tuple(repr(v) for v in row) for row in rows))
+    return snapshot
+
+
+def count_rows(model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
