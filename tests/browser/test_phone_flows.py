@@ -126,7 +126,7 @@ def test_secretary_sees_the_branch_and_downloads_excel(app, world, live_server, 
     page.goto(f"{live_server}/reports/assignments/{world.assignment_a}/units/{world.org['a1']}")
     assert page.locator("#unfinished .tag", has_text="党员甲一乙").is_visible()
     page.click("#copy-reminder")
-    assert page.locator("#copy-done").is_visible()
+    expect(page.locator("#copy-done")).to_be_visible()
     assert "党员甲一乙" in page.locator("#reminder").input_value()
     assert no_horizontal_scroll(page)
     page.shot("01-branch")
