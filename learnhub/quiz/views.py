@@ -74,13 +74,15 @@ def attempt(attempt_id: int):
 @login_required
 def save(attempt_id: int):
     """Save one answer (JSON: position, answer, seq); a stale or repeated save is harmless."""
-    item = _own_attempt(attempt_id)
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         return jsonify(ok=False, error="请求格式不正确"), 400
+    item = quizzes.lock_own_attempt(attempt_id, current_user.id)
+    if item is None:
+        abort(404)
     try:
         position, seq = int(data.get("position")), int(data.get("seq"))
-        result = quizzes.save_answer(item, position, data.get("answer"), seq, _grace())
+        result = quizzes.save_answer(item, position, data.get("answer"), seq, _grace(), locked=True)
     except (TypeError, ValueError):
         return jsonify(ok=False, error="请求格式不正确"), 400
     except quizzes.AttemptClosed as exc:

@@ -24,6 +24,7 @@ from . import bp
 from .forms import ExemptForm, ProxyForm
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+WEAK_LIST = 30  # weak branches named on the report page; the workbook has them all
 
 
 def _visible_assignment(assignment_id: int) -> Assignment:
@@ -83,8 +84,14 @@ def assignment(assignment_id: int):
     weak = mastery.mastery_report(
         scope, item, _threshold("finished", mastery.FINISHED_THRESHOLD), _threshold("mastery", mastery.MASTERY_THRESHOLD)
     )
+    focus_id = request.args.get("org", type=int)
+    focus = next((r for r in weak.rows if r.org.id == focus_id), weak.rows[0] if weak.rows else None)
+    # One level at a time: the focused organisation and its children; drill down from there.
+    rows = [r for r in weak.rows if focus and (r is focus or r.org.parent_id == focus.org.id)]
+    flagged = [r for r in weak.weak_units if focus and r.org.path.startswith(focus.org.path)]
     return render_template(
-        "reports/assignment.html", report=reports.assignment_report(scope, item), mastery=weak, assignment=item
+        "reports/assignment.html", mastery=weak, focus=focus, rows=rows, flagged=flagged[:WEAK_LIST],
+        more_flagged=max(0, len(flagged) - WEAK_LIST), assignment=item,
     )
 
 

@@ -3,10 +3,11 @@ which regrades every attempt that answered that question and records who did it.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import Text, cast, func, select
 
 from ..extensions import db
 from ..models import (
@@ -72,43 +73,63 @@ class ItemStats:
 
 
 def item_analysis(scope: Scope, assignment: Assignment) -> list[ItemStats]:
-    """Facility, discrimination and option counts per question, over first attempts the viewer may see."""
+    """Facility, discrimination and option counts per question, over first attempts the viewer may see.
+
+    All counting is SQL; Python sees one row per question (or per distinct answer) and one score per attempt.
+    """
     roots = visible_roots(scope, assignment)
     if not roots:
         return []
-    rows = db.session.execute(
-        select(Response.question_id, Response.answer, Response.is_correct, Attempt.id, Attempt.score)
-        .join(Attempt, Attempt.id == Response.attempt_id)
-        .join(User, User.id == Attempt.user_id)
-        .join(Organisation, Organisation.id == User.org_id)
-        .where(*first_attempt_responses(assignment, roots))
-    ).all()
-    scores = sorted({(attempt_id, score or 0.0) for _, _, _, attempt_id, score in rows}, key=lambda x: x[1])
-    cut = max(1, round(len(scores) * GROUP_SHARE))
-    lower = {a for a, _ in scores[:cut]} if len(scores) >= 2 * cut else set()
-    upper = {a for a, _ in scores[-cut:]} if len(scores) >= 2 * cut else set()
-    stats: dict[int, ItemStats] = {}
-    groups: dict[int, dict[str, list[bool]]] = {}
-    for qid, answer, correct, attempt_id, _ in rows:
-        item = stats.get(qid)
-        if item is None:
-            item = stats[qid] = ItemStats(question=db.session.get(Question, qid))
-        item.answered += 1
-        item.right += bool(correct)
-        if not answer:
-            item.blank += 1
-        elif item.question.kind in (QuestionKind.SINGLE, QuestionKind.MULTIPLE):
-            item.choices.update(int(i) for i in answer)
-        for name, members in (("upper", upper), ("lower", lower)):
-            if attempt_id in members:
-                groups.setdefault(qid, {"upper": [], "lower": []})[name].append(bool(correct))
-    for qid, item in stats.items():
-        g = groups.get(qid, {})
-        if g.get("upper") and g.get("lower"):
-            item.upper_right = sum(g["upper"]) / len(g["upper"])
-            item.lower_right = sum(g["lower"]) / len(g["lower"])
+    first = first_attempt_responses(assignment, roots)
+
+    def base(*columns):
+        return (
+            select(*columns)
+            .join(Attempt, Attempt.id == Response.attempt_id)
+            .join(User, User.id == Attempt.user_id)
+            .join(Organisation, Organisation.id == User.org_id)
+            .where(*first)
+        )
+
+    right = func.count(Response.id).filter(Response.is_correct.is_(True))
+    stats = {
+        qid: ItemStats(question=db.session.get(Question, qid), answered=n, right=r)
+        for qid, n, r in db.session.execute(base(Response.question_id, func.count(Response.id), right).group_by(Response.question_id))
+    }
+    lower, upper = _group_cuts(db.session.scalars(
+        select(Attempt.score).join(User, User.id == Attempt.user_id).join(Organisation, Organisation.id == User.org_id)
+        .where(*first)
+    ).all())
+    if lower is not None:
+        for name, cond in (("lower_right", Attempt.score <= lower), ("upper_right", Attempt.score >= upper)):
+            for qid, n, r in db.session.execute(
+                base(Response.question_id, func.count(Response.id), right).where(cond).group_by(Response.question_id)
+            ):
+                setattr(stats[qid], name, r / n if n else None)
+    answer_text = cast(Response.answer, Text)
+    for qid, text, n in db.session.execute(
+        base(Response.question_id, answer_text, func.count(Response.id)).group_by(Response.question_id, answer_text)
+    ):
+        _count_choices(stats[qid], json.loads(text) if text else [], n)
     _count_reports(stats)
     return sorted(stats.values(), key=lambda s: (not s.suspect, s.facility if s.facility is not None else 1.0))
+
+
+def _group_cuts(scores: list[float | None]) -> tuple[float | None, float | None]:
+    """Score at or below which an attempt is in the lower 27%, and at or above which in the upper 27%."""
+    ordered = sorted(s or 0.0 for s in scores)
+    cut = max(1, round(len(ordered) * GROUP_SHARE))
+    if len(ordered) < 2 * cut or len(ordered) < 2:
+        return None, None
+    return ordered[cut - 1], ordered[-cut]
+
+
+def _count_choices(item: ItemStats, answer: list, times: int) -> None:
+    if not answer:
+        item.blank += times
+    elif item.question.kind in (QuestionKind.SINGLE, QuestionKind.MULTIPLE):
+        for index in answer:
+            item.choices[int(index)] += times
 
 
 def _count_reports(stats: dict[int, ItemStats]) -> None:

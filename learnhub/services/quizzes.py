@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..models import (
@@ -277,10 +278,27 @@ def _lock(attempt: Attempt) -> Attempt:
     ).one()
 
 
-def save_answer(attempt: Attempt, position: int, raw, seq: int, grace_seconds: int, now: datetime | None = None) -> SaveResult:
-    """Store one answer unless a newer one (higher `seq`) is already stored. Commits."""
+def lock_own_attempt(attempt_id: int, user_id: int) -> Attempt | None:
+    """One query for the save path: the member's attempt, row-locked, with its assignment loaded."""
+    return db.session.scalars(
+        select(Attempt)
+        .where(Attempt.id == attempt_id, Attempt.user_id == user_id)
+        .options(joinedload(Attempt.assignment, innerjoin=True))
+        .with_for_update(of=Attempt)
+    ).one_or_none()
+
+
+def save_answer(
+    attempt: Attempt, position: int, raw, seq: int, grace_seconds: int, now: datetime | None = None,
+    locked: bool = False,
+) -> SaveResult:
+    """Store one answer unless a newer one (higher `seq`) is already stored. Commits.
+
+    `locked`: the caller already holds the attempt's row lock (see lock_own_attempt).
+    """
     now = now or utcnow()
-    attempt = _lock(attempt)
+    if not locked:
+        attempt = _lock(attempt)
     _check_open(attempt, now, grace_seconds)
     if not 1 <= position <= len(attempt.paper):
         raise QuizError("题号不正确")
@@ -316,22 +334,32 @@ def _feedback(question: Question, perm: list[int], response: Response) -> dict:
     }
 
 
+_UPSERTS: dict[str, object] = {}
+
+
+def _upsert_statement(dialect: str):
+    """INSERT .. ON CONFLICT (attempt, question) DO UPDATE .. WHERE the stored seq is older; built once."""
+    if dialect not in _UPSERTS:
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        stmt = insert(Response)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[Response.attempt_id, Response.question_id],
+            set_={k: stmt.excluded[k] for k in ("answer", "is_correct", "seq", "saved_at")},
+            where=Response.seq < stmt.excluded.seq,
+        )
+        # RETURNING, not rowcount: drivers disagree on rowcount for upserts (psycopg reports -1).
+        _UPSERTS[dialect] = stmt.returning(Response.id)
+    return _UPSERTS[dialect]
+
+
 def _upsert_response(attempt_id: int, question: Question, answer: list, seq: int, now: datetime) -> bool:
     """Insert or update the (attempt, question) row only if `seq` is newer; True if it was written."""
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     values = dict(
         attempt_id=attempt_id, question_id=question.id, answer=answer,
         is_correct=is_correct(question, answer), seq=seq, saved_at=now,
     )
-    stmt = insert(Response).values(**values)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[Response.attempt_id, Response.question_id],
-        set_={k: stmt.excluded[k] for k in ("answer", "is_correct", "seq", "saved_at")},
-        where=Response.seq < stmt.excluded.seq,
-    )
-    # RETURNING, not rowcount: drivers disagree on rowcount for upserts (psycopg reports -1).
-    return db.session.execute(stmt.returning(Response.id)).first() is not None
+    stmt = _upsert_statement(db.session.get_bind().dialect.name)
+    return db.session.execute(stmt, values).first() is not None
 
 
 def submit_attempt(

@@ -35,14 +35,18 @@ def results(app, world):
     return world
 
 
-def test_organiser_sees_one_row_per_branch(results, login):
+def test_organiser_drills_down_the_tree_one_level_at_a_time(results, login):
     c = login(results.login["org_a"])
     page = c.get(f"/reports/assignments/{results.assignment_a}").get_data(as_text=True)
-    for name in ("第一支部", "第二支部", "第三支部", "党委A"):
-        assert name in page
-    assert "党委B" not in page
+    table = page.split("<table>")[1].split("</table>")[0]
+    for name in ("党委A", "机关党总支", "第三支部"):
+        assert name in table
+    assert "第一支部" not in table and "党委B" not in page
+    page = c.get(f"/reports/assignments/{results.assignment_a}?org={results.org['ga']}").get_data(as_text=True)
+    table = page.split("<table>")[1].split("</table>")[0]
+    assert "第一支部" in table and "第二支部" in table and "第三支部" not in table
     # 第一支部: 3 members, 2 finished (66.7%), 1 passed (33.3%), average 70
-    assert "66.7%" in page and "33.3%" in page and ">70<" in page
+    assert "66.7%" in table and "33.3%" in table and ">70<" in table
 
 
 def test_secretary_sees_only_their_branch(results, login):
