@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, or_, select, tuple_
+from sqlalchemy import and_, func, or_, select
 
 from ..extensions import db
 from ..models import Assignment, Attempt, AttemptState, Exemption, MemberResult, Organisation, User
@@ -248,26 +248,37 @@ def export_rows(scope: Scope, assignment: Assignment, unit: Organisation | None 
         .where(_member_filter(roots))
         .order_by(Organisation.path, User.member_no)
     )
-    if unit is not None:
-        stmt = stmt.where(within(Organisation.path, unit.path))
-    return _in_batches(stmt)
+    where = _member_filter(roots) if unit is None else and_(_member_filter(roots), within(Organisation.path, unit.path))
+    counts = db.session.execute(
+        select(Organisation.id, Organisation.path, func.count(User.id))
+        .join(User, User.org_id == Organisation.id).where(where).group_by(Organisation.id, Organisation.path)
+    ).all()
+    return _in_batches(stmt, _org_chunks(counts))
 
 
 EXPORT_BATCH = 2000
 
 
-def _in_batches(stmt) -> Iterator[ExportRow]:
-    """Run the export query a batch at a time (keyset on path and member number): flat memory, and no
-    server-side cursor that a streamed response could outlive."""
-    last = None
-    while True:
-        batch = stmt if last is None else stmt.where(tuple_(Organisation.path, User.member_no) > last)
-        rows = db.session.execute(batch.limit(EXPORT_BATCH)).all()
-        for values in rows:
+def _org_chunks(counts: list[tuple[int, str, int]]) -> list[list[int]]:
+    """Organisation ids in tree order, cut into chunks of about EXPORT_BATCH members each."""
+    chunks: list[list[int]] = [[]]
+    size = 0
+    for org_id, _path, members in sorted(counts, key=lambda c: c[1]):
+        if size and size + members > EXPORT_BATCH:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(org_id)
+        size += members
+    return [c for c in chunks if c]
+
+
+def _in_batches(stmt, chunks: list[list[int]]) -> Iterator[ExportRow]:
+    """Run the export query one chunk of organisations at a time: each batch reads only its own rows
+    through the index on the member's organisation, memory stays flat, and no server-side cursor is
+    left for a streamed response to outlive."""
+    for chunk in chunks:
+        for values in db.session.execute(stmt.where(User.org_id.in_(chunk))):
             yield _export_row(*values)
-        if len(rows) < EXPORT_BATCH:
-            return
-        last = (rows[-1][4], rows[-1][0])
 
 
 def _export_row(no, name, category, org_name, path, score, passed, finished_at, attempts, reason, entered_by, busy) -> ExportRow:
