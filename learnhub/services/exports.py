@@ -27,6 +27,7 @@ MEMBER_HEADERS = ["党员编号", "姓名", "党员类别", "所在组织", "状
 MEMBER_WIDTHS = [12, 10, 10, 22, 12, 8, 8, 17, 8, 30]
 UNIT_HEADERS = ["组织", "应完成人数", "免学", "已完成", "完成率(%)", "合格人数", "合格率(%)", "平均分", "掌握率(%)", "薄弱知识点"]
 UNFINISHED_HEADERS = ["所在支部", "党员编号", "姓名", "状态"]
+MAX_BRANCH_SHEETS = 100
 ITEM_HEADERS = ["题目编号", "题型", "题干", "条文", "知识点", "作答次数", "难度系数", "区分度", "答案", "可能有误"]
 
 
@@ -115,10 +116,11 @@ def write_members_workbook(out: IO[bytes], title: str, stamp_text: str, rows: It
 
 
 def write_rollup_workbook(
-    out: IO[bytes], report: MasteryReport, rows: Iterable[ExportRow], unit_of_path: Callable[[str], str],
+    out: IO[bytes], report: MasteryReport, rows: Iterable[ExportRow], unit_of_path: Callable[[str], str | None],
     weak: dict[str, list[str]], items: list[ItemStats], stamp_text: str, tz: str,
 ) -> int:
-    """汇总 (the tree with completion, mastery and weak points), 未完成名单, a sheet per branch, 题目分析."""
+    """汇总 (the tree with completion, mastery and weak points), 未完成名单, a sheet per branch (or one
+    sheet of everyone above MAX_BRANCH_SHEETS branches), 题目分析."""
     title = report.assignment.title
     book = _Book(out)
     summary = book.sheet("汇总", f"{title} — 各级组织完成与掌握情况", stamp_text, UNIT_HEADERS, [26, 10, 6, 8, 10, 8, 10, 8, 10, 40])
@@ -127,14 +129,21 @@ def write_rollup_workbook(
         book.row(summary, i, ["　" * r.depth + r.org.name, c.expected, c.exempt, c.finished, c.finished_rate, c.passed,
                               c.passed_rate, c.average, r.mastery, "、".join(f"{p.point.name}({p.rate:g}%)" for p in r.weak_points)])
     waiting = book.sheet("未完成名单", f"{title} — 未完成名单", stamp_text, UNFINISHED_HEADERS, [22, 12, 10, 12])
+    # A sheet per branch reads well for a 党委 with dozens of branches; with hundreds, every sheet costs
+    # memory and Excel grows unusable, so all members go on one sheet with their branch in the first column.
+    per_branch = sum(1 for r in report.rows if r.is_unit) <= MAX_BRANCH_SHEETS
+    one_sheet = None if per_branch else [
+        book.sheet("成绩", f"{title} — 全部党员成绩", stamp_text, ["所在支部", *MEMBER_HEADERS], [22, *MEMBER_WIDTHS]), 4
+    ]
     sheets: dict[str, list] = {}
     waiting_row, count = 4, 0
     for count, row in enumerate(rows, start=1):
-        unit = unit_of_path(row.org_path)
-        if unit not in sheets:
+        unit = unit_of_path(row.org_path) or row.org_name  # members directly in a 党委 or 总支
+        values = member_values(row, weak.get(row.member_no, []), tz)
+        if per_branch and unit not in sheets:
             sheets[unit] = [book.sheet(unit, f"{title} — {unit}", stamp_text, MEMBER_HEADERS, MEMBER_WIDTHS), 4]
-        ws_row = sheets[unit]
-        book.row(ws_row[0], ws_row[1], member_values(row, weak.get(row.member_no, []), tz))
+        ws_row = sheets[unit] if per_branch else one_sheet
+        book.row(ws_row[0], ws_row[1], values if per_branch else [unit, *values])
         ws_row[1] += 1
         if row.finished_at is None and not row.exempt:
             book.row(waiting, waiting_row, [unit, row.member_no, row.name, row.status])

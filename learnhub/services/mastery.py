@@ -267,12 +267,12 @@ def unit_namer(report: MasteryReport):
     """A function from a member's organisation path to the name of the branch they count under."""
     units = {r.org.path: r.org.name for r in report.rows if r.is_unit}
 
-    def name(path: str) -> str:
+    def name(path: str) -> str | None:
         parts = path.strip("/").split("/")
         for depth in range(len(parts), 0, -1):
             found = units.get("/" + "/".join(parts[:depth]) + "/")
             if found:
                 return found
-        return "其他"
+        return None
 
     return name

@@ -187,3 +187,13 @@ def test_exports_read_in_batches_lose_nobody(app, known, login, monkeypatch):
     text = login(known.login["org_a"]).get(f"/reports/assignments/{known.assignment_a}/export.csv").data.decode("utf-8-sig")
     names = {line.split(",")[1] for line in text.splitlines()[3:]}
     assert names == {"管理员", "组织员甲", "书记甲一", "书记甲二", "党员甲一", "党员甲一乙", "党员甲二", "党员甲三"}
+
+
+def test_many_branches_go_on_one_sheet(app, known, login, monkeypatch):
+    from learnhub.services import exports
+
+    monkeypatch.setattr(exports, "MAX_BRANCH_SHEETS", 2)
+    book = openpyxl.load_workbook(io.BytesIO(login(known.login["org_a"]).get(f"/reports/assignments/{known.assignment_a}/export.xlsx").data))
+    assert "成绩" in book.sheetnames and "第一支部" not in book.sheetnames
+    rows = {row[2]: row for row in book["成绩"].iter_rows(min_row=5, values_only=True)}
+    assert rows["党员甲一"][0] == "第一支部" and rows["党员甲二"][0] == "第二支部" and len(rows) == 8
