@@ -39,3 +39,9 @@ test: install-dev
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache test-results
+
+# Benchmarks: synthetic province, report/export timings, gunicorn + wrk load test (bench/README.md).
+# Needs wrk (apt-get install -y wrk) and PostgreSQL on 127.0.0.1:5432 for the second half.
+# `make bench BENCH_ARGS=--quick` for a fast check.
+bench: install
+	$(BIN)/python -m bench $(BENCH_ARGS)
