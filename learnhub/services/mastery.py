@@ -183,10 +183,10 @@ def _roll_up(units, unit_points, orgs, roots, points_by_id) -> list[MasteryRow]:
             row.counts.add(counts)
             for pid, score in unit_points.get(unit_id, {}).items():
                 row.points.setdefault(pid, PointScore(point=points_by_id[pid])).add(score.answered, score.right)
-    unit_paths = [orgs[u].path for u in units]
+    # An organisation with branches beneath it is a rollup, even if some members sit directly in it.
+    above_units = {oid for u in units for oid in ancestor_ids(orgs[u])[:-1]}
     for row in rows.values():
-        # An organisation with branches beneath it is a rollup, even if some members sit directly in it.
-        if row.is_unit and any(p != row.org.path and p.startswith(row.org.path) for p in unit_paths):
+        if row.is_unit and row.org.id in above_units:
             row.is_unit = False
     ordered = sort_tree([r.org for r in rows.values()])
     base = min((o.depth for o in ordered), default=0)
