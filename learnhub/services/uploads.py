@@ -63,7 +63,8 @@ def _read_xlsx(data: bytes) -> list[list[str]]:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError):
+    # RuntimeError covers zipfile refusing a newer zip version it cannot read.
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, RuntimeError):
         raise UploadError("文件已损坏或不是有效的 .xlsx 文件") from None
     if len(infos) > MAX_ENTRIES or sum(i.file_size for i in infos) > MAX_UNZIPPED:
         raise UploadError("文件解压后过大，已拒绝（可能是恶意文件）")
