@@ -15,7 +15,15 @@ import sys
 import time
 
 from . import OUT
-from .common import DEFAULT_SQLITE_URL, create_pg_database, dialect_of, drop_pg_database, ensure_pg_database, phase
+from .common import (
+    DEFAULT_SQLITE_URL,
+    create_pg_database,
+    dialect_of,
+    drop_pg_database,
+    ensure_pg_database,
+    exclusive_run,
+    phase,
+)
 
 
 def _params(args):
@@ -152,7 +160,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.database_url is None:
         args.database_url = DEFAULT_SQLITE_URL.replace("bench.sqlite", "bench-quick.sqlite") if args.quick else DEFAULT_SQLITE_URL
-    getattr(args, "fn", cmd_all)(args)
+    with exclusive_run():
+        getattr(args, "fn", cmd_all)(args)
 
 
 if __name__ == "__main__":

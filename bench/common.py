@@ -78,6 +78,27 @@ def drop_pg_database(name: str) -> None:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
+@contextmanager
+def exclusive_run():
+    """Hold bench/out/bench.lock for the whole command: two benchmark runs on one machine (and one
+    SQLite file) would measure each other — a report's transaction blocks every answer save."""
+    import fcntl
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    with open(OUT / "bench.lock", "a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            print(f"waiting for another benchmark run to finish ({lock.read().strip() or 'pid unknown'})", flush=True)
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        lock.seek(0)
+        lock.truncate()
+        lock.write(f"pid {os.getpid()}")
+        lock.flush()
+        yield
+
+
 def pin_to_one_core() -> int:
     """Run this process (and threads it starts) on a single CPU; return which."""
     cpu = min(os.sched_getaffinity(0))

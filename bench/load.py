@@ -24,6 +24,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
@@ -33,7 +34,7 @@ from pathlib import Path
 
 from . import OUT, ROOT
 from .common import dialect_of, normalise_url
-from .generate import LOAD_TITLE, PASSWORD, member_no
+from .generate import LOAD_TITLE, ORGANISER_NO, PAPER_TITLE, PASSWORD, member_no
 
 HOST = "127.0.0.1"
 WORKERS = 4
@@ -51,13 +52,13 @@ SERVER_ENV = {"LEARNHUB_CONFIG": "production", "LOGIN_RATE_LIMIT": "100000 per m
 class Client:
     """One browser: a cookie jar over http.client, no redirects followed."""
 
-    def __init__(self, port: int):
-        self.port = port
+    def __init__(self, port: int, timeout: float = 30):
+        self.port, self.timeout = port, timeout
         self.cookies: dict[str, str] = {}
 
     def request(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None):
         """Send one request; return (status, headers, body) and keep any cookies set."""
-        conn = http.client.HTTPConnection(HOST, self.port, timeout=30)
+        conn = http.client.HTTPConnection(HOST, self.port, timeout=self.timeout)
         try:
             all_headers = {"Cookie": self.cookie_header(), **(headers or {})}
             conn.request(method, path, body=body, headers=all_headers)
@@ -115,6 +116,7 @@ class Urls:
     login: str
     detail: str
     start: str
+    export: str | None  # the organiser's rollup export of the first assignment
 
 
 def app_urls(url: str) -> tuple[Urls, int]:
@@ -130,20 +132,25 @@ def app_urls(url: str) -> tuple[Urls, int]:
     app = bench_app(url)
     with app.app_context():
         assignment_id = db.session.scalar(select(Assignment.id).where(Assignment.title == LOAD_TITLE))
+        reported_id = db.session.scalar(select(Assignment.id).where(Assignment.title == PAPER_TITLE.format(n=1)))
         members = db.session.scalar(select(func.count()).select_from(User).where(User.member_no.like("P%")))
         db.session.remove()
         db.engine.dispose()
     if assignment_id is None:
         raise RuntimeError("no load-test assignment: generate the data first (python -m bench generate)")
     with app.test_request_context():
+        try:
+            export = url_for("reports.assignment_export", assignment_id=reported_id)
+        except Exception:  # the view was renamed: the export scenario is skipped
+            export = None
         urls = Urls(url_for("auth.login"), url_for("quiz.detail", assignment_id=assignment_id),
-                    url_for("quiz.start", assignment_id=assignment_id))
+                    url_for("quiz.start", assignment_id=assignment_id), export)
     return urls, members
 
 
-def sign_in(port: int, urls: Urls, login: str) -> Client:
+def sign_in(port: int, urls: Urls, login: str, timeout: float = 30) -> Client:
     """Log in through the login form; the client keeps the session cookie."""
-    client = Client(port)
+    client = Client(port, timeout)
     status, _, html = client.get(urls.login)
     status, headers, _ = client.post_form(urls.login, {"csrf_token": csrf_of(html), "identifier": login, "password": PASSWORD})
     if status != 302 or urls.login in headers.get("Location", ""):
@@ -188,6 +195,25 @@ def spread_logins(members: int, count: int, offset: int) -> list[str]:
     """`count` member logins spread evenly over the whole tree."""
     step = max(1, members // count)
     return [member_no((i * step + offset) % members) for i in range(count)]
+
+
+class Download(threading.Thread):
+    """The organiser's rollup export, fetched once, `delay` seconds after start, while a scenario runs."""
+
+    def __init__(self, client: Client, path: str, delay: float):
+        super().__init__(daemon=True)
+        self.client, self.path, self.delay = client, path, delay
+        self.outcome: dict = {}
+
+    def run(self) -> None:
+        time.sleep(self.delay)
+        start = time.perf_counter()
+        try:
+            status, _, body = self.client.get(self.path)
+            self.outcome = {"status": status, "bytes": len(body)}
+        except OSError as exc:  # the worker was killed, or the client gave up
+            self.outcome = {"status": None, "error": f"{type(exc).__name__}: {exc}"}
+        self.outcome["seconds"] = time.perf_counter() - start
 
 
 # ---------------------------------------------------------------- the server
@@ -379,6 +405,8 @@ def run(url: str, duration: int = 15) -> dict:
             parallel(read_page, quiz_takers)
             entries = save_entries(quiz_takers[:count])
             results[f"saves_{count}"] = _scenario("answer saves", port, pid, "save", entries, count, duration)
+        if urls.export:
+            results["saves_200_export"] = _during_export(port, pid, urls, quiz_takers, duration)
         results["page_50"] = _scenario("quiz page GET", port, pid, "page", page_entries(quiz_takers[:50]), 50, duration)
         entries = login_entries(port, urls, spread_logins(members, 200, 1))
         results["logins_50"] = _scenario("logins", port, pid, "login", entries, 50, duration)
@@ -397,8 +425,23 @@ def _scenario(label: str, port: int, pid: int, mode: str, entries: list[dict], c
     return result
 
 
+def _during_export(port: int, pid: int, urls: Urls, members: list[Member], duration: int) -> dict:
+    """200 members saving while the organiser downloads the rollup export (started 2 s in; waited for, 3 min at most)."""
+    organiser = sign_in(port, urls, ORGANISER_NO, timeout=170)
+    parallel(read_page, members)
+    download = Download(organiser, urls.export, delay=2)
+    download.start()
+    result = _scenario("answer saves during the rollup export", port, pid, "save", save_entries(members), len(members), duration)
+    download.join(timeout=180)
+    result["export"] = download.outcome or {"status": None, "error": "still running after 3 minutes"}
+    shown = result["export"]
+    print(f"    the export: HTTP {shown.get('status')} after {shown.get('seconds', 0):.1f} s"
+          + (f" ({shown['error']})" if "error" in shown else ""), flush=True)
+    return result
+
+
 def _server_errors(log_path: Path) -> dict:
-    """Tracebacks and 'database is locked' lines in the server's log."""
+    """Tracebacks, 'database is locked' and worker timeouts in the server's log."""
     text = log_path.read_text(errors="replace")
     return {"tracebacks": text.count("Traceback (most recent call last)"), "locked": text.count("database is locked"),
-            "log": str(log_path.relative_to(ROOT))}
+            "worker_timeouts": text.count("WORKER TIMEOUT"), "log": str(log_path.relative_to(ROOT))}

@@ -3,7 +3,7 @@
 - `reports.assignment_report` for the organiser of the whole tree, and the whole report page;
 - `reports.member_rows` for the biggest branch, as its secretary, and the whole branch page;
 - the rollup Excel download of every member, through the export view, in a child process so its peak
-  RSS is its own.
+  RSS (VmHWM) is its own.
 
 Pages go through the app in-process (Flask test client, logged in), so they cost whatever the views do
 today. Each figure is the best of 3, each run in a fresh session. Every SQL statement is logged with the time until
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -229,7 +228,7 @@ def measure_one(app, engine, make, repeat: int, in_context: bool, goal: float | 
                     best = min(best, time.perf_counter() - start)
                 if goal is not None and best > 2 * goal:
                     break
-            peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # before analyse() re-runs queries
+            peak_mb = _status_mb("VmHWM")  # before analyse() re-runs queries
         return {"seconds": best, "runs": runs, "detail": detail, "peak_mb": peak_mb, "queries": analyse(engine, log)}
     except Exception as exc:  # the app is being changed under us: report it, measure the rest
         return {"seconds": None, "runs": 0, "detail": f"failed: {type(exc).__name__}: {exc}"[:300], "queries": None}
@@ -282,17 +281,22 @@ def _prepare(url: str):
 def export_child(url: str, repeat: int) -> dict:
     """In a fresh process on one core: the rollup export download, best of `repeat`; peak RSS of the downloads."""
     _, app, engine, ctx = _prepare(url)
-    baseline_mb = _rss_mb()
+    baseline_mb = _status_mb("VmRSS")
     result = measure_one(app, engine, lambda: page(app, ctx.organiser_id, "reports.assignment_export",
                                                    assignment_id=ctx.assignment_id), repeat, False, GOALS["export_s"])
     result["baseline_mb"] = baseline_mb
     return result
 
 
-def _rss_mb() -> float:
+def _status_mb(field_name: str) -> float:
+    """VmRSS (now) or VmHWM (peak) of this process, in MB.
+
+    Not ru_maxrss: Linux carries it over fork + exec, so a child started by a big parent reports the
+    parent's size (the orchestrator is ~1 GB after generating), not its own.
+    """
     with open("/proc/self/status") as status:
         for line in status:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field_name + ":"):
                 return int(line.split()[1]) / 1024
     return 0.0
 

@@ -114,6 +114,15 @@ def _load(m: dict | None, *, goal_rate: float | None = None, goal_p99: float | N
             + _mark(ok))
 
 
+def _during_export(m: dict | None) -> str:
+    if not m or "per_s" not in m:
+        return "n/a"
+    export = m.get("export", {})
+    outcome = (f"export HTTP {export['status']} in {export['seconds']:.0f} s" if export.get("status")
+               else f"export failed after {export.get('seconds', 0):.0f} s")
+    return _load(m, zero_errors=True) + f"; {outcome}"
+
+
 def _cpu(m: dict | None) -> str:
     if not m or "app_cpu_ms_per_request" not in m:
         return "n/a"
@@ -162,6 +171,8 @@ def table(results: dict) -> str:
         ("answer saves, 200 members at once", "≥ 2,000/s, p99 < 50 ms; 0 errors",
          {b: _load(load[b].get("saves_200"), goal_rate=LOAD_GOALS["saves_per_s"], goal_p99=LOAD_GOALS["save_p99_ms"],
                    zero_errors=True) for b in BACKENDS}),
+        ("answer saves, 200 members, while the organiser downloads the rollup export", "0 errors",
+         {b: _during_export(load[b].get("saves_200_export")) for b in BACKENDS}),
         ("server CPU per answer save (50 at once), cores it used", "—",
          {b: _cpu(load[b].get("saves_50")) for b in BACKENDS}),
         ("quiz page GET, 50 members at once", "—", {b: _load(load[b].get("page_50")) for b in BACKENDS}),
@@ -203,9 +214,19 @@ def missed(results: dict) -> list[str]:
         m = load.get("logins_50")
         if m and "per_s" in m and m["per_s"] < LOAD_GOALS["logins_per_s"]:
             lines.append(f"{backend}: logins {m['per_s']:,.0f}/s ({m['per_s'] / LOAD_GOALS['logins_per_s']:.0%} of 90/s)")
-        m = load.get("saves_200")
-        if backend == "sqlite" and m and m.get("errors"):
-            lines.append(f"sqlite: {m['errors']} errors under 200 members")
+        for key, what in (("saves_200", "200 members"), ("saves_200_export", "200 members during the rollup export")):
+            m = load.get(key)
+            if m and m.get("errors"):
+                lines.append(f"{backend}: {m['errors']} errors ({m['bad_status']} HTTP, {m['socket_errors']} socket/timeouts) "
+                             f"under {what}")
+        m = (load.get("saves_200_export") or {}).get("export")
+        if m and m.get("status") != 200:
+            lines.append(f"{backend}: the rollup export itself failed under load after {m.get('seconds', 0):.0f} s "
+                         f"({m.get('error') or 'HTTP ' + str(m.get('status'))})")
+        errors = load.get("server_errors") or {}
+        if errors.get("worker_timeouts") or errors.get("locked"):
+            lines.append(f"{backend}: server log: {errors.get('worker_timeouts', 0)} gunicorn worker timeouts, "
+                         f"{errors.get('locked', 0)} 'database is locked' ({errors.get('log')})")
     return lines
 
 
