@@ -22,13 +22,18 @@ def _parts() -> list[KnowledgePoint]:
     ))
 
 
+def _today(now):
+    """Today's five questions and the member's answers to them so far."""
+    questions = practice.daily_questions(current_user, now, _tz())
+    return questions, practice.answered_today(current_user, [q.id for q in questions], now, _tz(), PracticeMode.DAILY)
+
+
 @bp.get("/")
 @login_required
 def index():
     """Practice home: today's five, the mistake book, practice by chapter, and what the member knows."""
     now = utcnow()
-    daily = practice.daily_questions(current_user, now, _tz())
-    done = practice.answered_today(current_user, [q.id for q in daily], now, _tz(), PracticeMode.DAILY)
+    daily, done = _today(now)
     return render_template(
         "practice/index.html", daily=daily, done=done, stats=practice.stats(current_user, now), parts=_parts(),
         due=len(practice.due_cards(current_user, now, _tz())), next_due=mistakes.next_due(current_user.id),
@@ -39,9 +44,7 @@ def index():
 @login_required
 def daily():
     """The next of today's five questions, or the summary when all are done."""
-    now = utcnow()
-    questions = practice.daily_questions(current_user, now, _tz())
-    done = practice.answered_today(current_user, [q.id for q in questions], now, _tz(), PracticeMode.DAILY)
+    questions, done = _today(utcnow())
     pending = [q for q in questions if q.id not in done]
     if not pending:
         return render_template("practice/daily_done.html", questions=questions, done=done)

@@ -42,6 +42,12 @@ def last_months(now: datetime, count: int) -> list[str]:
     return months[::-1]
 
 
+def _window(now: datetime, months: int) -> tuple[list[str], datetime]:
+    """The month labels shown, and the moment from which answers are counted (a day early: UTC vs local)."""
+    columns = last_months(now, months)
+    return columns, datetime.fromisoformat(columns[0] + "-01").replace(tzinfo=now.tzinfo) - timedelta(days=1)
+
+
 def _counts(roots: list[Organisation], since: datetime, unit: Organisation | None):
     """(org_id, month, point_id, answered, right) from exam first attempts and practice first tries."""
     where_org = or_(*(within(Organisation.path, r.path) for r in roots))
@@ -74,8 +80,7 @@ def _counts(roots: list[Organisation], since: datetime, unit: Organisation | Non
 
 def branch_trend(scope: Scope, now: datetime, months: int = 6) -> Trend:
     """Overall first-try correctness per branch the viewer may see, per month."""
-    columns = last_months(now, months)
-    since = datetime.fromisoformat(columns[0] + "-01").replace(tzinfo=now.tzinfo) - timedelta(days=1)
+    columns, since = _window(now, months)
     if not scope.roots:
         return Trend(columns, [])
     orgs = _orgs_under(scope.roots)
@@ -89,8 +94,7 @@ def branch_trend(scope: Scope, now: datetime, months: int = 6) -> Trend:
 
 def point_trend(scope: Scope, unit: Organisation, now: datetime, months: int = 6) -> Trend:
     """First-try correctness per knowledge point for one branch, per month."""
-    columns = last_months(now, months)
-    since = datetime.fromisoformat(columns[0] + "-01").replace(tzinfo=now.tzinfo) - timedelta(days=1)
+    columns, since = _window(now, months)
     roots = [unit] if scope.covers(unit) else [r for r in scope.roots if r.path.startswith(unit.path)]
     if not roots:
         return Trend(columns, [])
