@@ -10,6 +10,7 @@ from .quiz import (
     Attempt,
     AttemptState,
     MemberResult,
+    PointTally,
     Response,
     Scoring,
     ShowAnswers,
@@ -30,7 +31,7 @@ from .types import utcnow
 __all__ = [
     "ORG_KIND_LABELS", "Assignment", "AssignmentKind", "AssignmentQuestion", "Attempt", "AttemptState",
     "Grant", "KnowledgePoint", "Material", "MemberCategory", "MemberResult", "OrgKind", "Organisation",
-    "PointLevel", "Question", "QuestionKind", "Reading", "Response", "Role", "Scoring", "ShowAnswers",
+    "PointLevel", "PointTally", "Question", "QuestionKind", "Reading", "Response", "Role", "Scoring", "ShowAnswers",
     "User", "assignment_material", "material_point", "utcnow", "Exemption", "ExemptionReason", "MistakeCard",
     "PracticeAnswer", "PracticeMode", "QuestionReport", "ReportStatus", "ExportLog", "KeyCorrection",
 ]

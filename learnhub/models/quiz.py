@@ -163,3 +163,16 @@ class MemberResult(db.Model):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship()
+
+
+class PointTally(db.Model):
+    """First-try answers per (assignment, member's organisation, knowledge point): what the weak-branch
+    report counts, kept up to date as attempts are graded (services/tallies.py) so the report reads a
+    few rows per branch instead of every response. Counts members' first finished self-taken attempts
+    (number 1, not 代录), active members only, under the organisation they belong to now."""
+
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignment.id", ondelete="CASCADE"), primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"), primary_key=True)
+    point_id: Mapped[int] = mapped_column(ForeignKey("knowledge_point.id", ondelete="CASCADE"), primary_key=True)
+    answered: Mapped[int] = mapped_column(default=0)
+    correct: Mapped[int] = mapped_column(default=0)

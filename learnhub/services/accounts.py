@@ -12,8 +12,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import or_, select
 
 from ..extensions import db
-from ..models import MemberCategory, Organisation, User, utcnow
-from . import ServiceError
+from ..models import Attempt, MemberCategory, Organisation, User, utcnow
+from . import ServiceError, tallies
 
 PHONE = re.compile(r"^1[3-9]\d{9}$")
 MEMBER_NO = re.compile(r"^[A-Za-z0-9_-]{2,32}$")
@@ -193,12 +193,17 @@ def update_member(user: User, data: MemberData) -> None:
     if problems:
         raise ServiceError("；".join(problems))
     user.name, user.member_no, user.phone = data.name.strip(), data.member_no, data.phone or None
-    user.org, user.category = data.org, data.category
+    user.category = data.category
+    if data.org.id != user.org_id:
+        with tallies.recounted(Attempt.user_id == user.id):  # their first tries now count for the new branch
+            user.org = data.org
     db.session.commit()
 
 
 def set_active(user: User, active: bool) -> None:
     """Enable or disable an account; disabling signs it out everywhere. Commits."""
-    user.active = active
+    if active != user.active:
+        with tallies.recounted(Attempt.user_id == user.id):  # a disabled member's answers leave the report
+            user.active = active
     user.session_version += 1
     db.session.commit()

@@ -24,7 +24,7 @@ from ..models import (
     Response,
     User,
 )
-from . import ServiceError
+from . import ServiceError, tallies
 from .bank_files import Bank, format_answer, read_question
 from .grading import is_correct
 from .orgs import Scope
@@ -173,9 +173,10 @@ def fix_key(question: Question, new_answer, reason: str, by: User) -> KeyCorrect
 
 def _regrade(question: Question) -> int:
     attempt_ids = set()
-    for response in db.session.scalars(select(Response).where(Response.question_id == question.id)):
-        response.is_correct = is_correct(question, response.answer)
-        attempt_ids.add(response.attempt_id)
+    with tallies.recounted(Response.question_id == question.id):
+        for response in db.session.scalars(select(Response).where(Response.question_id == question.id)):
+            response.is_correct = is_correct(question, response.answer)
+            attempt_ids.add(response.attempt_id)
     for answer in db.session.scalars(select(PracticeAnswer).where(PracticeAnswer.question_id == question.id)):
         answer.is_correct = is_correct(question, answer.answer)
     db.session.flush()

@@ -1,8 +1,9 @@
 """Which branches do not know the required content: mastery (first-try correct rate) per knowledge
 point, rolled up the organisation tree, with weak branches flagged and their weak points named.
 
-Counting is SQL grouped by (organisation, knowledge point) over first attempts; folding organisations
-into branches and rolling branches up the tree is a pass over the (small) tree.
+First-try counts per (organisation, knowledge point) come from the tallies kept at each submit
+(services/tallies.py); folding organisations into branches and rolling branches up the tree is a pass
+over the (small) tree.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from ..models import (
     KnowledgePoint,
     Organisation,
     PointLevel,
+    PointTally,
     Question,
     Response,
     User,
@@ -124,18 +126,12 @@ def first_attempt_responses(assignment: Assignment, roots: list[Organisation]):
 
 
 def _first_try_counts(assignment: Assignment, roots: list[Organisation]):
-    """(org_id, point_id, answered, right) over members' first finished attempts."""
+    """(org_id, point_id, answered, right) over members' first finished attempts, within these subtrees:
+    read from the tallies kept as attempts are graded (services/tallies.py), a few rows per branch."""
     stmt = (
-        select(
-            User.org_id, Question.point_id, func.count(Response.id),
-            func.count(Response.id).filter(Response.is_correct.is_(True)),
-        )
-        .join(Attempt, Attempt.id == Response.attempt_id)
-        .join(Question, Question.id == Response.question_id)
-        .join(User, User.id == Attempt.user_id)
-        .join(Organisation, Organisation.id == User.org_id)
-        .where(User.active.is_(True), *first_attempt_responses(assignment, roots))
-        .group_by(User.org_id, Question.point_id)
+        select(PointTally.org_id, PointTally.point_id, PointTally.answered, PointTally.correct)
+        .join(Organisation, Organisation.id == PointTally.org_id)
+        .where(PointTally.assignment_id == assignment.id, or_(*(within(Organisation.path, r.path) for r in roots)))
     )
     return db.session.execute(stmt)
 

@@ -31,7 +31,7 @@ from ..models import (
     User,
     utcnow,
 )
-from . import ServiceError, mistakes
+from . import ServiceError, mistakes, tallies
 from .grading import is_correct
 from .orgs import ancestor_ids
 
@@ -413,6 +413,7 @@ def _finish(attempt: Attempt, when: datetime) -> bool:
     if done != 1:
         return False
     _grade(attempt)
+    tallies.record_attempt(attempt)
     update_result(attempt)
     return True
 
