@@ -550,6 +550,16 @@ def _require_empty(engine) -> None:
         raise SystemExit(f"{engine.url.database} is not empty ({len(tables)} tables): use a fresh database")
 
 
+def fill_tallies() -> None:
+    """The rows bypassed the app, so count the first-try tallies it keeps at each submit from scratch."""
+    from learnhub.extensions import db
+    from learnhub.services import tallies
+
+    tallies.rebuild()
+    db.session.commit()
+    db.session.remove()
+
+
 def finish_database(engine) -> None:
     """SQLite: WAL, as `flask bootstrap` leaves it. PostgreSQL: sequences past the explicit ids, ANALYZE."""
     from learnhub.extensions import enable_wal
@@ -601,6 +611,9 @@ def generate(url: str, params: Params) -> dict:
         counts.update(load_attempts(loader, plan, papers, windows, params, rng))
         loader.close()
         timings["attempts + responses"] = time.perf_counter() - step
+        step = time.perf_counter()
+        fill_tallies()
+        timings["first-try tallies"] = time.perf_counter() - step
         step = time.perf_counter()
         finish_database(db.engine)
         timings["finish (WAL / ANALYZE)"] = time.perf_counter() - step

@@ -133,7 +133,8 @@ def _first_try_counts(assignment: Assignment, roots: list[Organisation]):
         .join(Organisation, Organisation.id == PointTally.org_id)
         .where(PointTally.assignment_id == assignment.id, or_(*(within(Organisation.path, r.path) for r in roots)))
     )
-    return db.session.execute(stmt)
+    # On the connection, not through the ORM session: tens of thousands of plain rows, no objects.
+    return db.session.connection().execute(stmt)
 
 
 def mastery_report(
@@ -152,11 +153,18 @@ def mastery_report(
         for oid in ancestor_ids(r):
             orgs.setdefault(oid, db.session.get(Organisation, oid))
     unit_points: dict[int, dict[int, PointScore]] = {}
+    unit_ids: dict[int, int] = {}  # organisation -> the unit it counts under (a tally row per point repeats it)
     for org_id, point_id, answered, right in _first_try_counts(assignment, roots):
         if point_id not in by_id:
             continue
-        unit = unit_of(orgs[org_id], orgs)
-        unit_points.setdefault(unit.id, {}).setdefault(point_id, PointScore(point=by_id[point_id])).add(answered, right)
+        unit_id = unit_ids.get(org_id)
+        if unit_id is None:
+            unit_id = unit_ids[org_id] = unit_of(orgs[org_id], orgs).id
+        scores = unit_points.setdefault(unit_id, {})
+        score = scores.get(point_id)
+        if score is None:
+            score = scores[point_id] = PointScore(point=by_id[point_id])
+        score.add(answered, right)
     units = {row.org.id: row for row in counts.units}
     rows = _roll_up(units, unit_points, orgs, roots, by_id)
     for row in rows:
@@ -165,20 +173,39 @@ def mastery_report(
 
 
 def _roll_up(units, unit_points, orgs, roots, points_by_id) -> list[MasteryRow]:
-    """A row for every unit and for every organisation above units, up to the viewer's roots."""
+    """A row for every unit and for every organisation above units, up to the viewer's roots.
+
+    Each unit's own figures first; then, deepest first, every row adds its totals into the row of its
+    nearest organisation above (once per row, not once per unit and ancestor)."""
     top = min(len(r.path) for r in roots)
     rows: dict[int, MasteryRow] = {}
+
+    def row_of(org: Organisation) -> MasteryRow:
+        row = rows.get(org.id)
+        if row is None:
+            row = rows[org.id] = MasteryRow(org=org, depth=0, counts=UnitRow(org=org))
+        return row
+
     for unit_id, counts in units.items():
-        unit = counts.org
-        chain = [orgs[i] for i in ancestor_ids(unit) if i in orgs and len(orgs[i].path) >= top]
+        chain = [orgs[i] for i in ancestor_ids(counts.org) if i in orgs and len(orgs[i].path) >= top]
         for org in chain:
-            row = rows.get(org.id)
-            if row is None:
-                row = rows[org.id] = MasteryRow(org=org, depth=0, counts=UnitRow(org=org))
-            row.is_unit = row.is_unit or org.id == unit_id
+            row_of(org)
+        if chain and chain[-1].id == unit_id:
+            row = rows[unit_id]
+            row.is_unit = True
             row.counts.add(counts)
             for pid, score in unit_points.get(unit_id, {}).items():
-                row.points.setdefault(pid, PointScore(point=points_by_id[pid])).add(score.answered, score.right)
+                row.points[pid] = PointScore(score.answered, score.right, points_by_id[pid])
+    for row in sorted(rows.values(), key=lambda r: len(r.org.path), reverse=True):
+        parent = next((rows[i] for i in reversed(ancestor_ids(row.org)[:-1]) if i in rows), None)
+        if parent is None:
+            continue
+        parent.counts.add(row.counts)
+        for pid, score in row.points.items():
+            total = parent.points.get(pid)
+            if total is None:
+                total = parent.points[pid] = PointScore(point=points_by_id[pid])
+            total.add(score.answered, score.right)
     # An organisation with branches beneath it is a rollup, even if some members sit directly in it.
     above_units = {oid for u in units for oid in ancestor_ids(orgs[u])[:-1]}
     for row in rows.values():
