@@ -15,6 +15,7 @@ from sqlalchemy import func, or_, select
 from ..extensions import db
 from ..models import (
     Assignment,
+    AssignmentQuestion,
     Attempt,
     AttemptState,
     KnowledgePoint,
@@ -107,7 +108,10 @@ def required_points(assignment: Assignment) -> list[KnowledgePoint]:
         for rule in assignment.draw_rules:
             ids.update(_point_ids_under(int(rule.get("point_id") or rule.get("part_id"))))
     else:
-        ids = {aq.question.point_id for aq in assignment.questions}
+        ids = set(db.session.scalars(
+            select(Question.point_id).join(AssignmentQuestion, AssignmentQuestion.question_id == Question.id)
+            .where(AssignmentQuestion.assignment_id == assignment.id)
+        ))
     stmt = select(KnowledgePoint).where(KnowledgePoint.id.in_(ids), KnowledgePoint.level == PointLevel.POINT)
     points = list(db.session.scalars(stmt))
     with_questions = set(db.session.scalars(select(Question.point_id).where(Question.point_id.in_([p.id for p in points]))))
@@ -128,10 +132,11 @@ def first_attempt_responses(assignment: Assignment, roots: list[Organisation]):
 def _first_try_counts(assignment: Assignment, roots: list[Organisation]):
     """(org_id, point_id, answered, right) over members' first finished attempts, within these subtrees:
     read from the tallies kept as attempts are graded (services/tallies.py), a few rows per branch."""
-    stmt = (
-        select(PointTally.org_id, PointTally.point_id, PointTally.answered, PointTally.correct)
-        .join(Organisation, Organisation.id == PointTally.org_id)
-        .where(PointTally.assignment_id == assignment.id, or_(*(within(Organisation.path, r.path) for r in roots)))
+    # The organisations first (path index), then their rows by the tally's key: a branch reads its own
+    # rows, not every row of the assignment.
+    in_roots = select(Organisation.id).where(or_(*(within(Organisation.path, r.path) for r in roots)))
+    stmt = select(PointTally.org_id, PointTally.point_id, PointTally.answered, PointTally.correct).where(
+        PointTally.assignment_id == assignment.id, PointTally.org_id.in_(in_roots)
     )
     # On the connection, not through the ORM session: tens of thousands of plain rows, no objects.
     return db.session.connection().execute(stmt)

@@ -12,6 +12,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import aliased
 
 from ..extensions import db
 from ..models import Assignment, Attempt, AttemptState, Exemption, MemberResult, Organisation, User
@@ -97,6 +98,17 @@ def _active_exemption(assignment: Assignment):
     )
 
 
+def _in_progress(assignment: Assignment):
+    """True for a member with an attempt in progress: a probe of the (user, assignment) index per member,
+    not a list of every open attempt of the assignment (which means reading all its attempts)."""
+    mine = aliased(Attempt)
+    return (
+        select(mine.id)
+        .where(mine.user_id == User.id, mine.assignment_id == assignment.id, mine.state == AttemptState.IN_PROGRESS)
+        .exists()
+    )
+
+
 def _member_filter(roots: list[Organisation]):
     return and_(User.active.is_(True), or_(*(within(Organisation.path, r.path) for r in roots)))
 
@@ -156,13 +168,8 @@ def member_rows(scope: Scope, assignment: Assignment, unit: Organisation) -> lis
     roots = visible_roots(scope, assignment)
     if not roots:
         return []
-    in_progress = (
-        select(Attempt.user_id)
-        .where(Attempt.assignment_id == assignment.id, Attempt.state == AttemptState.IN_PROGRESS)
-        .scalar_subquery()
-    )
     stmt = (
-        select(User, MemberResult, User.id.in_(in_progress), Exemption, Attempt.entered_by_id)
+        select(User, MemberResult, _in_progress(assignment), Exemption, Attempt.entered_by_id)
         .join(Organisation, Organisation.id == User.org_id)
         .outerjoin(
             MemberResult, and_(MemberResult.user_id == User.id, MemberResult.assignment_id == assignment.id)
@@ -230,16 +237,11 @@ def export_rows(scope: Scope, assignment: Assignment, unit: Organisation | None 
     roots = visible_roots(scope, assignment)
     if not roots:
         return iter(())
-    in_progress = (
-        select(Attempt.user_id)
-        .where(Attempt.assignment_id == assignment.id, Attempt.state == AttemptState.IN_PROGRESS)
-        .scalar_subquery()
-    )
     stmt = (
         select(
             User.member_no, User.name, User.category, Organisation.name, Organisation.path, MemberResult.score,
             MemberResult.passed, MemberResult.finished_at, MemberResult.attempts, Exemption.reason,
-            Attempt.entered_by_id, User.id.in_(in_progress),
+            Attempt.entered_by_id, _in_progress(assignment),
         )
         .join(Organisation, Organisation.id == User.org_id)
         .outerjoin(MemberResult, and_(MemberResult.user_id == User.id, MemberResult.assignment_id == assignment.id))
