@@ -4,7 +4,6 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
-WORKERS ?= 2
 export LEARNHUB_CONFIG ?= development
 export FLASK_APP := learnhub
 
@@ -32,7 +31,7 @@ db: install
 
 run: db
 	@echo "LearnHub on http://$(HOST):$(PORT)/  (Ctrl-C stops it)"
-	$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - run:app
+	$(BIN)/gunicorn --bind $(HOST):$(PORT) --access-logfile - run:app  # workers: gunicorn.conf.py
 
 test: install-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 
 from ..extensions import db
 from ..models import Attempt, MemberCategory, Organisation, User, utcnow
@@ -82,11 +82,19 @@ def authenticate(settings: HashSettings, identifier: str, password: str, max_fai
     if user.locked_until is not None and user.locked_until > now:
         minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
         raise LoginError(f"密码连续输错次数过多，账号已暂时锁定，请 {minutes} 分钟后再试，或请支部书记重置密码")
+    # The hash is checked outside any write transaction (on SQLite reads take no lock), so
+    # concurrent logins run in parallel; a failure is counted in SQL, so none is lost.
     if not _verify(hasher, user.password_hash, password):
-        user.failed_logins += 1
-        if user.failed_logins >= max_failures:
-            user.locked_until = now + timedelta(minutes=lock_minutes)
-            user.failed_logins = 0
+        failures = db.session.execute(
+            update(User).where(User.id == user.id).values(failed_logins=User.failed_logins + 1)
+            .returning(User.failed_logins).execution_options(synchronize_session=False)
+        ).scalar_one()
+        if failures >= max_failures:
+            db.session.execute(
+                update(User).where(User.id == user.id)
+                .values(locked_until=now + timedelta(minutes=lock_minutes), failed_logins=0)
+                .execution_options(synchronize_session=False)
+            )
         db.session.commit()
         raise LoginError("账号或密码不正确")
     if hasher.check_needs_rehash(user.password_hash):
