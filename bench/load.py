@@ -1,4 +1,4 @@
-"""Load test: gunicorn (4 sync workers, production config) on a free loopback port, driven by wrk.
+"""Load test: gunicorn (as gunicorn.conf.py sets it up, production config) on a free loopback port, driven by wrk.
 
 Members log in for real (CSRF token from the login form, production argon2 parameters), start the
 load-test assignment through the start form, and read their quiz page for the X-CSRFToken value
@@ -37,7 +37,6 @@ from .common import dialect_of, normalise_url
 from .generate import LOAD_TITLE, ORGANISER_NO, PAPER_TITLE, PASSWORD, member_no
 
 HOST = "127.0.0.1"
-WORKERS = 4
 WRK_THREADS = 2
 SCRIPT = Path(__file__).parent / "lua" / "scenario.lua"
 GOALS = {"saves_per_s": 2000, "save_p99_ms": 50, "logins_per_s": 90, "quiz_page_gz_kb": 30}
@@ -230,8 +229,8 @@ def gunicorn(url: str, log_path: Path):
     """Run gunicorn on a free loopback port until the block ends; yield (port, master pid)."""
     port = free_port()
     env = {**os.environ, **SERVER_ENV, "SECRET_KEY": secrets.token_hex(32), "DATABASE_URL": normalise_url(url)}
-    command = [sys.executable, "-m", "gunicorn", "--workers", str(WORKERS), "--worker-class", "sync",
-               "--bind", f"{HOST}:{port}", "--error-logfile", "-", "run:app"]
+    # Workers, threads and keep-alive come from gunicorn.conf.py: the bench measures what `make run` serves.
+    command = [sys.executable, "-m", "gunicorn", "--bind", f"{HOST}:{port}", "--error-logfile", "-", "run:app"]
     with open(log_path, "w") as log:
         proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         try:

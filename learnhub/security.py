@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Flask, redirect, request, url_for
+from flask import Flask, redirect, request, session, url_for
+from flask.sessions import SecureCookieSessionInterface
 from flask_babel import format_datetime
 from flask_login import current_user
 
@@ -18,13 +19,54 @@ CSP = (
 _OPEN_WHILE_CHANGING = {"auth.change_password", "auth.logout", "static", "healthz"}
 
 
+# Endpoints that check the session themselves, in the query they need anyway (see session_token).
+_SELF_CHECKED = {"quiz.save"}
+
+
+def parse_token(token) -> tuple[int, int] | None:
+    """(user id, session version) from the id Flask-Login keeps in the session ("id:version")."""
+    try:
+        user_id, version = (int(x) for x in str(token).split(":", 1))
+    except ValueError:
+        return None
+    return user_id, version
+
+
+def session_token() -> tuple[int, int] | None:
+    """Who the request claims to be, without loading the user: the answer-save path's first step.
+
+    The claim is checked by the caller's own query (version, active, first password). A request
+    without a session id (only a remember-me cookie, or none) goes through Flask-Login as usual.
+    """
+    token = parse_token(session.get("_user_id", ""))
+    if token is not None:
+        return token
+    if current_user.is_authenticated:
+        return current_user.id, current_user.session_version
+    return None
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, minus the refresh on answer saves.
+
+    A permanent session is re-signed and re-sent on every response so that it slides; the quiz
+    page and every other page still do that, but an answer save, a phone's most frequent request,
+    neither spends the signing nor sends the ~300-byte cookie back over a weak signal.
+    """
+
+    def should_set_cookie(self, app: Flask, session) -> bool:
+        if not session.modified and request.endpoint in _SELF_CHECKED:
+            return False
+        return super().should_set_cookie(app, session)
+
+
 @login_manager.user_loader
 def load_user(token: str) -> User | None:
     """Load the user from the session; a stale session version (logout elsewhere, reset) logs out."""
-    try:
-        user_id, version = (int(x) for x in token.split(":", 1))
-    except ValueError:
+    parsed = parse_token(token)
+    if parsed is None:
         return None
+    user_id, version = parsed
     user = db.session.get(User, user_id)
     if user is None or user.session_version != version or not user.active:
         return None
@@ -32,6 +74,7 @@ def load_user(token: str) -> User | None:
 
 
 def init_app(app: Flask) -> None:
+    app.session_interface = SessionInterface()
     login_manager.login_view = "auth.login"
     login_manager.login_message = "请先登录"
     login_manager.login_message_category = "info"
@@ -40,7 +83,8 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def force_new_password():
         if (
-            current_user.is_authenticated
+            request.endpoint not in _SELF_CHECKED
+            and current_user.is_authenticated
             and current_user.must_change_password
             and request.endpoint not in _OPEN_WHILE_CHANGING
         ):

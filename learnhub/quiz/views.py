@@ -1,12 +1,13 @@
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user, login_required, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
-from ..extensions import db
+from ..extensions import db, limiter, login_manager
 from ..models import Assignment, Attempt, Question, ShowAnswers, utcnow
 from ..services import materials, question_reports, quizzes
 from ..services.quizzes import QuizError
+from ..security import session_token
 from . import bp
 from .forms import ReportQuestionForm
 
@@ -71,20 +72,34 @@ def attempt(attempt_id: int):
 
 
 @bp.post("/attempts/<int:attempt_id>/answers")
-@login_required
+@limiter.exempt  # no per-address limit: a branch's members share one carrier address; no limit to check
 def save(attempt_id: int):
-    """Save one answer (JSON: position, answer, seq); a stale or repeated save is harmless."""
+    """Save one answer (JSON: position, answer, seq); a stale or repeated save is harmless.
+
+    The hottest request of an exam, so the session is checked in the save's own query rather than
+    by loading the user first (login_required would); the outcomes are the same as with it.
+    """
+    token = session_token()
+    if token is None:
+        return login_manager.unauthorized()
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         return jsonify(ok=False, error="请求格式不正确"), 400
-    item = quizzes.lock_own_attempt(attempt_id, current_user.id)
-    if item is None:
-        abort(404)
     try:
         position, seq = int(data.get("position")), int(data.get("seq"))
-        result = quizzes.save_answer(item, position, data.get("answer"), seq, _grace(), locked=True)
+        result = quizzes.record_answer(attempt_id, token[0], position, data.get("answer"), seq, _grace(),
+                                       session_version=token[1])
     except (TypeError, ValueError):
         return jsonify(ok=False, error="请求格式不正确"), 400
+    except quizzes.NotYourAttempt:
+        if not current_user.is_authenticated:  # a stale session is told to sign in, as everywhere
+            return login_manager.unauthorized()
+        abort(404)
+    except quizzes.SessionEnded:
+        logout_user()
+        return login_manager.unauthorized()
+    except quizzes.PasswordChangeRequired:
+        return redirect(url_for("auth.change_password"))
     except quizzes.AttemptClosed as exc:
         return jsonify(ok=False, closed=True, error=str(exc)), 409
     except QuizError as exc:

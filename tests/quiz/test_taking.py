@@ -296,3 +296,61 @@ def test_time_limit_sets_the_deadline_on_the_server(app, world, ctx):
     attempt = quizzes.start_attempt(assignment, member, now=now)
     assert attempt.deadline == now + timedelta(minutes=20)
     assert quizzes.seconds_left(attempt, now=now + timedelta(minutes=5)) == 15 * 60
+
+
+def saved_count(app, attempt_id: int) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(Response).where(Response.attempt_id == attempt_id))
+
+
+def test_a_save_from_a_signed_out_device_is_refused_and_stores_nothing(app, world, login):
+    """Saves check the session themselves: a password change elsewhere or a disabled account ends it."""
+    phone = login(world.login["m_a1"])
+    attempt_id = start(phone, world.assignment_a)
+    assert save(phone, attempt_id, 1, 0, 1).json["ok"] is True
+    with app.app_context():
+        db.session.get(User, world.user["m_a1"]).session_version += 1  # "log out everywhere", a reset
+        db.session.commit()
+    refused = save(phone, attempt_id, 2, 0, 2)
+    assert refused.status_code == 302 and "/auth/login" in refused.location
+    assert saved_count(app, attempt_id) == 1
+
+    again = login(world.login["m_a1"])
+    assert save(again, attempt_id, 2, 0, 3).json["saved"] is True
+    with app.app_context():
+        db.session.get(User, world.user["m_a1"]).active = False
+        db.session.commit()
+    refused = save(again, attempt_id, 3, 0, 4)
+    assert refused.status_code == 302 and "/auth/login" in refused.location
+    assert saved_count(app, attempt_id) == 2
+
+
+def test_a_save_before_the_first_password_change_goes_to_the_change_page(app, world, login):
+    c = login(world.login["m_a1"])
+    attempt_id = start(c, world.assignment_a)
+    with app.app_context():
+        db.session.get(User, world.user["m_a1"]).must_change_password = True
+        db.session.commit()
+    r = save(c, attempt_id, 1, 0, 1)
+    assert r.status_code == 302 and "/auth/change-password" in r.location
+    assert saved_count(app, attempt_id) == 0
+
+
+def test_a_stale_session_is_sent_to_sign_in_even_for_a_foreign_attempt(app, world, login):
+    owner = login(world.login["m_a1"])
+    attempt_id = start(owner, world.assignment_a)
+    other = login(world.login["m_a1b"])
+    with app.app_context():
+        db.session.get(User, world.user["m_a1b"]).session_version += 1
+        db.session.commit()
+    r = save(other, attempt_id, 1, 0, 1)
+    assert r.status_code == 302 and "/auth/login" in r.location
+
+
+def test_answer_saves_do_not_resend_the_session_cookie(app, world, login):
+    """Pages refresh the sliding session; the per-answer save does not spend bytes on it."""
+    c = login(world.login["m_a1"])
+    attempt_id = start(c, world.assignment_a)
+    assert "Set-Cookie" in c.get(f"/quiz/attempts/{attempt_id}").headers
+    r = save(c, attempt_id, 1, 0, 1)
+    assert r.json["saved"] is True and "Set-Cookie" not in r.headers
