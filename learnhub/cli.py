@@ -268,8 +268,7 @@ def report_weak(org_code: str, assignment_id: int | None, output: Path) -> None:
     stamp = f"导出：flask report weak --org {org_code}  导出时间：{utcnow().astimezone(ZoneInfo(tz)):%Y-%m-%d %H:%M}"
     with output.open("wb") as out:
         count = exports.write_rollup_workbook(
-            out, weak_report, reports.export_rows(scope, assignment), mastery.unit_namer(weak_report),
-            mastery.weak_points_by_member(scope, assignment), stats, stamp, tz,
+            out, weak_report, reports.export_rows(scope, assignment), mastery.unit_namer(weak_report), stats, stamp, tz,
         )
     db.session.add(ExportLog(user_id=None, kind="cli.report-weak", detail=f"{assignment.title} / {org.name}", rows=count))
     db.session.commit()

@@ -122,9 +122,9 @@ def unit(assignment_id: int, org_id: int):
 @staff_required
 def unit_export(assignment_id: int, org_id: int):
     """Download a branch's scores as Excel."""
-    item, org, rows, weak, stamp = _branch_export(assignment_id, org_id, "branch.xlsx")
+    item, org, rows, stamp = _branch_export(assignment_id, org_id, "branch.xlsx")
     return _xlsx(
-        lambda out: exports.write_members_workbook(out, f"{item.title} — {org.name} 成绩", stamp, rows, weak, _tz()),
+        lambda out: exports.write_members_workbook(out, f"{item.title} — {org.name} 成绩", stamp, rows, _tz()),
         f"{item.title}-{org.name}-成绩.xlsx",
     )
 
@@ -133,8 +133,8 @@ def unit_export(assignment_id: int, org_id: int):
 @staff_required
 def unit_csv(assignment_id: int, org_id: int):
     """Download a branch's scores as CSV (UTF-8 with BOM, opens in Excel)."""
-    item, org, rows, weak, stamp = _branch_export(assignment_id, org_id, "branch.csv")
-    return _csv(exports.csv_lines(f"{item.title} — {org.name} 成绩", stamp, rows, weak, _tz()), f"{item.title}-{org.name}-成绩.csv")
+    item, org, rows, stamp = _branch_export(assignment_id, org_id, "branch.csv")
+    return _csv(exports.csv_lines(f"{item.title} — {org.name} 成绩", stamp, rows, _tz()), f"{item.title}-{org.name}-成绩.csv")
 
 
 def _branch_export(assignment_id: int, org_id: int, kind: str):
@@ -144,7 +144,7 @@ def _branch_export(assignment_id: int, org_id: int, kind: str):
     scope = current_scope()
     exports.log_export(current_user, kind, f"{item.title} / {org.name}")
     stamp = exports.stamp(current_user, utcnow(), _tz())
-    return item, org, reports.export_rows(scope, item, org), mastery.weak_points_by_member(scope, item, org), stamp
+    return item, org, reports.export_rows(scope, item, org), stamp
 
 
 @bp.get("/assignments/<int:assignment_id>/export.xlsx")
@@ -154,12 +154,11 @@ def assignment_export(assignment_id: int):
     item = _visible_assignment(assignment_id)
     scope, now = current_scope(), utcnow()
     weak_report = mastery.mastery_report(scope, item)
-    weak = mastery.weak_points_by_member(scope, item)
     stats = items.item_analysis(scope, item) if item.has_quiz else []
     exports.log_export(current_user, "rollup.xlsx", item.title)
     return _xlsx(
         lambda out: exports.write_rollup_workbook(
-            out, weak_report, reports.export_rows(scope, item), mastery.unit_namer(weak_report), weak, stats,
+            out, weak_report, reports.export_rows(scope, item), mastery.unit_namer(weak_report), stats,
             exports.stamp(current_user, now, _tz()), _tz(),
         ),
         f"{item.title}-各支部成绩.xlsx",
@@ -172,10 +171,9 @@ def assignment_csv(assignment_id: int):
     """Download every member the viewer may see as CSV (UTF-8 with BOM)."""
     item = _visible_assignment(assignment_id)
     scope, now = current_scope(), utcnow()
-    weak = mastery.weak_points_by_member(scope, item)
     exports.log_export(current_user, "members.csv", item.title)
     lines = exports.csv_lines(f"{item.title} — 成绩", exports.stamp(current_user, now, _tz()),
-                              reports.export_rows(scope, item), weak, _tz())
+                              reports.export_rows(scope, item), _tz())
     return _csv(lines, f"{item.title}-成绩.csv")
 
 

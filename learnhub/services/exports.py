@@ -52,11 +52,11 @@ def _local(when: datetime | None, tz: str) -> str:
     return when.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M") if when else ""
 
 
-def member_values(row: ExportRow, weak: list[str], tz: str) -> list:
+def member_values(row: ExportRow, tz: str) -> list:
     passed = "" if row.exempt or row.finished_at is None else ("合格" if row.passed else "不合格")
     status = row.status + ("（代录）" if row.proxy and row.finished_at else "")
     return [row.member_no, row.name, row.category, row.org_name, status, row.score, passed,
-            _local(row.finished_at, tz), row.attempts, "、".join(weak[:5])]
+            _local(row.finished_at, tz), row.attempts, "、".join(row.weak[:5])]
 
 
 class _Book:
@@ -103,21 +103,20 @@ class _Book:
         self.book.close()
 
 
-def write_members_workbook(out: IO[bytes], title: str, stamp_text: str, rows: Iterable[ExportRow],
-                           weak: dict[str, list[str]], tz: str) -> int:
+def write_members_workbook(out: IO[bytes], title: str, stamp_text: str, rows: Iterable[ExportRow], tz: str) -> int:
     """One sheet: every member with status, score, finished at and weak points. Returns the row count."""
     book = _Book(out)
     ws = book.sheet("成绩", title, stamp_text, MEMBER_HEADERS, MEMBER_WIDTHS)
     count = 0
     for count, row in enumerate(rows, start=1):
-        book.row(ws, 3 + count, member_values(row, weak.get(row.member_no, []), tz))
+        book.row(ws, 3 + count, member_values(row, tz))
     book.close()
     return count
 
 
 def write_rollup_workbook(
     out: IO[bytes], report: MasteryReport, rows: Iterable[ExportRow], unit_of_path: Callable[[str], str | None],
-    weak: dict[str, list[str]], items: list[ItemStats], stamp_text: str, tz: str,
+    items: list[ItemStats], stamp_text: str, tz: str,
 ) -> int:
     """汇总 (the tree with completion, mastery and weak points), 未完成名单, a sheet per branch (or one
     sheet of everyone above MAX_BRANCH_SHEETS branches), 题目分析."""
@@ -139,7 +138,7 @@ def write_rollup_workbook(
     waiting_row, count = 4, 0
     for count, row in enumerate(rows, start=1):
         unit = unit_of_path(row.org_path) or row.org_name  # members directly in a 党委 or 总支
-        values = member_values(row, weak.get(row.member_no, []), tz)
+        values = member_values(row, tz)
         if per_branch and unit not in sheets:
             sheets[unit] = [book.sheet(unit, f"{title} — {unit}", stamp_text, MEMBER_HEADERS, MEMBER_WIDTHS), 4]
         ws_row = sheets[unit] if per_branch else one_sheet
@@ -158,7 +157,7 @@ def write_rollup_workbook(
     return count
 
 
-def csv_lines(title: str, stamp_text: str, rows: Iterable[ExportRow], weak: dict[str, list[str]], tz: str) -> Iterator[str]:
+def csv_lines(title: str, stamp_text: str, rows: Iterable[ExportRow], tz: str) -> Iterator[str]:
     """CSV for Excel users: UTF-8 with a BOM (or Chinese shows as mojibake), one line at a time."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -173,4 +172,4 @@ def csv_lines(title: str, stamp_text: str, rows: Iterable[ExportRow], weak: dict
     yield line([stamp_text])
     yield line(MEMBER_HEADERS)
     for row in rows:
-        yield line(member_values(row, weak.get(row.member_no, []), tz))
+        yield line(member_values(row, tz))

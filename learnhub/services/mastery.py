@@ -267,30 +267,6 @@ def unit_point_scores(scope: Scope, assignment: Assignment, unit: Organisation) 
     return sorted(scores.values(), key=lambda p: (p.rate if p.rate is not None else 101.0, p.point.name))
 
 
-def weak_points_by_member(scope: Scope, assignment: Assignment, unit: Organisation | None = None) -> dict[str, list[str]]:
-    """Per member number, the points missed on the first attempt, most missed first (for exports)."""
-    roots = visible_roots(scope, assignment)
-    if not roots:
-        return {}
-    stmt = (
-        select(User.member_no, KnowledgePoint.name, func.count(Response.id))
-        .join(Attempt, Attempt.id == Response.attempt_id)
-        .join(Question, Question.id == Response.question_id)
-        .join(KnowledgePoint, KnowledgePoint.id == Question.point_id)
-        .join(User, User.id == Attempt.user_id)
-        .join(Organisation, Organisation.id == User.org_id)
-        .where(Response.is_correct.is_(False), *first_attempt_responses(assignment, roots))
-        .group_by(User.member_no, KnowledgePoint.name)
-        .order_by(User.member_no, func.count(Response.id).desc(), KnowledgePoint.name)
-    )
-    if unit is not None:
-        stmt = stmt.where(within(Organisation.path, unit.path))
-    out: dict[str, list[str]] = {}
-    for member_no, name, _ in db.session.execute(stmt):
-        out.setdefault(member_no, []).append(name)
-    return out
-
-
 def unit_namer(report: MasteryReport):
     """A function from a member's organisation path to the name of the branch they count under."""
     units = {r.org.path: r.org.name for r in report.rows if r.is_unit}

@@ -15,7 +15,18 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import aliased
 
 from ..extensions import db
-from ..models import Assignment, Attempt, AttemptState, Exemption, MemberResult, Organisation, User
+from ..models import (
+    Assignment,
+    Attempt,
+    AttemptState,
+    Exemption,
+    KnowledgePoint,
+    MemberResult,
+    Organisation,
+    Question,
+    Response,
+    User,
+)
 from .orgs import Scope, ancestor_ids, sort_tree, unit_of, within
 
 
@@ -227,10 +238,12 @@ class ExportRow:
     attempts: int
     proxy: bool
     exempt: bool
+    weak: list[str] = field(default_factory=list)  # knowledge points missed on the first try, most missed first
 
 
 def export_rows(scope: Scope, assignment: Assignment, unit: Organisation | None = None) -> Iterator[ExportRow]:
-    """Every member the viewer may see (under `unit` if given), in tree order, as a stream of ExportRow.
+    """Every member the viewer may see (under `unit` if given), in tree order, as a stream of ExportRow,
+    each with the knowledge points they missed on their first try.
 
     The query is built now and run as the stream is read, so a streamed response needs no ORM objects.
     """
@@ -255,7 +268,7 @@ def export_rows(scope: Scope, assignment: Assignment, unit: Organisation | None 
         select(Organisation.id, Organisation.path, func.count(User.id))
         .join(User, User.org_id == Organisation.id).where(where).group_by(Organisation.id, Organisation.path)
     ).all()
-    return _in_batches(stmt, _org_chunks(counts))
+    return _in_batches(stmt, _org_chunks(counts), assignment.id)
 
 
 EXPORT_BATCH = 2000
@@ -274,13 +287,41 @@ def _org_chunks(counts: list[tuple[int, str, int]]) -> list[list[int]]:
     return [c for c in chunks if c]
 
 
-def _in_batches(stmt, chunks: list[list[int]]) -> Iterator[ExportRow]:
+def _in_batches(stmt, chunks: list[list[int]], assignment_id: int) -> Iterator[ExportRow]:
     """Run the export query one chunk of organisations at a time: each batch reads only its own rows
-    through the index on the member's organisation, memory stays flat, and no server-side cursor is
-    left for a streamed response to outlive."""
+    (and its members' missed points) through the index on the member's organisation, memory stays flat,
+    and no server-side cursor is left for a streamed response to outlive."""
     for chunk in chunks:
+        missed = _missed_points(assignment_id, chunk)
         for values in db.session.execute(stmt.where(User.org_id.in_(chunk))):
-            yield _export_row(*values)
+            row = _export_row(*values)
+            row.weak = missed.get(row.member_no, [])
+            yield row
+
+
+def _missed_points(assignment_id: int, org_ids: list[int]) -> dict[str, list[str]]:
+    """Per member number, for the members of these organisations: the knowledge points they got wrong on
+    their first finished, self-taken attempt, most missed first."""
+    # Attempts looked up by (assignment, member, number) for these organisations' members, not the
+    # other way round (every attempt of the assignment, then its member's organisation).
+    members = select(User.id).where(User.org_id.in_(org_ids))
+    stmt = (
+        select(User.member_no, KnowledgePoint.name, func.count(Response.id))
+        .join(Attempt, Attempt.user_id == User.id)
+        .join(Response, Response.attempt_id == Attempt.id)
+        .join(Question, Question.id == Response.question_id)
+        .join(KnowledgePoint, KnowledgePoint.id == Question.point_id)
+        .where(
+            Attempt.user_id.in_(members), Attempt.assignment_id == assignment_id, Attempt.number == 1,
+            Attempt.state == AttemptState.FINISHED, Attempt.entered_by_id.is_(None), Response.is_correct.is_(False),
+        )
+        .group_by(User.member_no, KnowledgePoint.name)
+        .order_by(User.member_no, func.count(Response.id).desc(), KnowledgePoint.name)
+    )
+    out: dict[str, list[str]] = {}
+    for member_no, name, _ in db.session.connection().execute(stmt):
+        out.setdefault(member_no, []).append(name)
+    return out
 
 
 def _export_row(no, name, category, org_name, path, score, passed, finished_at, attempts, reason, entered_by, busy) -> ExportRow:

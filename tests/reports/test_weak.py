@@ -8,6 +8,7 @@ Assignment A has five questions: t01-001 and t01-002 on 入党条件, t01-003..0
 
 from __future__ import annotations
 
+import csv
 import io
 
 import openpyxl
@@ -187,6 +188,10 @@ def test_exports_read_in_batches_lose_nobody(app, known, login, monkeypatch):
     text = login(known.login["org_a"]).get(f"/reports/assignments/{known.assignment_a}/export.csv").data.decode("utf-8-sig")
     names = {line.split(",")[1] for line in text.splitlines()[3:]}
     assert names == {"管理员", "组织员甲", "书记甲一", "书记甲二", "党员甲一", "党员甲一乙", "党员甲二", "党员甲三"}
+    # Each batch reads its own members' missed points: none lost or given to a neighbour.
+    weak = {row[1]: row[9] for row in csv.reader(io.StringIO(text)) if len(row) == 10}
+    assert weak["书记甲一"] == "预备期" and weak["党员甲二"] == "入党条件"
+    assert weak["党员甲一"] == weak["党员甲一乙"] == weak["组织员甲"] == ""
 
 
 def test_many_branches_go_on_one_sheet(app, known, login, monkeypatch):
