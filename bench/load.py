@@ -2,7 +2,7 @@
 
 Members log in for real (CSRF token from the login form, production argon2 parameters), start the
 load-test assignment through the start form, and read their quiz page for the X-CSRFToken value
-(the page's <meta name="csrf-token">), their save URL, last seq and question kinds. Then, each
+(the page's <meta name="csrf-token">), their save URL, last seq, question ids and kinds. Then, each
 scenario for a fixed time (15 s by default): answer saves by 50 and by 200 members at once, the quiz
 page by 50, and logins by 50. Finally the page weight of the quiz page with its CSS and JS.
 
@@ -108,6 +108,7 @@ class Member:
     csrf: str = ""
     last_seq: int = 0
     kinds: list[str] = field(default_factory=list)
+    questions: list[int] = field(default_factory=list)  # question ids by position, sent with saves as the page does
 
 
 @dataclass
@@ -171,7 +172,7 @@ def take_quiz(port: int, urls: Urls, login: str) -> Member:
 
 
 def read_page(member: Member) -> int:
-    """GET the member's quiz page: CSRF token, save URL, last seq, question kinds. Returns its size."""
+    """GET the member's quiz page: CSRF token, save URL, last seq, question ids and kinds. Returns its size."""
     status, _, html = member.client.get(member.page)
     if status != 200:
         raise RuntimeError(f"quiz page of {member.login}: HTTP {status}")
@@ -179,7 +180,9 @@ def read_page(member: Member) -> int:
     member.save_url = _find(r'data-save-url="([^"]+)"', html, "data-save-url")
     member.last_seq = int(_find(r'data-last-seq="(\d+)"', html, "data-last-seq"))
     text = html.decode()
-    member.kinds = [k for _, k in sorted((int(p), k) for p, k in re.findall(r'data-position="(\d+)" data-kind="(\w+)"', text))]
+    found = sorted((int(p), int(q), k) for p, q, k in re.findall(r'data-position="(\d+)" data-q="(\d+)" data-kind="(\w+)"', text))
+    member.kinds = [k for _, _, k in found]
+    member.questions = [q for _, q, _ in found]
     if not member.kinds:
         raise RuntimeError("no questions found on the quiz page")
     return len(html)
@@ -348,7 +351,7 @@ def _children(pid: int) -> list[int]:
 
 def save_entries(members: list[Member]) -> list[dict]:
     return [{"cookie": m.client.cookie_header(), "csrf": m.csrf, "path": m.save_url, "seq": m.last_seq,
-             "kinds": m.kinds} for m in members]
+             "kinds": m.kinds, "questions": m.questions} for m in members]
 
 
 def page_entries(members: list[Member]) -> list[dict]:

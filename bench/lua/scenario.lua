@@ -1,6 +1,6 @@
 -- wrk script for LearnHub's load scenarios.
 -- usage: wrk -t T -c C -d D -s scenario.lua URL -- <save|page|login> <members.lua> <T>
---   save:  POST the member's answer-save URL (JSON, X-CSRFToken), next position, seq + 1 each time
+--   save:  POST the member's answer-save URL (JSON, X-CSRFToken), next position with its question id, seq + 1 each time
 --   page:  GET the member's quiz page
 --   login: POST /auth/login with the form's CSRF token, as the member
 -- Members are split between threads (member i goes to thread i mod T); each thread takes its members
@@ -43,7 +43,8 @@ function request()
   if mode == "save" then
     m.seq = m.seq + 1
     local position = m.seq % #m.kinds + 1
-    local body = string.format('{"position":%d,"answer":%s,"seq":%d}', position, answer(m.kinds[position], m.seq), m.seq)
+    local body = string.format('{"position":%d,"q":%d,"answer":%s,"seq":%d}', position, m.questions[position],
+                               answer(m.kinds[position], m.seq), m.seq)
     return wrk.format("POST", m.path, {["Cookie"] = m.cookie, ["X-CSRFToken"] = m.csrf,
                                        ["Content-Type"] = "application/json"}, body)
   elseif mode == "page" then

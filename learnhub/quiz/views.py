@@ -74,7 +74,7 @@ def attempt(attempt_id: int):
 @bp.post("/attempts/<int:attempt_id>/answers")
 @limiter.exempt  # no per-address limit: a branch's members share one carrier address; no limit to check
 def save(attempt_id: int):
-    """Save one answer (JSON: position, answer, seq); a stale or repeated save is harmless.
+    """Save one answer (JSON: position, answer, seq, q); a stale or repeated save is harmless.
 
     The hottest request of an exam, so the session is checked in the save's own query rather than
     by loading the user first (login_required would); the outcomes are the same as with it.
@@ -87,8 +87,9 @@ def save(attempt_id: int):
         return jsonify(ok=False, error="请求格式不正确"), 400
     try:
         position, seq = int(data.get("position")), int(data.get("seq"))
+        hint = data.get("q")
         result = quizzes.record_answer(attempt_id, token[0], position, data.get("answer"), seq, _grace(),
-                                       session_version=token[1])
+                                       session_version=token[1], question_id=hint if type(hint) is int else None)
     except (TypeError, ValueError):
         return jsonify(ok=False, error="请求格式不正确"), 400
     except quizzes.NotYourAttempt:

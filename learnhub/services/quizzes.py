@@ -305,6 +305,11 @@ _SAVE_CONTEXT = (
     .where(Attempt.id == bindparam("attempt_id", type_=Integer))
     .with_for_update(of=Attempt)
 )
+# The page sends the question's id with its position: then the question comes in the same round
+# trip (the paper still decides: a wrong or missing id falls back to the paper's own question).
+_SAVE_CONTEXT_WITH_QUESTION = _SAVE_CONTEXT.add_columns(
+    Question.id.label("question_id"), Question.kind, Question.answer, Question.explanation, Question.article,
+).outerjoin(Question, Question.id == bindparam("question_id", type_=Integer))
 _QUESTION = select(Question.kind, Question.answer, Question.explanation, Question.article).where(
     Question.id == bindparam("question_id", type_=Integer)
 )
@@ -321,17 +326,21 @@ _RAISE_LAST_SEQ = (
 
 def record_answer(
     attempt_id: int, user_id: int, position: int, raw, seq: int, grace_seconds: int,
-    now: datetime | None = None, session_version: int | None = None,
+    now: datetime | None = None, session_version: int | None = None, question_id: int | None = None,
 ) -> SaveResult:
     """Store one answer unless a newer one (higher `seq`) is already stored. Commits.
 
     `session_version`: when given, the member's session is checked in the same query (stale version
     or disabled account: SessionEnded; first password not changed: PasswordChangeRequired), so the
-    save needs no separate load of the user. Someone else's attempt: NotYourAttempt.
+    save needs no separate load of the user. Someone else's attempt: NotYourAttempt. `question_id`:
+    the id the page showed at that position, a hint that saves a query when it matches the paper.
     """
     now = now or utcnow()
     conn = db.session.connection()
-    row = conn.execute(_SAVE_CONTEXT, {"attempt_id": attempt_id}).first()
+    if question_id is None:
+        row = conn.execute(_SAVE_CONTEXT, {"attempt_id": attempt_id}).first()
+    else:
+        row = conn.execute(_SAVE_CONTEXT_WITH_QUESTION, {"attempt_id": attempt_id, "question_id": question_id}).first()
     if row is None or row.user_id != user_id:
         raise NotYourAttempt("没有找到这次答题")
     if session_version is not None:
@@ -346,7 +355,10 @@ def record_answer(
     if not 1 <= position <= len(row.paper):
         raise QuizError("题号不正确")
     entry = row.paper[position - 1]
-    question = _Graded(entry["q"], *conn.execute(_QUESTION, {"question_id": entry["q"]}).one())
+    if question_id is not None and row.question_id == entry["q"]:
+        question = _Graded(entry["q"], row.kind, row.answer, row.explanation, row.article)
+    else:
+        question = _Graded(entry["q"], *conn.execute(_QUESTION, {"question_id": entry["q"]}).one())
     answer = decode_answer(question, entry["perm"], raw)
     immediate = row.show_answers is ShowAnswers.IMMEDIATE
     if immediate and not answer:

@@ -354,3 +354,18 @@ def test_answer_saves_do_not_resend_the_session_cookie(app, world, login):
     assert "Set-Cookie" in c.get(f"/quiz/attempts/{attempt_id}").headers
     r = save(c, attempt_id, 1, 0, 1)
     assert r.json["saved"] is True and "Set-Cookie" not in r.headers
+
+
+def test_the_paper_not_the_page_decides_which_question_an_answer_is_for(app, world, login):
+    """The page sends each question's id as a hint; a wrong or foreign id cannot redirect the answer."""
+    c = login(world.login["m_a1"])
+    attempt_id = start(c, world.assignment_a)
+    items = paper(app, attempt_id)
+    (pos1, q1, perm1), (_, q2, _) = items[0], items[1]
+    hinted = {"position": pos1, "q": q2.id, "answer": shown_answer(q1, perm1), "seq": 1}
+    assert c.post(f"/quiz/attempts/{attempt_id}/answers", json=hinted).json["saved"] is True
+    right = {"position": pos1, "q": q1.id, "answer": shown_answer(q1, perm1, right=False), "seq": 2}
+    assert c.post(f"/quiz/attempts/{attempt_id}/answers", json=right).json["saved"] is True
+    with app.app_context():
+        stored = db.session.scalars(select(Response).where(Response.attempt_id == attempt_id)).all()
+        assert [(r.question_id, r.seq, r.is_correct) for r in stored] == [(q1.id, 2, False)]

@@ -67,7 +67,7 @@
     fetch(saveUrl, {
       method: "POST", credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRFToken": csrf, "Accept": "application/json" },
-      body: JSON.stringify({ position: Number(pos), answer: item.answer, seq: item.seq })
+      body: JSON.stringify({ position: Number(pos), q: Number((section(pos) || { dataset: {} }).dataset.q) || undefined, answer: item.answer, seq: item.seq })
     }).then(function (r) {
       delete inFlight[pos];
       if (r.status === 409) { closed = true; alertClosed(); return; }
