@@ -108,7 +108,7 @@ def unit(assignment_id: int, org_id: int):
     return render_template(
         "reports/unit.html", assignment=item, org=org, rows=rows, points=points, weakest=weakest,
         notes=materials.materials_for_points([p.point for p in weakest]),
-        member_weak=mastery.member_weak_points(item, [r.user.id for r in rows]),
+        member_weak=reports.missed_points(item.id, [r.user.id for r in rows]),
         reminder=reports.reminder_text(item, org, rows, current_app.config["BABEL_DEFAULT_TIMEZONE"]),
         form=FlaskForm(),
         unfinished=[r for r in rows if r.expected and r.finished_at is None],

@@ -7,7 +7,7 @@ import json
 from collections import Counter
 from dataclasses import dataclass, field
 
-from sqlalchemy import Text, cast, func, select
+from sqlalchemy import Text, case, cast, func, literal, select
 
 from ..extensions import db
 from ..models import (
@@ -75,42 +75,45 @@ class ItemStats:
 def item_analysis(scope: Scope, assignment: Assignment) -> list[ItemStats]:
     """Facility, discrimination and option counts per question, over first attempts the viewer may see.
 
-    All counting is SQL; Python sees one row per question (or per distinct answer) and one score per attempt.
+    All counting is SQL, in one pass over the responses: Python sees one row per question, distinct
+    answer and group (lower, upper), and one score per attempt.
     """
     roots = visible_roots(scope, assignment)
     if not roots:
         return []
     first = first_attempt_responses(assignment, roots)
-
-    def base(*columns):
-        return (
-            select(*columns)
-            .join(Attempt, Attempt.id == Response.attempt_id)
-            .join(User, User.id == Attempt.user_id)
-            .join(Organisation, Organisation.id == User.org_id)
-            .where(*first)
-        )
-
-    right = func.count(Response.id).filter(Response.is_correct.is_(True))
-    stats = {
-        qid: ItemStats(question=db.session.get(Question, qid), answered=n, right=r)
-        for qid, n, r in db.session.execute(base(Response.question_id, func.count(Response.id), right).group_by(Response.question_id))
-    }
     lower, upper = _group_cuts(db.session.scalars(
         select(Attempt.score).join(User, User.id == Attempt.user_id).join(Organisation, Organisation.id == User.org_id)
         .where(*first)
     ).all())
-    if lower is not None:
-        for name, cond in (("lower_right", Attempt.score <= lower), ("upper_right", Attempt.score >= upper)):
-            for qid, n, r in db.session.execute(
-                base(Response.question_id, func.count(Response.id), right).where(cond).group_by(Response.question_id)
-            ):
-                setattr(stats[qid], name, r / n if n else None)
+    # An attempt may be in both groups (ties at the cuts), so two flags rather than one band.
+    in_lower = case((Attempt.score <= lower, 1), else_=0) if lower is not None else literal(0)
+    in_upper = case((Attempt.score >= upper, 1), else_=0) if upper is not None else literal(0)
     answer_text = cast(Response.answer, Text)
-    for qid, text, n in db.session.execute(
-        base(Response.question_id, answer_text, func.count(Response.id)).group_by(Response.question_id, answer_text)
-    ):
-        _count_choices(stats[qid], json.loads(text) if text else [], n)
+    stmt = (
+        select(Response.question_id, answer_text, Response.is_correct, in_lower, in_upper, func.count(Response.id))
+        .join(Attempt, Attempt.id == Response.attempt_id)
+        .join(User, User.id == Attempt.user_id)
+        .join(Organisation, Organisation.id == User.org_id)
+        .where(*first)
+        .group_by(Response.question_id, answer_text, Response.is_correct, in_lower, in_upper)
+    )
+    stats: dict[int, ItemStats] = {}
+    groups: dict[tuple[int, str], list[int]] = {}  # (question, "lower" | "upper") -> [answered, right]
+    for qid, text, correct, low, high, n in db.session.execute(stmt):
+        item = stats.get(qid)
+        if item is None:
+            item = stats[qid] = ItemStats(question=db.session.get(Question, qid))
+        item.answered += n
+        item.right += n if correct else 0
+        for name, member in (("lower", low), ("upper", high)):
+            if member:
+                counts = groups.setdefault((qid, name), [0, 0])
+                counts[0] += n
+                counts[1] += n if correct else 0
+        _count_choices(item, json.loads(text) if text else [], n)
+    for (qid, name), (n, r) in groups.items():
+        setattr(stats[qid], f"{name}_right", r / n)
     _count_reports(stats)
     return sorted(stats.values(), key=lambda s: (not s.suspect, s.facility if s.facility is not None else 1.0))
 

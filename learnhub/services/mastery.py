@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 
 from ..extensions import db
 from ..models import (
@@ -23,8 +23,6 @@ from ..models import (
     PointLevel,
     PointTally,
     Question,
-    Response,
-    User,
 )
 from .orgs import Scope, ancestor_ids, sort_tree, unit_of, within
 from .quizzes import _point_ids_under
@@ -232,26 +230,6 @@ def _judge(row: MasteryRow, finished_threshold: float, mastery_threshold: float)
     row.low_completion = rate is not None and rate < finished_threshold
     weak = [p for p in row.points.values() if p.answered >= MIN_ANSWERS and p.rate is not None and p.rate < mastery_threshold]
     row.weak_points = sorted(weak, key=lambda p: (p.rate, -p.answered))
-
-
-def member_weak_points(assignment: Assignment, user_ids: list[int]) -> dict[int, list[str]]:
-    """Per member, the knowledge points they got wrong on their first attempt, most missed first."""
-    stmt = (
-        select(Attempt.user_id, KnowledgePoint.name, func.count(Response.id))
-        .join(Attempt, Attempt.id == Response.attempt_id)
-        .join(Question, Question.id == Response.question_id)
-        .join(KnowledgePoint, KnowledgePoint.id == Question.point_id)
-        .where(
-            Attempt.assignment_id == assignment.id, Attempt.number == 1, Attempt.state == AttemptState.FINISHED,
-            Attempt.user_id.in_(user_ids), Response.is_correct.is_(False),
-        )
-        .group_by(Attempt.user_id, KnowledgePoint.name)
-        .order_by(Attempt.user_id, func.count(Response.id).desc(), KnowledgePoint.name)
-    )
-    out: dict[int, list[str]] = {}
-    for user_id, name, _ in db.session.execute(stmt):
-        out.setdefault(user_id, []).append(name)
-    return out
 
 
 def unit_point_scores(scope: Scope, assignment: Assignment, unit: Organisation) -> list[PointScore]:

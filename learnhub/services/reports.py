@@ -252,7 +252,7 @@ def export_rows(scope: Scope, assignment: Assignment, unit: Organisation | None 
         return iter(())
     stmt = (
         select(
-            User.member_no, User.name, User.category, Organisation.name, Organisation.path, MemberResult.score,
+            User.id, User.member_no, User.name, User.category, Organisation.name, Organisation.path, MemberResult.score,
             MemberResult.passed, MemberResult.finished_at, MemberResult.attempts, Exemption.reason,
             Attempt.entered_by_id, _in_progress(assignment),
         )
@@ -289,38 +289,35 @@ def _org_chunks(counts: list[tuple[int, str, int]]) -> list[list[int]]:
 
 def _in_batches(stmt, chunks: list[list[int]], assignment_id: int) -> Iterator[ExportRow]:
     """Run the export query one chunk of organisations at a time: each batch reads only its own rows
-    (and its members' missed points) through the index on the member's organisation, memory stays flat,
-    and no server-side cursor is left for a streamed response to outlive."""
+    (and its members' missed points) through indexes, memory stays flat, and no server-side cursor is
+    left for a streamed response to outlive."""
     for chunk in chunks:
-        missed = _missed_points(assignment_id, chunk)
-        for values in db.session.execute(stmt.where(User.org_id.in_(chunk))):
+        batch = db.session.execute(stmt.where(User.org_id.in_(chunk))).all()
+        missed = missed_points(assignment_id, [values[0] for values in batch])
+        for user_id, *values in batch:
             row = _export_row(*values)
-            row.weak = missed.get(row.member_no, [])
+            row.weak = missed.get(user_id, [])
             yield row
 
 
-def _missed_points(assignment_id: int, org_ids: list[int]) -> dict[str, list[str]]:
-    """Per member number, for the members of these organisations: the knowledge points they got wrong on
-    their first finished, self-taken attempt, most missed first."""
-    # Attempts looked up by (assignment, member, number) for these organisations' members, not the
-    # other way round (every attempt of the assignment, then its member's organisation).
-    members = select(User.id).where(User.org_id.in_(org_ids))
+def missed_points(assignment_id: int, user_ids: list[int]) -> dict[int, list[str]]:
+    """Per member, the knowledge points they got wrong on their first finished, self-taken attempt,
+    most missed first. Attempts are found by (assignment, member, number), a probe per member."""
     stmt = (
-        select(User.member_no, KnowledgePoint.name, func.count(Response.id))
-        .join(Attempt, Attempt.user_id == User.id)
+        select(Attempt.user_id, KnowledgePoint.name, func.count(Response.id))
         .join(Response, Response.attempt_id == Attempt.id)
         .join(Question, Question.id == Response.question_id)
         .join(KnowledgePoint, KnowledgePoint.id == Question.point_id)
         .where(
-            Attempt.user_id.in_(members), Attempt.assignment_id == assignment_id, Attempt.number == 1,
+            Attempt.assignment_id == assignment_id, Attempt.user_id.in_(user_ids), Attempt.number == 1,
             Attempt.state == AttemptState.FINISHED, Attempt.entered_by_id.is_(None), Response.is_correct.is_(False),
         )
-        .group_by(User.member_no, KnowledgePoint.name)
-        .order_by(User.member_no, func.count(Response.id).desc(), KnowledgePoint.name)
+        .group_by(Attempt.user_id, KnowledgePoint.name)
+        .order_by(Attempt.user_id, func.count(Response.id).desc(), KnowledgePoint.name)
     )
-    out: dict[str, list[str]] = {}
-    for member_no, name, _ in db.session.connection().execute(stmt):
-        out.setdefault(member_no, []).append(name)
+    out: dict[int, list[str]] = {}
+    for user_id, name, _ in db.session.connection().execute(stmt):
+        out.setdefault(user_id, []).append(name)
     return out
 
 
