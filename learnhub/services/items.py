@@ -115,7 +115,7 @@ def item_analysis(scope: Scope, assignment: Assignment) -> list[ItemStats]:
     for (qid, name), (n, r) in groups.items():
         setattr(stats[qid], f"{name}_right", r / n)
     _count_reports(stats)
-    return sorted(stats.values(), key=lambda s: (not s.suspect, s.facility if s.facility is not None else 1.0))
+    return sorted(stats.values(), key=lambda s: (not s.suspect, s.facility if s.facility is not None else 1.0, s.question.key))
 
 
 def _group_cuts(scores: list[float | None]) -> tuple[float | None, float | None]:

@@ -229,7 +229,7 @@ def _judge(row: MasteryRow, finished_threshold: float, mastery_threshold: float)
     rate = row.counts.finished_rate
     row.low_completion = rate is not None and rate < finished_threshold
     weak = [p for p in row.points.values() if p.answered >= MIN_ANSWERS and p.rate is not None and p.rate < mastery_threshold]
-    row.weak_points = sorted(weak, key=lambda p: (p.rate, -p.answered))
+    row.weak_points = sorted(weak, key=lambda p: (p.rate, -p.answered, p.point.name))  # ties: same on any database
 
 
 def unit_point_scores(scope: Scope, assignment: Assignment, unit: Organisation) -> list[PointScore]:
