@@ -55,6 +55,11 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = False
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "30 per minute")
 
+    # Pages, CSS, JS and SVG charts go out compressed (gzip, or brotli where the phone offers it):
+    # a weak signal pays for bytes. Exports are not listed (xlsx is already a zip).
+    COMPRESS_MIMETYPES = ["text/html", "text/css", "text/javascript", "application/javascript",
+                          "application/json", "image/svg+xml"]
+
     # Seconds after the deadline during which a slow network may still deliver a submit.
     ATTEMPT_GRACE_SECONDS = int(os.environ.get("ATTEMPT_GRACE_SECONDS", "60"))
 

@@ -27,6 +27,7 @@ import sys
 import threading
 import time
 import urllib.parse
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -39,7 +40,7 @@ from .generate import LOAD_TITLE, ORGANISER_NO, PAPER_TITLE, PASSWORD, member_no
 HOST = "127.0.0.1"
 WRK_THREADS = 2
 SCRIPT = Path(__file__).parent / "lua" / "scenario.lua"
-GOALS = {"saves_per_s": 2000, "save_p99_ms": 50, "logins_per_s": 90, "quiz_page_gz_kb": 30}
+GOALS = {"saves_per_s": 2000, "save_p99_ms": 50, "logins_per_s": 90, "quiz_page_kb": 30}
 # Members share a carrier's IP in real life; here every request comes from 127.0.0.1, so the per-IP
 # login rate limit (30/min/worker by default) would measure the limiter, not the login.
 SERVER_ENV = {"LEARNHUB_CONFIG": "production", "LOGIN_RATE_LIMIT": "100000 per minute"}
@@ -374,17 +375,30 @@ def login_entries(port: int, urls: Urls, logins: list[str]) -> list[dict]:
 
 
 def page_weight(member: Member) -> dict:
-    """Bytes of the quiz page and the CSS and JS it links, raw and gzip'd (level 6, as a proxy would)."""
-    status, headers, html = member.client.get(member.page)
-    text = html.decode()
-    assets = re.findall(r'<link[^>]+rel="stylesheet"[^>]+href="([^"]+)"', text)
-    assets += re.findall(r'<script[^>]+src="([^"]+)"', text)
-    parts = {"quiz page (HTML)": html}
+    """Bytes of the quiz page and the CSS and JS it links: as sent over the wire to a browser that
+    accepts gzip and deflate (what Chromium offers over plain HTTP), and uncompressed."""
+    offer = {"Accept-Encoding": "gzip, deflate"}
+    _, headers, html = member.client.request("GET", member.page, headers=offer)
+    page = _decoded(headers, html).decode()
+    assets = re.findall(r'<link[^>]+rel="stylesheet"[^>]+href="([^"]+)"', page)
+    assets += re.findall(r'<script[^>]+src="([^"]+)"', page)
+    parts = {"quiz page (HTML)": (headers, html)}
     for href in assets:
-        parts[urllib.parse.urlsplit(href).path] = member.client.get(href)[2]
-    sizes = {name: (len(body), len(gzip.compress(body, 6))) for name, body in parts.items()}
-    sizes["total"] = (sum(r for r, _ in sizes.values()), sum(g for _, g in sizes.values()))
-    return {"parts": sizes, "served_gzip": headers.get("Content-Encoding") == "gzip", "questions": len(member.kinds)}
+        status, asset_headers, body = member.client.request("GET", href, headers=offer)
+        parts[urllib.parse.urlsplit(href).path] = (asset_headers, body)
+    sizes = {name: (len(_decoded(h, body)), len(body)) for name, (h, body) in parts.items()}
+    sizes["total"] = (sum(r for r, _ in sizes.values()), sum(w for _, w in sizes.values()))
+    encodings = sorted({h.get("Content-Encoding") or "none" for h, _ in parts.values()})
+    return {"parts": sizes, "served_encoding": ", ".join(encodings), "questions": len(member.kinds)}
+
+
+def _decoded(headers, body: bytes) -> bytes:
+    encoding = headers.get("Content-Encoding")
+    if encoding == "gzip":
+        return gzip.decompress(body)
+    if encoding == "deflate":
+        return zlib.decompress(body)
+    return body
 
 
 # ---------------------------------------------------------------- all of it

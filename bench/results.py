@@ -133,9 +133,9 @@ def _cpu(m: dict | None) -> str:
 def _weight(m: dict | None, part: str) -> str:
     if not m or part not in m["parts"]:
         return "n/a"
-    raw, gz = m["parts"][part]
-    ok = gz / 1024 < LOAD_GOALS["quiz_page_gz_kb"] if part == "total" else None
-    return f"{raw / 1024:.1f} KB ({gz / 1024:.1f} KB gzip)" + _mark(ok)
+    raw, sent = m["parts"][part]
+    ok = sent / 1024 < LOAD_GOALS["quiz_page_kb"] if part == "total" else None
+    return f"{sent / 1024:.1f} KB sent ({raw / 1024:.1f} KB uncompressed)" + _mark(ok)
 
 
 # ---------------------------------------------------------------- the table
@@ -184,7 +184,7 @@ def table(results: dict) -> str:
     if weight:
         for part in weight["parts"]:
             label = "page weight: quiz page + CSS + JS" if part == "total" else f"page weight: {part}"
-            goal = "< 30 KB gzip" if part == "total" else ""
+            goal = "< 30 KB transferred" if part == "total" else ""
             cell = _weight(weight, part)
             rows.append((label, goal, {"sqlite": cell, "postgresql": "(same)"}))
     lines = ["| measure | goal | SQLite (WAL) | PostgreSQL |", "|---|---|---|---|"]

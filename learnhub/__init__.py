@@ -33,7 +33,7 @@ def create_app(config_class=None) -> Flask:
 
 
 def _configure_extensions(app: Flask) -> None:
-    from .extensions import babel, configure_sqlite, csrf, db, limiter, login_manager, migrate
+    from .extensions import babel, compress, configure_sqlite, csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
     migrate.init_app(
@@ -42,6 +42,7 @@ def _configure_extensions(app: Flask) -> None:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=lambda: "zh_Hans_CN")
     limiter.init_app(app)
+    compress.init_app(app)
     login_manager.init_app(app)
     with app.app_context():
         configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
