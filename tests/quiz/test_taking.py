@@ -369,3 +369,56 @@ def test_the_paper_not_the_page_decides_which_question_an_answer_is_for(app, wor
     with app.app_context():
         stored = db.session.scalars(select(Response).where(Response.attempt_id == attempt_id)).all()
         assert [(r.question_id, r.seq, r.is_correct) for r in stored] == [(q1.id, 2, False)]
+
+
+def test_saves_racing_each_other_and_the_submit_lose_nothing(app, world, login):
+    """Phones and tabs of three members save at once while one of them hands in: every answer the
+    server said it saved before the submit is graded, and nothing is saved after it."""
+    members = ["m_a1", "m_a1b", "m_a2"]
+    clients = {m: [login(world.login[m]) for _ in range(2)] for m in members}  # two devices each
+    attempts = {m: start(clients[m][0], world.assignment_a) for m in members}
+    papers = {m: paper(app, attempts[m]) for m in members}
+    acknowledged: dict[str, dict[int, int]] = {m: {} for m in members}  # position -> seq the server kept
+    closed_after: list[str] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(len(members) * 2 + 1)
+
+    def device(member: str, index: int):
+        c, attempt_id = clients[member][index], attempts[member]
+        barrier.wait()
+        for round_ in range(3):
+            for pos, q, perm in papers[member]:
+                seq = round_ * 100 + pos * 2 + index
+                r = save(c, attempt_id, pos, shown_answer(q, perm, right=(round_ == 2)), seq)
+                if r.status_code == 409:
+                    with lock:
+                        closed_after.append(member)
+                    return
+                assert r.status_code == 200 and r.json["ok"] is True
+                if r.json["saved"]:
+                    with lock:
+                        acknowledged[member][pos] = max(acknowledged[member].get(pos, 0), seq)
+
+    def hand_in():
+        barrier.wait()
+        clients["m_a2"][0].post(f"/quiz/attempts/{attempts['m_a2']}/submit", data={"shown": ""})
+
+    threads = [threading.Thread(target=device, args=(m, i)) for m in members for i in range(2)]
+    threads.append(threading.Thread(target=hand_in))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert set(closed_after) <= {"m_a2"}
+    with app.app_context():
+        for member in members:
+            stored = {r.question_id: r for r in db.session.scalars(select(Response).where(Response.attempt_id == attempts[member]))}
+            by_pos = {pos: q.id for pos, q, _ in papers[member]}
+            for pos, seq in acknowledged[member].items():
+                assert stored[by_pos[pos]].seq == seq, (member, pos)  # the newest acknowledged answer is the one kept
+            attempt = db.session.get(Attempt, attempts[member])
+            assert attempt.last_seq >= max(acknowledged[member].values(), default=0)
+        submitted = db.session.get(Attempt, attempts["m_a2"])
+        assert submitted.state is AttemptState.FINISHED
+        kept = db.session.scalars(select(Response).where(Response.attempt_id == submitted.id)).all()
+        assert submitted.correct_count == sum(r.is_correct for r in kept)
