@@ -120,6 +120,32 @@ def test_answers_made_offline_survive_closing_the_page(app, world, live_server, 
         assert db.session.scalar(select(func.count()).select_from(Response)) == 1
 
 
+def test_an_answer_given_after_the_session_ended_is_sent_after_signing_in_again(app, world, live_server, phone):
+    """Signed out elsewhere mid-quiz (a password reset, "log out everywhere"): the page says so, keeps
+    the answer on the phone, and sends it once the member has signed in and reopened the quiz."""
+    page = phone
+    log_in(page, live_server, "ma1")
+    page.goto(f"{live_server}/quiz/{world.assignment_a}")
+    page.click("text=开始答题")
+    page.wait_for_url("**/quiz/attempts/*")
+    url = page.url
+    sections = page.locator("section.q")
+    sections.nth(0).locator("label.opt").first.click()
+    sections.nth(0).locator(".save-state.saved").wait_for()
+    with app.app_context():
+        db.session.get(User, world.user["m_a1"]).session_version += 1
+        db.session.commit()
+    sections.nth(1).locator("label.opt").first.click()
+    expect(page.locator("#net")).to_contain_text("登录已失效")
+    page.shot("01-signed-out")
+    log_in(page, live_server, "ma1")
+    page.goto(url)
+    expect(page.locator("#net")).to_have_text("全部已保存")
+    with app.app_context():
+        attempt = db.session.scalar(select(Attempt).where(Attempt.user_id == world.user["m_a1"]))
+        assert db.session.scalar(select(func.count()).select_from(Response).where(Response.attempt_id == attempt.id)) == 2
+
+
 def test_secretary_sees_the_branch_and_downloads_excel(app, world, live_server, phone):
     page = phone
     log_in(page, live_server, "seca1")

@@ -11,7 +11,7 @@
   var pendingKey = "lh-pending-" + attemptId, seqKey = "lh-seq-" + attemptId;
   var questions = Array.prototype.slice.call(form.querySelectorAll("section.q"));
   var net = document.getElementById("net");
-  var closed = false, retryDelay = 2000, retryTimer = null, inFlight = {};
+  var closed = false, signedOut = false, retryDelay = 2000, retryTimer = null, inFlight = {};
   // Immediate feedback: an answer is final once confirmed, and its key and explanation show at once.
   var immediate = form.dataset.immediate === "1";
 
@@ -53,7 +53,8 @@
   function summary() {
     var n = Object.keys(pending).length, answered = questions.filter(function (q) { return isAnswered(q.dataset.position); }).length;
     document.getElementById("progress").textContent = T.answered.replace("{a}", answered).replace("{n}", questions.length);
-    if (!navigator.onLine && n) { net.className = "save-state pending"; net.textContent = T.offline; }
+    if (signedOut && n) { net.className = "save-state pending"; net.textContent = T.signed_out; }
+    else if (!navigator.onLine && n) { net.className = "save-state pending"; net.textContent = T.offline; }
     else if (n) { net.className = "save-state pending"; net.textContent = T.pending; }
     else if (answered) { net.className = "save-state saved"; net.textContent = T.all_saved; }
     else { net.textContent = ""; }
@@ -67,12 +68,15 @@
     fetch(saveUrl, {
       method: "POST", credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRFToken": csrf, "Accept": "application/json" },
+      redirect: "manual",  // a redirect means the session ended (to the login or password page)
       body: JSON.stringify({ position: Number(pos), q: Number((section(pos) || { dataset: {} }).dataset.q) || undefined, answer: item.answer, seq: item.seq })
     }).then(function (r) {
       delete inFlight[pos];
       if (r.status === 409) { closed = true; alertClosed(); return; }
+      if (r.type === "opaqueredirect") { signedOut = true; throw new Error("signed out"); }
       if (!r.ok) throw new Error("HTTP " + r.status);
       return r.json().then(function (body) {
+        signedOut = false;
         if (body.last_seq > seq) { seq = body.last_seq; store(seqKey, seq); }
         if (pending[pos] && pending[pos].seq === item.seq) { delete pending[pos]; store(pendingKey, pending); mark(pos, "saved"); }
         if (body.feedback) showFeedback(pos, body.feedback);
