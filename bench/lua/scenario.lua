@@ -1,5 +1,7 @@
 -- wrk script for LearnHub's load scenarios.
--- usage: wrk -t T -c C -d D -s scenario.lua URL -- <save|page|login> <members.lua> <T>
+-- usage: wrk -t T -c C -d D -s scenario.lua URL -- <save|page|login> <members.lua> <T> [pause_ms]
+--   pause_ms: each connection waits a random 0..2*pause_ms before its next request (a member reading
+--   the next question), so the load is an offered rate, not "as fast as the server answers".
 --   save:  POST the member's answer-save URL (JSON, X-CSRFToken), next position with its question id, seq + 1 each time
 --   page:  GET the member's quiz page
 --   login: POST /auth/login with the form's CSRF token, as the member
@@ -24,6 +26,7 @@ function init(args)
   for i, m in ipairs(all) do
     if (i - 1) % nthreads == tid then table.insert(mine, m) end
   end
+  pause = tonumber(args[4] or "0")
   turn = 0
   bad = 0
   stale = 0
@@ -35,6 +38,11 @@ local function answer(kind, seq)
   if kind == "multiple" then return "[0,1]" end
   if kind == "truefalse" then return (seq % 2 == 0) and '"true"' or '"false"' end
   return '["为人民服务"]'
+end
+
+function delay()
+  if pause > 0 then return math.random(0, 2 * pause) end
+  return 0
 end
 
 function request()
