@@ -91,13 +91,16 @@ class _Book:
 
     @staticmethod
     def row(ws, row: int, values: list) -> None:
+        # Called for every row of a 100,000-member export: exact type checks and bound methods.
+        write_number, write_string = ws.write_number, ws.write_string
         for col, value in enumerate(values):
             if value is None or value == "":
                 continue
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                ws.write_number(row, col, value)
+            kind = type(value)
+            if kind is int or kind is float:
+                write_number(row, col, value)
             else:
-                ws.write_string(row, col, neutralise(str(value)))
+                write_string(row, col, neutralise(value if kind is str else str(value)))
 
     def close(self) -> None:
         self.book.close()
