@@ -12,7 +12,7 @@ from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from .extensions import db, enable_wal
-from .models import ExportLog, MemberCategory, Organisation, OrgKind, Role, User, utcnow
+from .models import Assignment, ExportLog, MemberCategory, Organisation, OrgKind, Role, User, utcnow
 from .services import (
     ServiceError,
     accounts,
@@ -26,6 +26,7 @@ from .services import (
     question_bank,
     quizzes,
     reports,
+    tallies,
     uploads,
 )
 from .services.accounts import HashSettings, MemberData
@@ -246,6 +247,26 @@ def bootstrap(with_demo: bool) -> None:
         raise click.ClickException(str(exc)) from None
     except ServiceError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+@report_cli.command("tallies")
+@click.option("--assignment", "assignment_id", type=int, help="Only this assignment (default: every assignment).")
+@click.option("--rebuild", is_flag=True, help="Recount them from the responses (after editing the database by hand).")
+def report_tallies(assignment_id: int | None, rebuild: bool) -> None:
+    """Check the first-try tallies behind the weak-branch report against a recount, or rebuild them."""
+    ids = [assignment_id] if assignment_id else list(db.session.scalars(select(Assignment.id).order_by(Assignment.id)))
+    if rebuild:
+        for aid in ids:
+            tallies.rebuild(aid)
+        db.session.commit()
+        click.echo(f"tallies rebuilt for {len(ids)} assignment(s)")
+        return
+    drifted = {aid: d for aid in ids if (d := tallies.drift(aid))}
+    for aid, keys in drifted.items():
+        click.echo(f"assignment {aid}: {len(keys)} tally row(s) differ from a recount", err=True)
+    if drifted:
+        raise click.ClickException("tallies drifted: run `flask report tallies --rebuild`")
+    click.echo(f"tallies match a recount for {len(ids)} assignment(s)")
 
 
 @report_cli.command("weak")

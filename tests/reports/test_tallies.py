@@ -189,6 +189,21 @@ def test_the_report_reads_the_tally(app, world, ctx, a):
     assert branch.answered == 5 and branch.mastery == 0.0  # what the table says, not a recount
 
 
+def test_cli_checks_and_rebuilds_the_tallies(app, world, runner, a):
+    with app.app_context():
+        take(a, world.user["m_a1"], ALL)
+    assert runner.invoke(args=["report", "tallies"]).exit_code == 0
+    with app.app_context():
+        db.session.execute(PointTally.__table__.update().values(correct=0))
+        db.session.commit()
+    result = runner.invoke(args=["report", "tallies", "--assignment", str(a)])
+    assert result.exit_code != 0 and "differ from a recount" in result.output
+    assert runner.invoke(args=["report", "tallies", "--rebuild"]).exit_code == 0
+    assert runner.invoke(args=["report", "tallies"]).exit_code == 0
+    with app.app_context():
+        assert stored(a) == {("a1", "入党条件"): (2, 2), ("a1", "预备期"): (3, 3)}
+
+
 # ------------------------------------------------------------------ random sequences of everything
 
 MEMBERS = ["m_a1", "m_a1b", "sec_a1", "m_a2", "sec_a2", "m_a3", "m_b1"]
