@@ -12,7 +12,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import or_, select, update
 
 from ..extensions import db
-from ..models import Attempt, MemberCategory, Organisation, User, utcnow
+from ..models import MemberCategory, Organisation, User, utcnow
 from . import ServiceError, tallies
 
 PHONE = re.compile(r"^1[3-9]\d{9}$")
@@ -203,7 +203,7 @@ def update_member(user: User, data: MemberData) -> None:
     user.name, user.member_no, user.phone = data.name.strip(), data.member_no, data.phone or None
     user.category = data.category
     if data.org.id != user.org_id:
-        with tallies.recounted(Attempt.user_id == user.id):  # their first tries now count for the new branch
+        with tallies.member_recounted(user):  # their first tries now count for the new branch
             user.org = data.org
     db.session.commit()
 
@@ -211,7 +211,7 @@ def update_member(user: User, data: MemberData) -> None:
 def set_active(user: User, active: bool) -> None:
     """Enable or disable an account; disabling signs it out everywhere. Commits."""
     if active != user.active:
-        with tallies.recounted(Attempt.user_id == user.id):  # a disabled member's answers leave the report
+        with tallies.member_recounted(user):  # a disabled member's answers leave the report
             user.active = active
     user.session_version += 1
     db.session.commit()

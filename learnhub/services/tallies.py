@@ -8,8 +8,8 @@ now. Every change goes through it:
 
 - a graded attempt adds its own contributions (`record_attempt`, from quizzes._finish);
 - anything that changes which responses count or how (a member moved, disabled or enabled; a key
-  corrected) runs inside `recounted(...)`: what the affected responses contributed is taken off
-  before, and added back after the change;
+  corrected) runs inside `recounted(...)` (`member_recounted` for members): what the affected
+  responses contributed is taken off before, and added back after the change;
 - `rebuild` recounts an assignment from scratch (the migration's backfill, bulk loads, repairs).
 
 None of these commit: they ride in the caller's transaction, so the tally changes with the rows it counts.
@@ -96,6 +96,17 @@ def recounted(*where) -> Iterator[None]:
     yield
     db.session.flush()
     _add(db.session.execute(stmt).all(), +1)
+
+
+@contextmanager
+def member_recounted(user: User) -> Iterator[None]:
+    """`recounted` for a change to a member (organisation, enabled or not). Their attempts are locked
+    first (PostgreSQL; SQLite runs one writer at a time anyway), so a submit of theirs in flight is
+    counted either before the change or after it: never under both organisations, never for a member
+    just disabled."""
+    db.session.execute(select(Attempt.id).where(Attempt.user_id == user.id).with_for_update())
+    with recounted(Attempt.user_id == user.id):
+        yield
 
 
 def rebuild(assignment_id: int | None = None) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import random
+import threading
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,10 +17,11 @@ import pytest
 from sqlalchemy import delete, select, text
 
 from learnhub.extensions import db
-from learnhub.models import Assignment, Attempt, KnowledgePoint, Organisation, PointTally, Question, User
+from learnhub.models import Assignment, Attempt, KnowledgePoint, Organisation, PointTally, Question, User, utcnow
 from learnhub.services import accounts, exemptions, items, quizzes, tallies
 from learnhub.services.quizzes import QuizError
 
+from ..conftest import PG_URL
 from ..quiz.helpers import shown_answer
 
 ALL = {"t01-001", "t01-002", "t01-003", "t01-004", "t01-005"}
@@ -202,6 +204,39 @@ def test_cli_checks_and_rebuilds_the_tallies(app, world, runner, a):
     assert runner.invoke(args=["report", "tallies"]).exit_code == 0
     with app.app_context():
         assert stored(a) == {("a1", "入党条件"): (2, 2), ("a1", "预备期"): (3, 3)}
+
+
+@pytest.mark.skipif(not PG_URL, reason="row locks between two sessions: PostgreSQL (SQLite has one writer at a time)")
+def test_a_member_disabled_while_their_submit_is_in_flight_is_counted_once(app, world, a):
+    with app.app_context():
+        attempt_id = take(a, world.user["m_a1"], ALL, submit=False).id
+    graded, release = threading.Event(), threading.Event()
+
+    def submit():  # graded and tallied, not yet committed, when the secretary disables the member
+        with app.app_context():
+            attempt = quizzes._lock(db.session.get(Attempt, attempt_id))
+            quizzes._finish(attempt, utcnow())
+            graded.set()
+            release.wait(10)
+            db.session.commit()
+
+    def disable():
+        with app.app_context():
+            accounts.set_active(db.session.get(User, world.user["m_a1"]), False)
+
+    submitting = threading.Thread(target=submit)
+    submitting.start()
+    assert graded.wait(10)
+    disabling = threading.Thread(target=disable)
+    disabling.start()
+    disabling.join(0.5)  # with no lock it would finish here, before the submit commits
+    release.set()
+    submitting.join(10)
+    disabling.join(10)
+    with app.app_context():
+        assert db.session.get(Attempt, attempt_id).is_finished and not db.session.get(User, world.user["m_a1"]).active
+        assert stored(a) == {}
+        assert_consistent(a)
 
 
 # ------------------------------------------------------------------ random sequences of everything
