@@ -18,7 +18,9 @@ def _bool(name: str, default: bool) -> bool:
 class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY")
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", "sqlite:///learnhub.sqlite")
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    # No ping on every checkout: a connection idle this long is checked before use (extensions.py).
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    DB_PING_IDLE_SECONDS = float(os.environ.get("DB_PING_IDLE_SECONDS", "10"))
     QUESTIONS_DIR = os.environ.get(
         "LEARNHUB_QUESTIONS_DIR", os.path.join(os.path.dirname(__file__), "questions")
     )

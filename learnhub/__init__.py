@@ -20,9 +20,6 @@ def create_app(config_class=None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         raise RuntimeError("SECRET_KEY is not set: export SECRET_KEY (see README, Configuration)")
     os.makedirs(app.instance_path, exist_ok=True)
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        # A file cannot drop a connection: no "SELECT 1" before every request's first query.
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**app.config["SQLALCHEMY_ENGINE_OPTIONS"], "pool_pre_ping": False}
     _configure_extensions(app)
     _register_blueprints(app)
 
@@ -36,7 +33,9 @@ def create_app(config_class=None) -> Flask:
 
 
 def _configure_extensions(app: Flask) -> None:
-    from .extensions import babel, compress, configure_sqlite, csrf, db, limiter, login_manager, migrate
+    from .extensions import (
+        babel, compress, configure_idle_ping, configure_sqlite, csrf, db, limiter, login_manager, migrate,
+    )
 
     db.init_app(app)
     migrate.init_app(
@@ -49,6 +48,7 @@ def _configure_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     with app.app_context():
         configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
+        configure_idle_ping(db.engine, app.config["DB_PING_IDLE_SECONDS"])
 
 
 def _render_migration_type(type_, obj, autogen_context):

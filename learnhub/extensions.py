@@ -18,6 +18,7 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase
 
 NAMING_CONVENTION = {
@@ -40,6 +41,36 @@ csrf = CSRFProtect()
 babel = Babel()
 compress = Compress()
 limiter = Limiter(key_func=get_remote_address)
+
+
+def configure_idle_ping(engine: Engine, idle_seconds: float) -> None:
+    """Check a pooled server connection before use only if it sat idle for `idle_seconds` or more.
+
+    SQLAlchemy's pool_pre_ping checks on every checkout: one extra round trip on every request,
+    a sixth of an answer save on PostgreSQL. A connection in steady use does not need it; one that
+    waited through a quiet night (or a database restart) is checked and, if dead, replaced before
+    the request sees it. A restart in the middle of traffic still fails the requests then in flight;
+    SQLAlchemy then discards the pool's old connections.
+    """
+    if engine.dialect.name == "sqlite":
+        return
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection, record):
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection, record, _proxy):
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since < idle_seconds:
+            return
+        try:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("SELECT 1")
+            cursor.close()
+            dbapi_connection.rollback()
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise DisconnectionError("the pooled connection is gone") from exc
 
 
 def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:

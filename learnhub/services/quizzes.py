@@ -365,9 +365,16 @@ def record_answer(
         raise QuizError("请先作答再确定")
     keys = {"attempt_id": attempt_id, "question_id": question.id}
     stored = conn.execute(_STORED, keys).first() if immediate else None
-    saved = stored is None and _upsert_response(attempt_id, question, answer, seq, now)
-    if seq > row.last_seq:
-        conn.execute(_RAISE_LAST_SEQ, {"attempt_id": attempt_id, "seq": seq})
+    if stored is not None:
+        saved = False
+        if seq > row.last_seq:
+            conn.execute(_RAISE_LAST_SEQ, {"attempt_id": attempt_id, "seq": seq})
+    elif conn.dialect.name == "postgresql":  # the answer and the attempt's last seq in one round trip
+        saved = conn.execute(_UPSERT_WITH_SEQ, _response_values(attempt_id, question, answer, seq, now)).scalar() > 0
+    else:
+        saved = _upsert_response(attempt_id, question, answer, seq, now)
+        if seq > row.last_seq:
+            conn.execute(_RAISE_LAST_SEQ, {"attempt_id": attempt_id, "seq": seq})
     result = SaveResult(saved=saved, last_seq=max(seq, row.last_seq))
     if immediate:
         kept = stored or conn.execute(_STORED, keys).one()
@@ -400,15 +407,29 @@ def _feedback(question, perm: list[int], answer: list, correct: bool) -> dict:
 # because SQLAlchemy does not cache the compiled form of dialect upserts (on_conflict_do_update):
 # compiling it took a third of a save. The syntax is the same on SQLite (3.35+) and PostgreSQL;
 # RETURNING, not rowcount, tells whether it wrote (psycopg reports -1 for upserts).
-_UPSERT = text(
+_UPSERT_SQL = (
     "INSERT INTO response (attempt_id, question_id, answer, is_correct, seq, saved_at) "
     "VALUES (:attempt_id, :question_id, :answer, :is_correct, :seq, :saved_at) "
     "ON CONFLICT (attempt_id, question_id) DO UPDATE SET answer = excluded.answer, "
     "is_correct = excluded.is_correct, seq = excluded.seq, saved_at = excluded.saved_at "
     "WHERE response.seq < excluded.seq RETURNING id"
-).bindparams(
-    *(bindparam(c.name, type_=c.type) for c in Response.__table__.c if c.name != "id")
 )
+_RESPONSE_PARAMS = [bindparam(c.name, type_=c.type) for c in Response.__table__.c if c.name != "id"]
+_UPSERT = text(_UPSERT_SQL).bindparams(*_RESPONSE_PARAMS)
+# PostgreSQL runs data-modifying CTEs in one statement: the upsert and the attempt's last seq
+# (raised only if this seq is newer) travel together; the count says whether the answer was written.
+_UPSERT_WITH_SEQ = text(
+    f"WITH saved AS ({_UPSERT_SQL}), "
+    "raised AS (UPDATE attempt SET last_seq = :seq WHERE id = :attempt_id AND last_seq < :seq RETURNING id) "
+    "SELECT count(*) FROM saved"
+).bindparams(*_RESPONSE_PARAMS)
+
+
+def _response_values(attempt_id: int, question, answer: list, seq: int, now: datetime) -> dict:
+    return dict(
+        attempt_id=attempt_id, question_id=question.id, answer=answer,
+        is_correct=is_correct(question, answer), seq=seq, saved_at=now,
+    )
 
 
 def _upsert_response(attempt_id: int, question, answer: list, seq: int, now: datetime) -> bool:
@@ -416,10 +437,7 @@ def _upsert_response(attempt_id: int, question, answer: list, seq: int, now: dat
 
     Executed on the session's connection as Core, not through the ORM's bulk-insert path.
     """
-    values = dict(
-        attempt_id=attempt_id, question_id=question.id, answer=answer,
-        is_correct=is_correct(question, answer), seq=seq, saved_at=now,
-    )
+    values = _response_values(attempt_id, question, answer, seq, now)
     return db.session.connection().execute(_UPSERT, values).first() is not None
 
 
