@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from flask import Flask
+from flask import Flask, request
 
 MIGRATIONS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "migrations")
 
@@ -45,6 +45,16 @@ def _configure_extensions(app: Flask) -> None:
     babel.init_app(app, locale_selector=lambda: "zh_Hans_CN")
     limiter.init_app(app)
     compress.init_app(app)
+
+    @app.after_request  # registered after Flask-Compress, so it runs before it
+    def buffer_static_files(response):
+        """Read a (small) static file into the response, so the compressor sees a body rather than
+        a stream: its streaming path leaves the file open and cannot use gzip."""
+        if request.endpoint == "static" and response.direct_passthrough and response.status_code == 200:
+            response.direct_passthrough = False
+            response.get_data()
+        return response
+
     login_manager.init_app(app)
     with app.app_context():
         configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])

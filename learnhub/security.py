@@ -110,9 +110,4 @@ def init_app(app: Flask) -> None:
         if request.endpoint != "static":
             # Pages and exports hold personal data: never kept by a browser or proxy cache.
             response.headers["Cache-Control"] = "no-store"
-        elif response.direct_passthrough and response.status_code == 200:
-            # Read the (small) file now, so the compressor sees a body rather than a stream: its
-            # streaming path leaves the file open and cannot use gzip.
-            response.direct_passthrough = False
-            response.get_data()
         return response

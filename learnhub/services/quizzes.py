@@ -365,14 +365,10 @@ def record_answer(
         raise QuizError("请先作答再确定")
     keys = {"attempt_id": attempt_id, "question_id": question.id}
     stored = conn.execute(_STORED, keys).first() if immediate else None
-    if stored is not None:
-        saved = False
-        if seq > row.last_seq:
-            conn.execute(_RAISE_LAST_SEQ, {"attempt_id": attempt_id, "seq": seq})
-    elif conn.dialect.name == "postgresql":  # the answer and the attempt's last seq in one round trip
+    if stored is None and conn.dialect.name == "postgresql":  # answer and last seq in one round trip
         saved = conn.execute(_UPSERT_WITH_SEQ, _response_values(attempt_id, question, answer, seq, now)).scalar() > 0
     else:
-        saved = _upsert_response(attempt_id, question, answer, seq, now)
+        saved = stored is None and _upsert_response(attempt_id, question, answer, seq, now)
         if seq > row.last_seq:
             conn.execute(_RAISE_LAST_SEQ, {"attempt_id": attempt_id, "seq": seq})
     result = SaveResult(saved=saved, last_seq=max(seq, row.last_seq))

@@ -23,6 +23,14 @@ def log_in(page, base, member_no, password=PASSWORD):
     page.click("button[type=submit]")
 
 
+def open_quiz(page, base, world, member_no):
+    """Log in as the member and start (or resume) the quiz of 党委A."""
+    log_in(page, base, member_no)
+    page.goto(f"{base}/quiz/{world.assignment_a}")
+    page.click("text=开始答题")
+    page.wait_for_url("**/quiz/attempts/*")
+
+
 def no_horizontal_scroll(page) -> bool:
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
@@ -78,10 +86,7 @@ def test_member_changes_password_reads_and_takes_the_quiz(app, world, live_serve
 
 def test_answers_given_offline_reach_the_server_when_the_network_returns(app, world, live_server, phone):
     page = phone
-    log_in(page, live_server, "ma1")
-    page.goto(f"{live_server}/quiz/{world.assignment_a}")
-    page.click("text=开始答题")
-    page.wait_for_url("**/quiz/attempts/*")
+    open_quiz(page, live_server, world, "ma1")
     sections = page.locator("section.q")
     sections.nth(0).locator("label.opt").first.click()
     sections.nth(0).locator(".save-state.saved").wait_for()
@@ -104,10 +109,7 @@ def test_answers_given_offline_reach_the_server_when_the_network_returns(app, wo
 
 def test_answers_made_offline_survive_closing_the_page(app, world, live_server, phone):
     page = phone
-    log_in(page, live_server, "ma1")
-    page.goto(f"{live_server}/quiz/{world.assignment_a}")
-    page.click("text=开始答题")
-    page.wait_for_url("**/quiz/attempts/*")
+    open_quiz(page, live_server, world, "ma1")
     url = page.url
     page.context.set_offline(True)
     page.locator("section.q").nth(0).locator("label.opt").nth(1).click()
@@ -124,10 +126,7 @@ def test_an_answer_given_after_the_session_ended_is_sent_after_signing_in_again(
     """Signed out elsewhere mid-quiz (a password reset, "log out everywhere"): the page says so, keeps
     the answer on the phone, and sends it once the member has signed in and reopened the quiz."""
     page = phone
-    log_in(page, live_server, "ma1")
-    page.goto(f"{live_server}/quiz/{world.assignment_a}")
-    page.click("text=开始答题")
-    page.wait_for_url("**/quiz/attempts/*")
+    open_quiz(page, live_server, world, "ma1")
     url = page.url
     sections = page.locator("section.q")
     sections.nth(0).locator("label.opt").first.click()
@@ -172,10 +171,7 @@ def test_immediate_feedback_locks_each_answer_and_shows_the_key(app, world, live
         db.session.get(Assignment, world.assignment_a).show_answers = ShowAnswers.IMMEDIATE
         db.session.commit()
     page = phone
-    log_in(page, live_server, "ma1")
-    page.goto(f"{live_server}/quiz/{world.assignment_a}")
-    page.click("text=开始答题")
-    page.wait_for_url("**/quiz/attempts/*")
+    open_quiz(page, live_server, world, "ma1")
     first = page.locator("section.q").nth(0)
     first.locator("label.opt").first.click()
     first.locator("button.confirm").click()

@@ -303,23 +303,35 @@ def saved_count(app, attempt_id: int) -> int:
         return db.session.scalar(select(func.count()).select_from(Response).where(Response.attempt_id == attempt_id))
 
 
+def change_member(app, world, key: str, **values) -> None:
+    """Change a member's account behind their back (an administrator, another device)."""
+    with app.app_context():
+        member = db.session.get(User, world.user[key])
+        for name, value in values.items():
+            setattr(member, name, value)
+        db.session.commit()
+
+
+def sign_out_everywhere(app, world, key: str) -> None:
+    """What "log out everywhere" and a password reset do: a new session version."""
+    with app.app_context():
+        db.session.get(User, world.user[key]).session_version += 1
+        db.session.commit()
+
+
 def test_a_save_from_a_signed_out_device_is_refused_and_stores_nothing(app, world, login):
     """Saves check the session themselves: a password change elsewhere or a disabled account ends it."""
     phone = login(world.login["m_a1"])
     attempt_id = start(phone, world.assignment_a)
     assert save(phone, attempt_id, 1, 0, 1).json["ok"] is True
-    with app.app_context():
-        db.session.get(User, world.user["m_a1"]).session_version += 1  # "log out everywhere", a reset
-        db.session.commit()
+    sign_out_everywhere(app, world, "m_a1")
     refused = save(phone, attempt_id, 2, 0, 2)
     assert refused.status_code == 302 and "/auth/login" in refused.location
     assert saved_count(app, attempt_id) == 1
 
     again = login(world.login["m_a1"])
     assert save(again, attempt_id, 2, 0, 3).json["saved"] is True
-    with app.app_context():
-        db.session.get(User, world.user["m_a1"]).active = False
-        db.session.commit()
+    change_member(app, world, "m_a1", active=False)
     refused = save(again, attempt_id, 3, 0, 4)
     assert refused.status_code == 302 and "/auth/login" in refused.location
     assert saved_count(app, attempt_id) == 2
@@ -328,9 +340,7 @@ def test_a_save_from_a_signed_out_device_is_refused_and_stores_nothing(app, worl
 def test_a_save_before_the_first_password_change_goes_to_the_change_page(app, world, login):
     c = login(world.login["m_a1"])
     attempt_id = start(c, world.assignment_a)
-    with app.app_context():
-        db.session.get(User, world.user["m_a1"]).must_change_password = True
-        db.session.commit()
+    change_member(app, world, "m_a1", must_change_password=True)
     r = save(c, attempt_id, 1, 0, 1)
     assert r.status_code == 302 and "/auth/change-password" in r.location
     assert saved_count(app, attempt_id) == 0
@@ -340,9 +350,7 @@ def test_a_stale_session_is_sent_to_sign_in_even_for_a_foreign_attempt(app, worl
     owner = login(world.login["m_a1"])
     attempt_id = start(owner, world.assignment_a)
     other = login(world.login["m_a1b"])
-    with app.app_context():
-        db.session.get(User, world.user["m_a1b"]).session_version += 1
-        db.session.commit()
+    sign_out_everywhere(app, world, "m_a1b")
     r = save(other, attempt_id, 1, 0, 1)
     assert r.status_code == 302 and "/auth/login" in r.location
 
