@@ -31,7 +31,7 @@ db: install
 
 run: db
 	@echo "LearnHub on http://$(HOST):$(PORT)/  (Ctrl-C stops it)"
-	$(BIN)/gunicorn --bind $(HOST):$(PORT) --access-logfile - run:app  # workers: gunicorn.conf.py
+	$(BIN)/python -m learnhub.server --host $(HOST) --port $(PORT) --access-log  # learnhub/server.py
 
 test: install-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -39,7 +39,7 @@ test: install-dev
 clean:
 	rm -rf $(VENV) instance .pytest_cache test-results
 
-# Benchmarks: synthetic province, report/export timings, gunicorn + wrk load test (bench/README.md).
+# Benchmarks: synthetic province, report/export timings, server + wrk load test (bench/README.md).
 # Needs wrk (apt-get install -y wrk) and PostgreSQL on 127.0.0.1:5432 for the second half.
 # `make bench BENCH_ARGS=--quick` for a fast check.
 bench: install

@@ -41,6 +41,9 @@ class Config:
     PERMANENT_SESSION_LIFETIME = timedelta(hours=int(os.environ.get("SESSION_HOURS", "12")))
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_MB", "5")) * 1024 * 1024
     TRUSTED_HOSTS = [h for h in os.environ.get("TRUSTED_HOSTS", "").split(",") if h] or None
+    # Proxies in front of the app (nginx: 1). Their X-Forwarded-For and -Proto are then believed, so
+    # the per-address login limit sees the phone's address, not the proxy's. 0: headers ignored.
+    PROXY_COUNT = int(os.environ.get("PROXY_COUNT", "0"))
 
     BABEL_DEFAULT_LOCALE = "zh_Hans_CN"
     BABEL_DEFAULT_TIMEZONE = os.environ.get("LEARNHUB_TIMEZONE", "Asia/Shanghai")

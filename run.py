@@ -1,4 +1,5 @@
-"""Serve LearnHub with the development server: `python run.py` (gunicorn in production, see README)."""
+"""The WSGI app, `run:app`. `python -m learnhub.server` serves it in production (README);
+`python run.py` starts Flask's development server instead."""
 
 import os
 

@@ -1,4 +1,4 @@
-"""LearnHub benchmarks: a synthetic province, report/export timings, a gunicorn + wrk load test.
+"""LearnHub benchmarks: a synthetic province, report/export timings, a load test of the production server with wrk.
 
 `python -m bench` (what `make bench` runs) does everything and appends the table to bench/RESULTS.md;
 see bench/README.md.

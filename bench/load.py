@@ -1,4 +1,4 @@
-"""Load test: gunicorn (as gunicorn.conf.py sets it up, production config) on a free loopback port, driven by wrk.
+"""Load test: the production server (`python -m learnhub.server`, production config) on a free loopback port, driven by wrk.
 
 Members log in for real (CSRF token from the login form, production argon2 parameters), start the
 load-test assignment through the start form, and read their quiz page for the X-CSRFToken value
@@ -230,12 +230,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def gunicorn(url: str, log_path: Path):
-    """Run gunicorn on a free loopback port until the block ends; yield (port, master pid)."""
+def server(url: str, log_path: Path):
+    """Run the server on a free loopback port until the block ends; yield (port, main process pid)."""
     port = free_port()
     env = {**os.environ, **SERVER_ENV, "SECRET_KEY": secrets.token_hex(32), "DATABASE_URL": normalise_url(url)}
-    # Workers, threads and keep-alive come from gunicorn.conf.py: the bench measures what `make run` serves.
-    command = [sys.executable, "-m", "gunicorn", "--bind", f"{HOST}:{port}", "--error-logfile", "-", "run:app"]
+    # Processes and threads come from learnhub/server.py: the bench measures what `make run` serves.
+    command = [sys.executable, "-m", "learnhub.server", "--host", HOST, "--port", str(port)]
     with open(log_path, "w") as log:
         proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         try:
@@ -249,18 +249,18 @@ def _wait_ready(port: int, proc: subprocess.Popen, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {proc.returncode}: see its log")
+            raise RuntimeError(f"the server exited with {proc.returncode}: see its log")
         try:
             if Client(port).get("/healthz")[0] == 200:
                 return
         except OSError:
             pass
         time.sleep(0.2)
-    raise RuntimeError("gunicorn did not answer /healthz within 60 s")
+    raise RuntimeError("the server did not answer /healthz within 60 s")
 
 
 def _stop(proc: subprocess.Popen) -> None:
-    """SIGTERM the gunicorn we started (graceful), SIGKILL its process group if it lingers."""
+    """SIGTERM the server we started (graceful), SIGKILL its process group if it lingers."""
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -324,7 +324,7 @@ def _children_cpu() -> float:
 
 
 def cpu_snapshot(server_pid: int) -> dict:
-    """CPU seconds used so far by gunicorn (master and workers), and the machine's busy and total jiffies."""
+    """CPU seconds used so far by the server (main process and workers), and the machine's busy and total jiffies."""
     tick = os.sysconf("SC_CLK_TCK")
     pids = [server_pid] + _children(server_pid)
     app = 0.0
@@ -340,7 +340,7 @@ def cpu_snapshot(server_pid: int) -> dict:
 
 
 def _children(pid: int) -> list[int]:
-    """Processes whose parent is `pid` (the gunicorn workers), from /proc."""
+    """Processes whose parent is `pid` (the server's workers), from /proc."""
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -413,9 +413,9 @@ def run(url: str, duration: int = 15) -> dict:
     url = normalise_url(url)
     urls, members = app_urls(url)
     OUT.mkdir(parents=True, exist_ok=True)
-    log_path = OUT / f"gunicorn-{dialect_of(url)}.log"
+    log_path = OUT / f"server-{dialect_of(url)}.log"
     results: dict = {}
-    with gunicorn(url, log_path) as (port, pid):
+    with server(url, log_path) as (port, pid):
         start = time.perf_counter()
         quiz_takers = parallel(lambda login: take_quiz(port, urls, login), spread_logins(members, 200, 0))
         results["prepare_s"] = time.perf_counter() - start
@@ -466,7 +466,7 @@ def _during_export(port: int, pid: int, urls: Urls, members: list[Member], durat
 
 
 def _server_errors(log_path: Path) -> dict:
-    """Tracebacks, 'database is locked' and worker timeouts in the server's log."""
+    """Tracebacks, 'database is locked' and workers that died, in the server's log."""
     text = log_path.read_text(errors="replace")
     return {"tracebacks": text.count("Traceback (most recent call last)"), "locked": text.count("database is locked"),
-            "worker_timeouts": text.count("WORKER TIMEOUT"), "log": str(log_path.relative_to(ROOT))}
+            "worker_exits": text.count("Unexpected exit from worker"), "log": str(log_path.relative_to(ROOT))}

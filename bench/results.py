@@ -26,7 +26,7 @@ def machine() -> dict:
     return {
         "nproc": os.cpu_count(), "memory_gib": _meminfo_gib(), "cpu": _cpu_model(), "kernel": platform.release(),
         "python": platform.python_version(), "sqlite": sqlite3.sqlite_version, "postgresql": _pg_version(),
-        "wrk": _wrk_version(), "gunicorn": _package("gunicorn"), "sqlalchemy": _package("SQLAlchemy"),
+        "wrk": _wrk_version(), "granian": _package("granian"), "sqlalchemy": _package("SQLAlchemy"),
     }
 
 
@@ -74,7 +74,7 @@ def _package(name: str) -> str:
 def describe(m: dict) -> str:
     """One line about the machine."""
     return (f"{m['nproc']} CPUs ({m['cpu']}), {m['memory_gib']} GiB RAM, Linux {m['kernel']}; Python {m['python']}, "
-            f"SQLite {m['sqlite']}, PostgreSQL {m['postgresql']}, SQLAlchemy {m['sqlalchemy']}, gunicorn {m['gunicorn']}, "
+            f"SQLite {m['sqlite']}, PostgreSQL {m['postgresql']}, SQLAlchemy {m['sqlalchemy']}, granian {m.get('granian', '?')}, "
             f"wrk {m['wrk']}")
 
 
@@ -127,7 +127,7 @@ def _during_export(m: dict | None) -> str:
 def _cpu(m: dict | None) -> str:
     if not m or "app_cpu_ms_per_request" not in m:
         return "n/a"
-    return (f"{m['app_cpu_ms_per_request']:.1f} ms; gunicorn {m['app_cores']:.2f} of {os.cpu_count()} cores, "
+    return (f"{m['app_cpu_ms_per_request']:.1f} ms; server {m['app_cores']:.2f} of {os.cpu_count()} cores, "
             f"machine {m['machine_busy']:.0%} busy")
 
 
@@ -227,8 +227,8 @@ def missed(results: dict) -> list[str]:
             lines.append(f"{backend}: the rollup export itself failed under load after {m.get('seconds', 0):.0f} s "
                          f"({m.get('error') or 'HTTP ' + str(m.get('status'))})")
         errors = load.get("server_errors") or {}
-        if errors.get("worker_timeouts") or errors.get("locked"):
-            lines.append(f"{backend}: server log: {errors.get('worker_timeouts', 0)} gunicorn worker timeouts, "
+        if errors.get("worker_exits") or errors.get("locked"):
+            lines.append(f"{backend}: server log: {errors.get('worker_exits', 0)} workers exited unexpectedly, "
                          f"{errors.get('locked', 0)} 'database is locked' ({errors.get('log')})")
     return lines
 
