@@ -426,7 +426,7 @@ class Attempts:
         self.next_id = 1
         self.taken: dict[tuple[int, int], list[Taken]] = {}
         loader.table(Attempt.__table__, ["id", "assignment_id", "user_id", "number", "state", "started_at", "deadline",
-                                         "finished_at", "paper", "last_seq", "correct_count", "total", "score", "passed"])
+                                         "finished_at", "paper", "correct_count", "total", "score", "passed"])
         loader.table(Response.__table__, ["attempt_id", "question_id", "answer", "is_correct", "seq", "saved_at"])
 
     def take(self, h: int, member: int, number: int, answered: int | None = None, boost: float = 0.0) -> None:
@@ -452,7 +452,7 @@ class Attempts:
         score = None if finished is None else round(100.0 * correct / len(paper), 1)
         state = "in_progress" if finished is None else "finished"
         add("attempt", (aid, assignment_id, member + 2, number, state, ts(started), ts(deadline), ts(finished),
-                        json.dumps(paper), len(shown), 0 if finished is None else correct, len(paper), score,
+                        json.dumps(paper), 0 if finished is None else correct, len(paper), score,
                         None if score is None else score >= 60))
         for row in responses:  # after their attempt, so a batch never holds a response without it
             add("response", row)

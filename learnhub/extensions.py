@@ -117,12 +117,12 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         if conn.info.get("sqlite_writing", True) or not _writes(statement, context):
             return
         dbapi_connection = conn.connection.dbapi_connection
+        if dbapi_connection.in_transaction:
+            dbapi_connection.execute("COMMIT")  # the read part wrote nothing: end it before queueing
         if lock is not None:
             lock.acquire()
             conn.info["holds_writer_lock"] = True
         try:
-            if dbapi_connection.in_transaction:
-                dbapi_connection.execute("COMMIT")  # the read part wrote nothing
             dbapi_connection.execute("BEGIN IMMEDIATE")
         except BaseException:
             _release(conn.info)

@@ -113,7 +113,6 @@ class Attempt(db.Model):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # [{"q": question_id, "perm": [shown position -> stored option index]}, ...]
     paper: Mapped[list] = mapped_column(JSON, default=list)
-    last_seq: Mapped[int] = mapped_column(default=0)
     correct_count: Mapped[int] = mapped_column(default=0)
     total: Mapped[int] = mapped_column(default=0)
     score: Mapped[float | None] = mapped_column()

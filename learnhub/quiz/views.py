@@ -64,15 +64,22 @@ def attempt(attempt_id: int):
     quizzes.close_if_overdue(item, _grace())
     if item.is_finished:
         return redirect(url_for("quiz.review", attempt_id=item.id))
+    items = quizzes.paper_items(item)
     return render_template(
-        "quiz/attempt.html", attempt=item, items=quizzes.paper_items(item),
+        "quiz/attempt.html", attempt=item, items=items, last_seq=max((i.seq for i in items), default=0),
         seconds_left=quizzes.seconds_left(item), form=FlaskForm(),
         immediate=item.assignment.show_answers is ShowAnswers.IMMEDIATE,
     )
 
 
+@limiter.request_filter
+def _saves_skip_the_limiter() -> bool:
+    """Saves have no per-address limit (a branch's members share one carrier address). Exempt alone,
+    the limiter still resolved every limit on each save before finding none applied."""
+    return request.endpoint == "quiz.save"
+
+
 @bp.post("/attempts/<int:attempt_id>/answers")
-@limiter.exempt  # no per-address limit: a branch's members share one carrier address; no limit to check
 def save(attempt_id: int):
     """Save one answer (JSON: position, answer, seq, q); a stale or repeated save is harmless.
 

@@ -11,7 +11,7 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Integer, bindparam, select, text, update
+from sqlalchemy import Integer, bindparam, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
@@ -293,17 +293,23 @@ class _Graded:
 
 
 # The save path is the hottest request of an exam (one per answer given): Core statements, built
-# once and compiled once per dialect, instead of ORM loads. FOR UPDATE OF attempt serialises the
-# saves and the submit of one attempt on PostgreSQL; on SQLite BEGIN IMMEDIATE already does.
+# once and compiled once per dialect, instead of ORM loads. The save reads without a lock, checks
+# everything in Python, then writes with one statement that itself re-checks, at the moment it
+# writes, that the attempt is still open (_GUARDED_WRITE): a submit is either before it (nothing is
+# written, the member is told the paper was handed in) or after it (the answer is graded). Nothing
+# is held while Python runs: on SQLite the write lock covers one statement, on PostgreSQL the save
+# is two round trips in autocommit.
+_LAST_SEQ = (
+    select(func.coalesce(func.max(Response.seq), 0)).where(Response.attempt_id == Attempt.id).scalar_subquery()
+)
 _SAVE_CONTEXT = (
     select(
-        Attempt.user_id, Attempt.paper, Attempt.state, Attempt.deadline, Attempt.last_seq,
+        Attempt.user_id, Attempt.paper, Attempt.state, Attempt.deadline, _LAST_SEQ.label("last_seq"),
         Assignment.show_answers, User.session_version, User.active, User.must_change_password,
     )
     .join(Assignment, Assignment.id == Attempt.assignment_id)
     .join(User, User.id == Attempt.user_id)
     .where(Attempt.id == bindparam("attempt_id", type_=Integer))
-    .with_for_update(of=Attempt)
 )
 # The page sends the question's id with its position: then the question comes in the same round
 # trip (the paper still decides: a wrong or missing id falls back to the paper's own question).
@@ -317,11 +323,12 @@ _STORED = select(Response.answer, Response.is_correct).where(
     Response.attempt_id == bindparam("attempt_id", type_=Integer),
     Response.question_id == bindparam("question_id", type_=Integer),
 )
-_RAISE_LAST_SEQ = (
-    update(Attempt)
-    .where(Attempt.id == bindparam("attempt_id", type_=Integer), Attempt.last_seq < bindparam("seq", type_=Integer))
-    .values(last_seq=bindparam("seq", type_=Integer))
-)
+_STATE = select(Attempt.state).where(Attempt.id == bindparam("attempt_id", type_=Integer))
+
+
+def last_seq(attempt_id: int) -> int:
+    """The highest sequence number stored for the attempt: a page (or a second phone) continues above it."""
+    return db.session.scalar(select(func.coalesce(func.max(Response.seq), 0)).where(Response.attempt_id == attempt_id))
 
 
 def record_answer(
@@ -335,8 +342,24 @@ def record_answer(
     save needs no separate load of the user. Someone else's attempt: NotYourAttempt. `question_id`:
     the id the page showed at that position, a hint that saves a query when it matches the paper.
     """
-    now = now or utcnow()
-    conn = db.session.connection()
+    args = (attempt_id, user_id, position, raw, seq, grace_seconds, now or utcnow(), session_version, question_id)
+    session = db.session()
+    if session.in_transaction():  # called amid other work (the demo data, tests): in its transaction
+        result = _record(session.connection(), *args)
+        session.commit()
+        return result
+    # A request's save: a connection of its own, without the ORM session's bookkeeping; on
+    # PostgreSQL in autocommit, so a save is two round trips (read, guarded write), no BEGIN/COMMIT.
+    with db.engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+        result = _record(conn, *args)
+        conn.commit()
+    return result
+
+
+def _record(conn, attempt_id: int, user_id: int, position: int, raw, seq: int, grace_seconds: int, now: datetime,
+            session_version: int | None, question_id: int | None) -> SaveResult:
     if question_id is None:
         row = conn.execute(_SAVE_CONTEXT, {"attempt_id": attempt_id}).first()
     else:
@@ -349,7 +372,7 @@ def record_answer(
         if row.must_change_password:
             raise PasswordChangeRequired("请先修改初始密码")
     if row.state is not AttemptState.IN_PROGRESS:
-        raise AttemptClosed("本次答题已经交卷，答案不能再修改")
+        raise AttemptClosed(_CLOSED)
     if row.deadline is not None and now > row.deadline + timedelta(seconds=grace_seconds):
         raise AttemptClosed("答题时间已到，这个答案没有保存")
     if not 1 <= position <= len(row.paper):
@@ -360,23 +383,23 @@ def record_answer(
     else:
         question = _Graded(entry["q"], *conn.execute(_QUESTION, {"question_id": entry["q"]}).one())
     answer = decode_answer(question, entry["perm"], raw)
-    immediate = row.show_answers is ShowAnswers.IMMEDIATE
-    if immediate and not answer:
+    # In immediate mode an answer, once given and shown its key, is final: it is only ever inserted.
+    final = row.show_answers is ShowAnswers.IMMEDIATE
+    if final and not answer:
         raise QuizError("请先作答再确定")
     keys = {"attempt_id": attempt_id, "question_id": question.id}
-    stored = conn.execute(_STORED, keys).first() if immediate else None
-    if stored is None and conn.dialect.name == "postgresql":  # answer and last seq in one round trip
-        saved = conn.execute(_UPSERT_WITH_SEQ, _response_values(attempt_id, question, answer, seq, now)).scalar() > 0
-    else:
-        saved = stored is None and _upsert_response(attempt_id, question, answer, seq, now)
-        if seq > row.last_seq:
-            conn.execute(_RAISE_LAST_SEQ, {"attempt_id": attempt_id, "seq": seq})
-    result = SaveResult(saved=saved, last_seq=max(seq, row.last_seq))
-    if immediate:
+    stored = conn.execute(_STORED, keys).first() if final else None
+    saved = stored is None and _guarded_write(conn, _response_values(attempt_id, question, answer, seq, now), final)
+    if not saved and conn.execute(_STATE, {"attempt_id": attempt_id}).scalar() is not AttemptState.IN_PROGRESS:
+        raise AttemptClosed(_CLOSED)  # handed in (or closed) between the read and the write
+    result = SaveResult(saved=saved, last_seq=max(seq, row.last_seq) if saved else row.last_seq)
+    if final:
         kept = stored or conn.execute(_STORED, keys).one()
         result.feedback = _feedback(question, entry["perm"], kept.answer, kept.is_correct)
-    db.session.commit()
     return result
+
+
+_CLOSED = "本次答题已经交卷，答案不能再修改"
 
 
 def save_answer(attempt: Attempt, position: int, raw, seq: int, grace_seconds: int, now: datetime | None = None) -> SaveResult:
@@ -403,22 +426,40 @@ def _feedback(question, perm: list[int], answer: list, correct: bool) -> dict:
 # because SQLAlchemy does not cache the compiled form of dialect upserts (on_conflict_do_update):
 # compiling it took a third of a save. The syntax is the same on SQLite (3.35+) and PostgreSQL;
 # RETURNING, not rowcount, tells whether it wrote (psycopg reports -1 for upserts).
-_UPSERT_SQL = (
-    "INSERT INTO response (attempt_id, question_id, answer, is_correct, seq, saved_at) "
-    "VALUES (:attempt_id, :question_id, :answer, :is_correct, :seq, :saved_at) "
+_ON_CONFLICT_UPDATE = (
     "ON CONFLICT (attempt_id, question_id) DO UPDATE SET answer = excluded.answer, "
     "is_correct = excluded.is_correct, seq = excluded.seq, saved_at = excluded.saved_at "
-    "WHERE response.seq < excluded.seq RETURNING id"
+    "WHERE response.seq < excluded.seq"
 )
 _RESPONSE_PARAMS = [bindparam(c.name, type_=c.type) for c in Response.__table__.c if c.name != "id"]
-_UPSERT = text(_UPSERT_SQL).bindparams(*_RESPONSE_PARAMS)
-# PostgreSQL runs data-modifying CTEs in one statement: the upsert and the attempt's last seq
-# (raised only if this seq is newer) travel together; the count says whether the answer was written.
-_UPSERT_WITH_SEQ = text(
-    f"WITH saved AS ({_UPSERT_SQL}), "
-    "raised AS (UPDATE attempt SET last_seq = :seq WHERE id = :attempt_id AND last_seq < :seq RETURNING id) "
-    "SELECT count(*) FROM saved"
+_UPSERT = text(
+    "INSERT INTO response (attempt_id, question_id, answer, is_correct, seq, saved_at) "
+    f"VALUES (:attempt_id, :question_id, :answer, :is_correct, :seq, :saved_at) {_ON_CONFLICT_UPDATE} RETURNING id"
 ).bindparams(*_RESPONSE_PARAMS)
+
+
+def _guarded_write_statement(dialect: str, final: bool):
+    """The save's one write: the answer, only while the attempt is still in progress (checked as it
+    writes). On PostgreSQL the check takes a share lock on the attempt, which waits for a submit
+    holding it and then sees the attempt finished; on SQLite the statement runs under the database's
+    one write lock, so a submit is wholly before or after it. `final`: insert only (immediate mode)."""
+    cast = "CAST(:answer AS JSON)" if dialect == "postgresql" else ":answer"
+    share = " FOR SHARE" if dialect == "postgresql" else ""
+    conflict = "ON CONFLICT (attempt_id, question_id) DO NOTHING" if final else _ON_CONFLICT_UPDATE
+    return text(
+        "INSERT INTO response (attempt_id, question_id, answer, is_correct, seq, saved_at) "
+        f"SELECT :attempt_id, :question_id, {cast}, :is_correct, :seq, :saved_at "
+        f"WHERE EXISTS (SELECT 1 FROM attempt WHERE id = :attempt_id AND state = :open{share}) "
+        f"{conflict} RETURNING id"
+    ).bindparams(*_RESPONSE_PARAMS, bindparam("open", AttemptState.IN_PROGRESS, type_=Attempt.__table__.c.state.type))
+
+
+_GUARDED_WRITES = {(d, f): _guarded_write_statement(d, f) for d in ("sqlite", "postgresql") for f in (False, True)}
+
+
+def _guarded_write(conn, values: dict, final: bool) -> bool:
+    """Write the answer if the attempt is still open and no newer answer is stored; True if written."""
+    return conn.execute(_GUARDED_WRITES[conn.dialect.name, final], values).first() is not None
 
 
 def _response_values(attempt_id: int, question, answer: list, seq: int, now: datetime) -> dict:
@@ -455,7 +496,7 @@ def submit_attempt(
     notice = None
     late = attempt.deadline is not None and now > attempt.deadline + timedelta(seconds=grace_seconds)
     if answers and not late:
-        seq = attempt.last_seq + 1
+        seq = last_seq(attempt.id) + 1
         final = attempt.assignment.show_answers is ShowAnswers.IMMEDIATE
         for position, raw in answers.items():
             if 1 <= position <= len(attempt.paper):
@@ -468,7 +509,6 @@ def submit_attempt(
                 except QuizError:
                     continue
                 _upsert_response(attempt.id, question, answer, seq, now)
-        attempt.last_seq = seq
     elif answers and late:
         notice = "交卷时已超过答题截止时间，按截止前已保存的答案评分"
     _finish(attempt, min(now, attempt.deadline) if late and attempt.deadline else now)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -424,9 +425,62 @@ def test_saves_racing_each_other_and_the_submit_lose_nothing(app, world, login):
             by_pos = {pos: q.id for pos, q, _ in papers[member]}
             for pos, seq in acknowledged[member].items():
                 assert stored[by_pos[pos]].seq == seq, (member, pos)  # the newest acknowledged answer is the one kept
-            attempt = db.session.get(Attempt, attempts[member])
-            assert attempt.last_seq >= max(acknowledged[member].values(), default=0)
+            assert quizzes.last_seq(attempts[member]) >= max(acknowledged[member].values(), default=0)
         submitted = db.session.get(Attempt, attempts["m_a2"])
         assert submitted.state is AttemptState.FINISHED
         kept = db.session.scalars(select(Response).where(Response.attempt_id == submitted.id)).all()
         assert submitted.correct_count == sum(r.is_correct for r in kept)
+
+
+def _stored(app, attempt_id: int) -> dict[int, Response]:
+    with app.app_context():
+        rows = db.session.scalars(select(Response).where(Response.attempt_id == attempt_id)).all()
+        db.session.expunge_all()
+        return {r.question_id: r for r in rows}
+
+
+def test_a_hand_in_between_a_saves_read_and_its_write_is_told_not_saved(app, world, login, monkeypatch):
+    """The save reads without a lock; if the other phone hands in before the save writes, the save
+    must write nothing and say so (409), not answer "saved" for an answer that was never graded."""
+    phone, tablet = login(world.login["m_a1"]), login(world.login["m_a1"])
+    attempt_id = start(phone, world.assignment_a)
+    (pos1, q1, perm1), (pos2, q2, perm2) = paper(app, attempt_id)[:2]
+    assert save(phone, attempt_id, pos1, shown_answer(q1, perm1), 1).json["saved"] is True
+    write = quizzes._guarded_write
+
+    def tablet_hands_in_first(conn, values, final):
+        hand_in = threading.Thread(target=lambda: tablet.post(f"/quiz/attempts/{attempt_id}/submit", data={"shown": ""}))
+        hand_in.start()
+        hand_in.join(timeout=30)
+        return write(conn, values, final)
+
+    monkeypatch.setattr(quizzes, "_guarded_write", tablet_hands_in_first)
+    late = save(phone, attempt_id, pos2, shown_answer(q2, perm2), 2)
+    assert late.status_code == 409 and late.json["closed"] is True
+    stored = _stored(app, attempt_id)
+    assert stored[q1.id].seq == 1 and stored[q1.id].is_correct  # graded
+    assert stored[q2.id].seq == 0 and stored[q2.id].answer == []  # the blank the grading wrote, not the late answer
+
+
+def test_a_save_arriving_while_the_hand_in_is_grading_waits_and_is_told_not_saved(app, world, login, monkeypatch):
+    """The hand-in has locked the attempt and is grading, not yet committed, when a save comes. The
+    save's write must wait for it and then write nothing: written after the grading read the
+    answers, it would be acknowledged and never counted."""
+    phone, tablet = login(world.login["m_a1"]), login(world.login["m_a1"])
+    attempt_id = start(phone, world.assignment_a)
+    pos, q, perm = paper(app, attempt_id)[0]
+    grading, grade = threading.Event(), quizzes._grade
+
+    def slow_grade(attempt):
+        grading.set()
+        time.sleep(0.5)  # the save below reads, then reaches its write, while this has not committed
+        grade(attempt)
+
+    monkeypatch.setattr(quizzes, "_grade", slow_grade)
+    hand_in = threading.Thread(target=lambda: tablet.post(f"/quiz/attempts/{attempt_id}/submit", data={"shown": ""}))
+    hand_in.start()
+    assert grading.wait(timeout=30)
+    late = save(phone, attempt_id, pos, shown_answer(q, perm), 1)
+    hand_in.join(timeout=30)
+    assert late.status_code == 409 and late.json["closed"] is True
+    assert _stored(app, attempt_id)[q.id].answer == []
