@@ -8,8 +8,11 @@ that arrives twice, or from two tabs, finishes the attempt once.
 from __future__ import annotations
 
 import random
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+from flask import current_app
 
 from sqlalchemy import Integer, bindparam, func, select, text, update
 from sqlalchemy.exc import IntegrityError
@@ -304,8 +307,8 @@ _LAST_SEQ = (
 )
 _SAVE_CONTEXT = (
     select(
-        Attempt.user_id, Attempt.paper, Attempt.state, Attempt.deadline, _LAST_SEQ.label("last_seq"),
-        Assignment.show_answers, User.session_version, User.active, User.must_change_password,
+        Attempt.user_id, Attempt.paper, Attempt.state, Attempt.deadline, Attempt.started_at,
+        _LAST_SEQ.label("last_seq"), Assignment.show_answers, User.session_version, User.active, User.must_change_password,
     )
     .join(Assignment, Assignment.id == Attempt.assignment_id)
     .join(User, User.id == Attempt.user_id)
@@ -353,7 +356,7 @@ def record_answer(
     with db.engine.connect() as conn:
         if conn.dialect.name == "postgresql":
             conn.execution_options(isolation_level="AUTOCOMMIT")
-        result = _record(conn, *args)
+        result = _record_known(conn, *args) or _record(conn, *args)
         conn.commit()
     return result
 
@@ -385,6 +388,8 @@ def _record(conn, attempt_id: int, user_id: int, position: int, raw, seq: int, g
     answer = decode_answer(question, entry["perm"], raw)
     # In immediate mode an answer, once given and shown its key, is final: it is only ever inserted.
     final = row.show_answers is ShowAnswers.IMMEDIATE
+    if session_version is not None:
+        _known().remember(attempt_id, _Known(row.user_id, row.started_at, row.paper, final), question)
     if final and not answer:
         raise QuizError("请先作答再确定")
     keys = {"attempt_id": attempt_id, "question_id": question.id}
@@ -400,6 +405,75 @@ def _record(conn, attempt_id: int, user_id: int, position: int, raw, seq: int, g
 
 
 _CLOSED = "本次答题已经交卷，答案不能再修改"
+
+
+# ---- saves of an attempt this process has seen: one statement instead of two
+#
+# A member's later saves need from the database only what can change while the attempt is open: is it
+# still in progress and before its deadline, is the session still valid. What cannot change (whose
+# attempt, the paper, the mode) and the questions' grading data are kept per process after a first
+# save has read them, and the write checks the rest itself (_KNOWN_WRITE). When it writes nothing,
+# the full path runs and finds out why, with the same answers as ever. Kept for KNOWN_SECONDS at most:
+# a corrected key reaches in-progress answers here within a minute, and grading at hand-in
+# recomputes every answer from the current key in any case. Immediate mode, where the key is shown
+# at once, always takes the full path.
+
+KNOWN_SECONDS = 60.0
+_KNOWN_LIMIT = 50_000  # attempts (and questions) per process before the store starts again
+
+
+@dataclass(frozen=True)
+class _Known:
+    user_id: int
+    started_at: datetime  # with the id, names this very attempt row in the write's check
+    paper: list
+    final: bool
+
+
+class _KnownStore:
+    """Per app and process: attempt id -> (_Known, when read); question id -> (_Graded, when read)."""
+
+    def __init__(self):
+        self.attempts: dict[int, tuple[_Known, float]] = {}
+        self.questions: dict[int, tuple[_Graded, float]] = {}
+
+    def remember(self, attempt_id: int, known: _Known, question: _Graded) -> None:
+        now = time.monotonic()
+        for store, key, value in ((self.attempts, attempt_id, known), (self.questions, question.id, question)):
+            if len(store) >= _KNOWN_LIMIT:
+                store.clear()
+            store[key] = (value, now)
+
+    def get(self, store: dict, key: int):
+        found = store.get(key)
+        return found[0] if found and time.monotonic() - found[1] < KNOWN_SECONDS else None
+
+
+def _known() -> _KnownStore:
+    return current_app.extensions.setdefault("learnhub.known_attempts", _KnownStore())
+
+
+def _record_known(conn, attempt_id: int, user_id: int, position: int, raw, seq: int, grace_seconds: int, now: datetime,
+                  session_version: int | None, question_id: int | None) -> SaveResult | None:
+    """The save in one statement when this process knows the attempt and the question; None: take the full path."""
+    store = _known()
+    known = store.get(store.attempts, attempt_id)
+    if known is None or known.final or known.user_id != user_id or session_version is None:
+        return None
+    if question_id is None or not 1 <= position <= len(known.paper) or known.paper[position - 1]["q"] != question_id:
+        return None
+    question = store.get(store.questions, question_id)
+    if question is None:
+        return None
+    try:
+        answer = decode_answer(question, known.paper[position - 1]["perm"], raw)
+    except QuizError:
+        return None  # the full path gives the error, after the checks that come first
+    values = _response_values(attempt_id, question, answer, seq, now)
+    values.update(user_id=user_id, started_at=known.started_at, session_version=session_version,
+                  late_limit=now - timedelta(seconds=grace_seconds))
+    row = conn.execute(_KNOWN_WRITES[conn.dialect.name], values).first()
+    return None if row is None else SaveResult(saved=True, last_seq=max(seq, row[0]))
 
 
 def save_answer(attempt: Attempt, position: int, raw, seq: int, grace_seconds: int, now: datetime | None = None) -> SaveResult:
@@ -455,6 +529,32 @@ def _guarded_write_statement(dialect: str, final: bool):
 
 
 _GUARDED_WRITES = {(d, f): _guarded_write_statement(d, f) for d in ("sqlite", "postgresql") for f in (False, True)}
+
+
+def _known_write_statement(dialect: str):
+    """The guarded write that also checks, as it writes, what a known attempt's save did not read:
+    the same attempt row, still in progress, not past its deadline and grace, and the member's
+    session still valid. Returns the attempt's highest seq, or no row when it wrote nothing."""
+    cast = "CAST(:answer AS JSON)" if dialect == "postgresql" else ":answer"
+    share = " FOR SHARE OF attempt" if dialect == "postgresql" else ""
+    return text(
+        "INSERT INTO response (attempt_id, question_id, answer, is_correct, seq, saved_at) "
+        f"SELECT :attempt_id, :question_id, {cast}, :is_correct, :seq, :saved_at "
+        'WHERE EXISTS (SELECT 1 FROM attempt JOIN "user" ON "user".id = attempt.user_id '
+        "WHERE attempt.id = :attempt_id AND attempt.user_id = :user_id AND attempt.started_at = :started_at "
+        "AND attempt.state = :open AND (attempt.deadline IS NULL OR attempt.deadline >= :late_limit) "
+        f'AND "user".session_version = :session_version AND "user".active AND NOT "user".must_change_password{share}) '
+        f"{_ON_CONFLICT_UPDATE} "
+        "RETURNING (SELECT coalesce(max(r.seq), 0) FROM response AS r WHERE r.attempt_id = :attempt_id)"
+    ).bindparams(
+        *_RESPONSE_PARAMS, bindparam("open", AttemptState.IN_PROGRESS, type_=Attempt.__table__.c.state.type),
+        bindparam("user_id", type_=Integer), bindparam("session_version", type_=Integer),
+        bindparam("started_at", type_=Attempt.__table__.c.started_at.type),
+        bindparam("late_limit", type_=Attempt.__table__.c.deadline.type),
+    )
+
+
+_KNOWN_WRITES = {d: _known_write_statement(d) for d in ("sqlite", "postgresql")}
 
 
 def _guarded_write(conn, values: dict, final: bool) -> bool:

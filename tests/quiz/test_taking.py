@@ -469,18 +469,103 @@ def test_a_save_arriving_while_the_hand_in_is_grading_waits_and_is_told_not_save
     phone, tablet = login(world.login["m_a1"]), login(world.login["m_a1"])
     attempt_id = start(phone, world.assignment_a)
     pos, q, perm = paper(app, attempt_id)[0]
+    late = _save_while_grading(monkeypatch, tablet, attempt_id, lambda: save(phone, attempt_id, pos, shown_answer(q, perm), 1))
+    assert late.status_code == 409 and late.json["closed"] is True
+    assert _stored(app, attempt_id)[q.id].answer == []
+
+
+def _save_while_grading(monkeypatch, tablet, attempt_id: int, save_now):
+    """Hand in on the tablet and, while its grading has not yet committed, call save_now(); its response."""
     grading, grade = threading.Event(), quizzes._grade
 
     def slow_grade(attempt):
         grading.set()
-        time.sleep(0.5)  # the save below reads, then reaches its write, while this has not committed
+        time.sleep(0.5)  # the save reads, then reaches its write, while this has not committed
         grade(attempt)
 
     monkeypatch.setattr(quizzes, "_grade", slow_grade)
     hand_in = threading.Thread(target=lambda: tablet.post(f"/quiz/attempts/{attempt_id}/submit", data={"shown": ""}))
     hand_in.start()
     assert grading.wait(timeout=30)
-    late = save(phone, attempt_id, pos, shown_answer(q, perm), 1)
+    response = save_now()
     hand_in.join(timeout=30)
+    return response
+
+
+# ---- saves of a question this process has seen (one statement that checks the rest as it writes)
+
+
+def hinted_save(client, attempt_id: int, item, seq: int, right: bool = True):
+    """A save as the page sends it, with the question's id: after the first, the short path."""
+    pos, q, perm = item
+    body = {"position": pos, "q": q.id, "answer": shown_answer(q, perm, right), "seq": seq}
+    return client.post(f"/quiz/attempts/{attempt_id}/answers", json=body)
+
+
+def _warm(app, world, login):
+    phone = login(world.login["m_a1"])
+    attempt_id = start(phone, world.assignment_a)
+    item = next(i for i in paper(app, attempt_id) if i[1].kind.value == "single")
+    assert hinted_save(phone, attempt_id, item, 1).json["saved"] is True
+    assert hinted_save(phone, attempt_id, item, 2, right=False).json["saved"] is True  # known now
+    return phone, attempt_id, item
+
+
+def _stored_seq(app, attempt_id: int, question_id: int) -> int:
+    return _stored(app, attempt_id)[question_id].seq
+
+
+@pytest.mark.parametrize("change, goes_to", [
+    (lambda app, world: sign_out_everywhere(app, world, "m_a1"), "/auth/login"),
+    (lambda app, world: change_member(app, world, "m_a1", active=False), "/auth/login"),
+    (lambda app, world: change_member(app, world, "m_a1", must_change_password=True), "/auth/change-password"),
+], ids=["signed-out-everywhere", "disabled", "must-change-password"])
+def test_a_known_attempt_still_checks_the_session_on_every_save(app, world, login, change, goes_to):
+    phone, attempt_id, item = _warm(app, world, login)
+    change(app, world)
+    refused = hinted_save(phone, attempt_id, item, 3)
+    assert refused.status_code == 302 and goes_to in refused.location
+    assert _stored_seq(app, attempt_id, item[1].id) == 2
+
+
+def test_a_known_attempt_handed_in_elsewhere_takes_no_more_answers(app, world, login):
+    phone, attempt_id, item = _warm(app, world, login)
+    tablet = login(world.login["m_a1"])
+    tablet.post(f"/quiz/attempts/{attempt_id}/submit", data={"shown": ""})
+    late = hinted_save(phone, attempt_id, item, 3)
     assert late.status_code == 409 and late.json["closed"] is True
-    assert _stored(app, attempt_id)[q.id].answer == []
+    stored = _stored(app, attempt_id)[item[1].id]
+    assert stored.seq == 2 and stored.is_correct is False  # the graded answer, not the late one
+
+
+def test_a_known_attempt_past_its_deadline_takes_no_more_answers(app, world, login):
+    phone, attempt_id, item = _warm(app, world, login)
+    with app.app_context():
+        attempt = db.session.get(Attempt, attempt_id)
+        attempt.deadline = utcnow() - timedelta(seconds=app.config["ATTEMPT_GRACE_SECONDS"] + 5)
+        db.session.commit()
+    late = hinted_save(phone, attempt_id, item, 3)
+    assert late.status_code == 409 and "答题时间已到" in late.json["error"]
+    assert _stored_seq(app, attempt_id, item[1].id) == 2
+
+
+def test_a_known_attempt_keeps_the_newest_answer_and_reports_the_highest_seq(app, world, login):
+    phone, attempt_id, item = _warm(app, world, login)
+    other = next(i for i in paper(app, attempt_id) if i[1].id != item[1].id)
+    assert hinted_save(phone, attempt_id, other, 40).json["saved"] is True
+    newer = hinted_save(phone, attempt_id, item, 9)
+    assert newer.json["saved"] is True and newer.json["last_seq"] == 40  # a second phone continues above it
+    stale = hinted_save(phone, attempt_id, item, 5)
+    assert stale.json["saved"] is False and stale.json["last_seq"] == 40
+    assert _stored_seq(app, attempt_id, item[1].id) == 9
+    bad = phone.post(f"/quiz/attempts/{attempt_id}/answers",
+                     json={"position": item[0], "q": item[1].id, "answer": [7], "seq": 10})
+    assert bad.status_code == 400 and bad.json["error"] == "答案格式不正确"
+
+
+def test_a_known_attempt_saving_while_the_hand_in_grades_waits_and_is_told_not_saved(app, world, login, monkeypatch):
+    phone, attempt_id, item = _warm(app, world, login)
+    tablet = login(world.login["m_a1"])
+    late = _save_while_grading(monkeypatch, tablet, attempt_id, lambda: hinted_save(phone, attempt_id, item, 3))
+    assert late.status_code == 409 and late.json["closed"] is True
+    assert _stored_seq(app, attempt_id, item[1].id) == 2
