@@ -298,13 +298,15 @@ class _Graded:
 # The save path is the hottest request of an exam (one per answer given): Core statements, built
 # once and compiled once per dialect, instead of ORM loads. The save reads without a lock, checks
 # everything in Python, then writes with one statement that itself re-checks, at the moment it
-# writes, that the attempt is still open (_GUARDED_WRITE): a submit is either before it (nothing is
+# writes, that the attempt is still open (_GUARDED_WRITES): a submit is either before it (nothing is
 # written, the member is told the paper was handed in) or after it (the answer is graded). Nothing
 # is held while Python runs: on SQLite the write lock covers one statement, on PostgreSQL the save
 # is two round trips in autocommit.
-_LAST_SEQ = (
-    select(func.coalesce(func.max(Response.seq), 0)).where(Response.attempt_id == Attempt.id).scalar_subquery()
-)
+def _max_seq(attempt_id):
+    return select(func.coalesce(func.max(Response.seq), 0)).where(Response.attempt_id == attempt_id)
+
+
+_LAST_SEQ = _max_seq(Attempt.id).scalar_subquery()
 _SAVE_CONTEXT = (
     select(
         Attempt.user_id, Attempt.paper, Attempt.state, Attempt.deadline, Attempt.started_at,
@@ -331,7 +333,7 @@ _STATE = select(Attempt.state).where(Attempt.id == bindparam("attempt_id", type_
 
 def last_seq(attempt_id: int) -> int:
     """The highest sequence number stored for the attempt: a page (or a second phone) continues above it."""
-    return db.session.scalar(select(func.coalesce(func.max(Response.seq), 0)).where(Response.attempt_id == attempt_id))
+    return db.session.scalar(_max_seq(attempt_id))
 
 
 def record_answer(
@@ -412,7 +414,7 @@ _CLOSED = "本次答题已经交卷，答案不能再修改"
 # A member's later saves need from the database only what can change while the attempt is open: is it
 # still in progress and before its deadline, is the session still valid. What cannot change (whose
 # attempt, the paper, the mode) and the questions' grading data are kept per process after a first
-# save has read them, and the write checks the rest itself (_KNOWN_WRITE). When it writes nothing,
+# save has read them, and the write checks the rest itself (_KNOWN_WRITES). When it writes nothing,
 # the full path runs and finds out why, with the same answers as ever. Kept for KNOWN_SECONDS at most:
 # a corrected key reaches in-progress answers here within a minute, and grading at hand-in
 # recomputes every answer from the current key in any case. Immediate mode, where the key is shown
@@ -512,49 +514,46 @@ _UPSERT = text(
 ).bindparams(*_RESPONSE_PARAMS)
 
 
-def _guarded_write_statement(dialect: str, final: bool):
-    """The save's one write: the answer, only while the attempt is still in progress (checked as it
-    writes). On PostgreSQL the check takes a share lock on the attempt, which waits for a submit
-    holding it and then sees the attempt finished; on SQLite the statement runs under the database's
-    one write lock, so a submit is wholly before or after it. `final`: insert only (immediate mode)."""
-    cast = "CAST(:answer AS JSON)" if dialect == "postgresql" else ":answer"
-    share = " FOR SHARE" if dialect == "postgresql" else ""
-    conflict = "ON CONFLICT (attempt_id, question_id) DO NOTHING" if final else _ON_CONFLICT_UPDATE
-    return text(
-        "INSERT INTO response (attempt_id, question_id, answer, is_correct, seq, saved_at) "
-        f"SELECT :attempt_id, :question_id, {cast}, :is_correct, :seq, :saved_at "
-        f"WHERE EXISTS (SELECT 1 FROM attempt WHERE id = :attempt_id AND state = :open{share}) "
-        f"{conflict} RETURNING id"
-    ).bindparams(*_RESPONSE_PARAMS, bindparam("open", AttemptState.IN_PROGRESS, type_=Attempt.__table__.c.state.type))
-
-
-_GUARDED_WRITES = {(d, f): _guarded_write_statement(d, f) for d in ("sqlite", "postgresql") for f in (False, True)}
-
-
-def _known_write_statement(dialect: str):
-    """The guarded write that also checks, as it writes, what a known attempt's save did not read:
-    the same attempt row, still in progress, not past its deadline and grace, and the member's
-    session still valid. Returns the attempt's highest seq, or no row when it wrote nothing."""
+def _guarded_insert(dialect: str, exists: str, conflict: str, returning: str, *params):
+    """INSERT the answer only if `exists` (a subquery over the attempt) holds as it writes. On
+    PostgreSQL the subquery takes a share lock on the attempt, which waits for a submit holding it and
+    then sees the attempt finished; on SQLite the statement runs under the database's one write lock,
+    so a submit is wholly before or after it."""
     cast = "CAST(:answer AS JSON)" if dialect == "postgresql" else ":answer"
     share = " FOR SHARE OF attempt" if dialect == "postgresql" else ""
     return text(
         "INSERT INTO response (attempt_id, question_id, answer, is_correct, seq, saved_at) "
         f"SELECT :attempt_id, :question_id, {cast}, :is_correct, :seq, :saved_at "
-        'WHERE EXISTS (SELECT 1 FROM attempt JOIN "user" ON "user".id = attempt.user_id '
+        f"WHERE EXISTS ({exists}{share}) {conflict} RETURNING {returning}"
+    ).bindparams(*_RESPONSE_PARAMS, bindparam("open", AttemptState.IN_PROGRESS, type_=Attempt.__table__.c.state.type),
+                 *params)
+
+
+# The full path's write: only while the attempt is in progress. Immediate mode inserts only (final).
+_GUARDED_WRITES = {
+    (d, final): _guarded_insert(
+        d, "SELECT 1 FROM attempt WHERE attempt.id = :attempt_id AND attempt.state = :open",
+        "ON CONFLICT (attempt_id, question_id) DO NOTHING" if final else _ON_CONFLICT_UPDATE, "id",
+    )
+    for d in ("sqlite", "postgresql") for final in (False, True)
+}
+# A known attempt's write also checks what its save did not read: the same attempt row, not past
+# its deadline and grace, the member's session still valid. Returns the attempt's highest seq.
+_KNOWN_WRITES = {
+    d: _guarded_insert(
+        d,
+        'SELECT 1 FROM attempt JOIN "user" ON "user".id = attempt.user_id '
         "WHERE attempt.id = :attempt_id AND attempt.user_id = :user_id AND attempt.started_at = :started_at "
         "AND attempt.state = :open AND (attempt.deadline IS NULL OR attempt.deadline >= :late_limit) "
-        f'AND "user".session_version = :session_version AND "user".active AND NOT "user".must_change_password{share}) '
-        f"{_ON_CONFLICT_UPDATE} "
-        "RETURNING (SELECT coalesce(max(r.seq), 0) FROM response AS r WHERE r.attempt_id = :attempt_id)"
-    ).bindparams(
-        *_RESPONSE_PARAMS, bindparam("open", AttemptState.IN_PROGRESS, type_=Attempt.__table__.c.state.type),
+        'AND "user".session_version = :session_version AND "user".active AND NOT "user".must_change_password',
+        _ON_CONFLICT_UPDATE,
+        "(SELECT coalesce(max(r.seq), 0) FROM response AS r WHERE r.attempt_id = :attempt_id)",
         bindparam("user_id", type_=Integer), bindparam("session_version", type_=Integer),
         bindparam("started_at", type_=Attempt.__table__.c.started_at.type),
         bindparam("late_limit", type_=Attempt.__table__.c.deadline.type),
     )
-
-
-_KNOWN_WRITES = {d: _known_write_statement(d) for d in ("sqlite", "postgresql")}
+    for d in ("sqlite", "postgresql")
+}
 
 
 def _guarded_write(conn, values: dict, final: bool) -> bool:
