@@ -39,7 +39,8 @@ def create_app(config_class=None) -> Flask:
 
 def _configure_extensions(app: Flask) -> None:
     from .extensions import (
-        babel, compress, configure_idle_ping, configure_sqlite, csrf, db, limiter, login_manager, migrate,
+        autocommit_engine, babel, compress, configure_idle_ping, configure_sqlite, csrf, db, limiter, login_manager,
+        migrate,
     )
 
     db.init_app(app)
@@ -64,6 +65,10 @@ def _configure_extensions(app: Flask) -> None:
     with app.app_context():
         configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
         configure_idle_ping(db.engine, app.config["DB_PING_IDLE_SECONDS"])
+        saves = autocommit_engine(db.engine, app.config["SQLALCHEMY_ENGINE_OPTIONS"])
+        if saves is not db.engine:
+            configure_idle_ping(saves, app.config["DB_PING_IDLE_SECONDS"])
+        app.extensions["learnhub.autocommit_engine"] = saves
 
 
 def _render_migration_type(type_, obj, autogen_context):

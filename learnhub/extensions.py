@@ -16,7 +16,7 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy import MetaData, event
+from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase
@@ -71,6 +71,18 @@ def configure_idle_ping(engine: Engine, idle_seconds: float) -> None:
             dbapi_connection.rollback()
         except engine.dialect.loaded_dbapi.Error as exc:
             raise DisconnectionError("the pooled connection is gone") from exc
+
+
+def autocommit_engine(engine: Engine, options: dict) -> Engine:
+    """The engine answer saves use: on PostgreSQL a second pool whose connections stay in autocommit.
+
+    A save is one statement that needs no transaction around it. Switching a shared pooled
+    connection to autocommit and back on every checkout cost a tenth of a save's CPU; connections
+    that are in autocommit from the moment they connect do not pay it. On SQLite, the app's engine.
+    """
+    if engine.dialect.name != "postgresql":
+        return engine
+    return create_engine(engine.url, **{**options, "isolation_level": "AUTOCOMMIT"})
 
 
 def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:

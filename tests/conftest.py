@@ -70,6 +70,7 @@ def make_app(database_url):
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
+            app.extensions["learnhub.autocommit_engine"].dispose()
 
 
 @pytest.fixture

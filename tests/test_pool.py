@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
@@ -53,3 +53,33 @@ def test_a_connection_in_steady_use_is_not_pinged(make_app, pg_url):
             db.session.execute(text("SELECT 1"))
         db.session.remove()
         assert db.session.execute(text("SELECT 3")).scalar() == 3
+
+
+def test_answer_saves_survive_a_database_restart_while_idle(app, world, login, pg_url, monkeypatch):
+    """Saves have a pool of their own (kept in autocommit): it too checks a connection that sat idle,
+    so the first answer of the morning after a night-time restart is saved, not a 500."""
+    from types import SimpleNamespace
+
+    from learnhub import extensions
+    from learnhub.models import Response
+
+    from .quiz.helpers import attempt_id_from, paper, shown_answer
+
+    phone = login(world.login["m_a1"])
+    attempt_id = attempt_id_from(phone.post(f"/quiz/{world.assignment_a}/start").location)
+    items = paper(app, attempt_id)
+
+    def save(item, seq):
+        pos, q, perm = item
+        body = {"position": pos, "q": q.id, "answer": shown_answer(q, perm), "seq": seq}
+        return phone.post(f"/quiz/attempts/{attempt_id}/answers", json=body)
+
+    assert save(items[0], 1).json["saved"] is True
+    assert kill_app_connections(pg_url) >= 1
+    later = extensions.time.monotonic() + 3600  # the night passes for the idle check
+    monkeypatch.setattr(extensions, "time", SimpleNamespace(monotonic=lambda: later))
+    response = save(items[1], 2)
+    assert response.status_code == 200 and response.json["saved"] is True
+    with app.app_context():
+        stored = db.session.scalars(select(Response.question_id).where(Response.attempt_id == attempt_id)).all()
+    assert sorted(stored) == sorted([items[0][1].id, items[1][1].id])

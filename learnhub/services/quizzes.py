@@ -348,16 +348,16 @@ def record_answer(
     the id the page showed at that position, a hint that saves a query when it matches the paper.
     """
     args = (attempt_id, user_id, position, raw, seq, grace_seconds, now or utcnow(), session_version, question_id)
-    session = db.session()
-    if session.in_transaction():  # called amid other work (the demo data, tests): in its transaction
+    # Called amid other work (the demo data, tests): in its transaction. A request's save creates
+    # no ORM session at all (has() does not create one).
+    if db.session.registry.has() and db.session().in_transaction():
+        session = db.session()
         result = _record(session.connection(), *args)
         session.commit()
         return result
     # A request's save: a connection of its own, without the ORM session's bookkeeping; on
-    # PostgreSQL in autocommit, so a save is two round trips (read, guarded write), no BEGIN/COMMIT.
-    with db.engine.connect() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execution_options(isolation_level="AUTOCOMMIT")
+    # PostgreSQL from a pool kept in autocommit, so a save is one or two round trips, no BEGIN/COMMIT.
+    with current_app.extensions["learnhub.autocommit_engine"].connect() as conn:
         result = _record_known(conn, *args) or _record(conn, *args)
         conn.commit()
     return result
