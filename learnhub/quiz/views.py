@@ -3,7 +3,7 @@ from flask_login import current_user, login_required, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
-from ..extensions import db, limiter, login_manager
+from ..extensions import db, login_manager
 from ..models import Assignment, Attempt, Question, ShowAnswers, utcnow
 from ..services import materials, question_reports, quizzes
 from ..services.quizzes import QuizError
@@ -70,13 +70,6 @@ def attempt(attempt_id: int):
         seconds_left=quizzes.seconds_left(item), form=FlaskForm(),
         immediate=item.assignment.show_answers is ShowAnswers.IMMEDIATE,
     )
-
-
-@limiter.request_filter
-def _saves_skip_the_limiter() -> bool:
-    """Saves have no per-address limit (a branch's members share one carrier address). Exempt alone,
-    the limiter still resolved every limit on each save before finding none applied."""
-    return request.endpoint == "quiz.save"
 
 
 @bp.post("/attempts/<int:attempt_id>/answers")
