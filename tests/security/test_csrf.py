@@ -120,3 +120,22 @@ def test_login_itself_needs_a_token(csrf_app, world):
     response = client.post("/auth/login", data={"identifier": world.login["m_a1"], "password": "pass1234"})
     assert response.status_code == 400 and MESSAGE in response.get_data(as_text=True)
     assert client.get("/").status_code == 302
+
+
+def test_a_background_save_needs_its_own_sessions_token_in_the_header(csrf_app, world, own):
+    """The quiz page's fetch() sends the token in X-CSRFToken. Another session's token there, or the
+    right token only inside the JSON body, is refused and stores nothing."""
+    client = login_with_token(csrf_app.test_client(), world.login["admin"])
+    token = csrf_token_from(client.get("/").get_data(as_text=True))
+    stolen = csrf_token_from(csrf_app.test_client().get("/auth/login").get_data(as_text=True))
+    url = f"/quiz/attempts/{own['attempt_id']}/answers"
+    body = {"position": 1, "answer": [], "seq": 1}
+    with csrf_app.app_context():
+        before = table_snapshot()
+    for response in (client.post(url, json=body, headers={"X-CSRFToken": stolen}),
+                     client.post(url, json={**body, "csrf_token": token})):
+        assert_refused("quiz.save", response)
+    with csrf_app.app_context():
+        assert table_snapshot() == before
+    accepted = client.post(url, json=body, headers={"X-CSRFToken": token})
+    assert accepted.status_code == 200 and accepted.get_json()["ok"] is True
