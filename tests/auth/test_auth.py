@@ -95,3 +95,13 @@ def test_production_hash_is_argon2id_at_the_asvs_minimum():
 
     h = hash_password(HashSettings.from_config(vars(Config) | {}), "pass1234")
     assert h.startswith("$argon2id$") and "m=19456,t=2,p=1" in h
+
+
+def test_a_new_secret_key_keeps_sessions_only_while_the_old_one_is_a_fallback(app, world, login):
+    phone, laptop = login("ma1"), login("ma1")
+    app.config["SECRET_KEY_FALLBACKS"] = [app.secret_key]
+    app.secret_key = "a-rotated-secret-key"
+    assert phone.get("/").status_code == 200  # the old key still verifies; the reply re-signs with the new
+    app.config["SECRET_KEY_FALLBACKS"] = []
+    assert laptop.get("/").status_code == 302  # still signed with the old key alone: signed out
+    assert phone.get("/").status_code == 200
