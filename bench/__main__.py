@@ -4,6 +4,7 @@ Parts on their own:
   python -m bench generate [--database-url URL] [--members N --branches M --responses K] [--seed S] [--quick]
   python -m bench reports  [--database-url URL]
   python -m bench load     [--database-url URL] [--duration S]
+  python -m bench savecost [--database-url URL] [--saves N] [--callgrind]
 """
 
 from __future__ import annotations
@@ -59,6 +60,13 @@ def cmd_load(args) -> None:
     from .load import run
 
     print(json.dumps(run(args.database_url, args.duration), indent=1))
+
+
+def cmd_savecost(args) -> None:
+    """CPU time (and with --callgrind, instructions) of one answer save in the app, without a server."""
+    from .savecost import run
+
+    run(args.database_url, args.saves, args.callgrind)
 
 
 def run_backend(backend: str, url: str, args, phases: dict) -> dict:
@@ -151,12 +159,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--wait-idle", type=int, default=0, metavar="SECONDS",
                         help="first wait up to SECONDS for the load average to fall under 0.5")
     sub = parser.add_subparsers(dest="command")
-    for name, fn in (("generate", cmd_generate), ("reports", cmd_reports), ("load", cmd_load)):
+    for name, fn in (("generate", cmd_generate), ("reports", cmd_reports), ("load", cmd_load),
+                     ("savecost", cmd_savecost)):
         p = sub.add_parser(name, help=fn.__doc__)
         _options(p, defaults=False)
         p.set_defaults(fn=fn)
     for name in ("members", "branches", "responses"):
         sub.choices["generate"].add_argument(f"--{name}", type=int)
+    sub.choices["savecost"].add_argument("--saves", type=int, default=2000, help="saves per round (default 2000)")
+    sub.choices["savecost"].add_argument("--callgrind", action="store_true", help="also count instructions per save")
     args = parser.parse_args(argv)
     if args.database_url is None:
         args.database_url = DEFAULT_SQLITE_URL.replace("bench.sqlite", "bench-quick.sqlite") if args.quick else DEFAULT_SQLITE_URL

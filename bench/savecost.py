@@ -1,0 +1,135 @@
+"""The cost of one answer save inside the app: the WSGI app called directly, no server, no HTTP.
+
+  python -m bench savecost [--database-url URL] [--saves N] [--callgrind]
+
+On an already generated database, one member of the load-test assignment signs in through the
+production configuration (CSRF and the limiter on), starts the quiz and reads the page as a phone
+would. Then the app is called with the page's answer saves (JSON, X-CSRFToken, the session cookie),
+after 300 to warm up. Printed: process CPU time per save, best and median of 5 rounds of N.
+
+With --callgrind, instructions per save as valgrind counts them: two runs of different lengths,
+their difference divided by the extra saves, so start-up cancels out. The count is the same for the
+same code whatever else the machine is doing, so it can tell apart changes of a few per cent that
+timings on a shared 2-core machine cannot. It leaves out the database server's own work.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+from . import ROOT
+from .common import BENCH_SECRET, normalise_url
+
+WARM_UP = 300
+ROUNDS = 5
+
+
+def _app(url: str):
+    from config import ProductionConfig
+    from learnhub import create_app
+
+    overrides = {"SQLALCHEMY_DATABASE_URI": normalise_url(url), "SECRET_KEY": BENCH_SECRET,
+                 "LOGIN_RATE_LIMIT": "100000 per minute"}
+    return create_app(type("SaveCostConfig", (ProductionConfig,), overrides))
+
+
+def _member_saving(url: str):
+    """The app and a function that makes one save (seq given), as a member's phone sends it."""
+    from werkzeug.test import EnvironBuilder
+
+    from .generate import PASSWORD
+    from .load import app_urls, csrf_of, spread_logins
+
+    app = _app(url)
+    urls, members = app_urls(url)
+    client = app.test_client()
+    login = spread_logins(members, 1, 7)[0]
+    token = csrf_of(client.get(urls.login).data)
+    reply = client.post(urls.login, data={"csrf_token": token, "identifier": login, "password": PASSWORD})
+    if reply.status_code != 302:
+        raise SystemExit(f"login as {login} failed: HTTP {reply.status_code}")
+    started = client.post(urls.start, data={"csrf_token": csrf_of(client.get(urls.detail).data)})
+    page = client.get(started.headers["Location"]).get_data(as_text=True)
+    save_url = re.search(r'data-save-url="([^"]+)"', page).group(1)
+    seq = int(re.search(r'data-last-seq="(\d+)"', page).group(1))
+    paper = sorted((int(p), int(q), k) for p, q, k in
+                   re.findall(r'data-position="(\d+)" data-q="(\d+)" data-kind="(\w+)"', page))
+    cookie = "; ".join(f"{c.key}={c.value}" for c in client._cookies.values())
+    headers = {"X-CSRFToken": csrf_of(page.encode()), "Content-Type": "application/json", "Cookie": cookie}
+    environ = EnvironBuilder(path=save_url, method="POST", headers=headers).get_environ()
+    answers = {"single": "{n}", "multiple": "[0,1]", "truefalse": '"true"', "fill": '["为人民服务"]'}
+
+    def save(n: int) -> None:
+        position, question, kind = paper[n % len(paper)]
+        answer = answers[kind].format(n=n % 2)
+        body = f'{{"position":{position},"q":{question},"answer":{answer},"seq":{seq + n}}}'.encode()
+        request = {**environ, "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))}
+        status = []
+        reply = app(request, lambda s, h, e=None: status.append(s))
+        b"".join(reply)
+        getattr(reply, "close", lambda: None)()
+        if not status[0].startswith("200"):
+            raise SystemExit(f"a save answered {status[0]}")
+
+    return save
+
+
+def measure(url: str, saves: int, rounds: int = ROUNDS) -> list[float]:
+    """CPU milliseconds per save, one figure per round."""
+    save = _member_saving(url)
+    for n in range(1, WARM_UP + 1):
+        save(n)
+    n, out = WARM_UP, []
+    for _ in range(rounds):
+        began = time.process_time()
+        for _ in range(saves):
+            n += 1
+            save(n)
+        out.append(1000 * (time.process_time() - began) / saves)
+    return out
+
+
+def instructions(url: str, saves: int) -> int:
+    """Instructions per save, from two callgrind runs (1 × and 6 × `saves` after the warm-up)."""
+    if shutil.which("valgrind") is None:
+        raise SystemExit("valgrind is not installed: apt-get install -y valgrind")
+
+    def counted(n: int) -> int:
+        command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable,
+                   "-m", "bench.savecost", "--database-url", url, "--saves", str(n)]
+        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True)
+        return int(re.search(r"Collected : (\d+)", done.stderr).group(1))
+
+    return (counted(6 * saves) - counted(saves)) // (5 * saves)
+
+
+def run(url: str, saves: int, callgrind: bool) -> dict:
+    times = measure(url, saves)
+    result = {"saves_per_round": saves, "cpu_ms_best": min(times), "cpu_ms_median": statistics.median(times)}
+    print(f"  CPU per save: best {result['cpu_ms_best']:.3f} ms, median {result['cpu_ms_median']:.3f} ms "
+          f"({ROUNDS} rounds of {saves})", flush=True)
+    if callgrind:
+        result["instructions"] = instructions(url, max(100, saves // 20))
+        print(f"  instructions per save (callgrind): {result['instructions']:,}", flush=True)
+    return result
+
+
+def main(argv: list[str]) -> None:
+    """One round, for a callgrind run started by instructions() (the lock is the caller's)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m bench.savecost")
+    parser.add_argument("--database-url", required=True)
+    parser.add_argument("--saves", type=int, default=2000)
+    args = parser.parse_args(argv)
+    measure(args.database_url, args.saves, rounds=1)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
