@@ -174,10 +174,16 @@ def take_quiz(port: int, urls: Urls, login: str) -> Member:
 
 
 def read_page(member: Member) -> int:
-    """GET the member's quiz page: CSRF token, save URL, last seq, question ids and kinds. Returns its size."""
+    """GET the member's quiz page and read what the saves need from it (parse_page). Returns its size."""
     status, _, html = member.client.get(member.page)
     if status != 200:
         raise RuntimeError(f"quiz page of {member.login}: HTTP {status}")
+    parse_page(member, html)
+    return len(html)
+
+
+def parse_page(member: Member, html: bytes) -> None:
+    """The quiz page's CSRF token, save URL, last seq, and question ids and kinds by position."""
     member.csrf = csrf_of(html)
     member.save_url = _find(r'data-save-url="([^"]+)"', html, "data-save-url")
     member.last_seq = int(_find(r'data-last-seq="(\d+)"', html, "data-last-seq"))
@@ -187,7 +193,6 @@ def read_page(member: Member) -> int:
     member.questions = [q for _, q, _ in found]
     if not member.kinds:
         raise RuntimeError("no questions found on the quiz page")
-    return len(html)
 
 
 def parallel(fn, items: list, workers: int = 8) -> list:

@@ -44,7 +44,7 @@ def _member_saving(url: str):
     from werkzeug.test import EnvironBuilder
 
     from .generate import PASSWORD
-    from .load import app_urls, csrf_of, spread_logins
+    from .load import Member, app_urls, csrf_of, parse_page, spread_logins
 
     app = _app(url)
     urls, members = app_urls(url)
@@ -55,20 +55,18 @@ def _member_saving(url: str):
     if reply.status_code != 302:
         raise SystemExit(f"login as {login} failed: HTTP {reply.status_code}")
     started = client.post(urls.start, data={"csrf_token": csrf_of(client.get(urls.detail).data)})
-    page = client.get(started.headers["Location"]).get_data(as_text=True)
-    save_url = re.search(r'data-save-url="([^"]+)"', page).group(1)
-    seq = int(re.search(r'data-last-seq="(\d+)"', page).group(1))
-    paper = sorted((int(p), int(q), k) for p, q, k in
-                   re.findall(r'data-position="(\d+)" data-q="(\d+)" data-kind="(\w+)"', page))
+    member = Member(login, client=None)  # the test client below stands in for the HTTP one
+    parse_page(member, client.get(started.headers["Location"]).data)
     cookie = "; ".join(f"{c.key}={c.value}" for c in client._cookies.values())
-    headers = {"X-CSRFToken": csrf_of(page.encode()), "Content-Type": "application/json", "Cookie": cookie}
-    environ = EnvironBuilder(path=save_url, method="POST", headers=headers).get_environ()
+    headers = {"X-CSRFToken": member.csrf, "Content-Type": "application/json", "Cookie": cookie}
+    environ = EnvironBuilder(path=member.save_url, method="POST", headers=headers).get_environ()
     answers = {"single": "{n}", "multiple": "[0,1]", "truefalse": '"true"', "fill": '["为人民服务"]'}
 
     def save(n: int) -> None:
-        position, question, kind = paper[n % len(paper)]
-        answer = answers[kind].format(n=n % 2)
-        body = f'{{"position":{position},"q":{question},"answer":{answer},"seq":{seq + n}}}'.encode()
+        index = n % len(member.kinds)
+        answer = answers[member.kinds[index]].format(n=n % 2)
+        body = (f'{{"position":{index + 1},"q":{member.questions[index]},"answer":{answer},'
+                f'"seq":{member.last_seq + n}}}').encode()
         request = {**environ, "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))}
         status = []
         reply = app(request, lambda s, h, e=None: status.append(s))

@@ -66,10 +66,11 @@ def _configure_extensions(app: Flask) -> None:
     with app.app_context():
         configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
         configure_idle_ping(db.engine, app.config["DB_PING_IDLE_SECONDS"])
-        saves = autocommit_engine(db.engine, app.config["SQLALCHEMY_ENGINE_OPTIONS"])
-        if saves is not db.engine:
+        saves = app.extensions["learnhub.autocommit_engine"] = autocommit_engine(
+            db.engine, app.config["SQLALCHEMY_ENGINE_OPTIONS"]
+        )
+        if saves is not db.engine:  # PostgreSQL: the second pool is checked after idling too
             configure_idle_ping(saves, app.config["DB_PING_IDLE_SECONDS"])
-        app.extensions["learnhub.autocommit_engine"] = saves
 
 
 def _only_decorated_limits(app: Flask, limiter) -> None:
@@ -81,7 +82,7 @@ def _only_decorated_limits(app: Flask, limiter) -> None:
     cost 7 % of an answer save's instructions (callgrind). Configure a default or application limit
     and the pass stays.
     """
-    if app.config.get("RATELIMIT_DEFAULT") or app.config.get("RATELIMIT_APPLICATION") or app.config.get("RATELIMIT_META"):
+    if any(app.config.get(key) for key in ("RATELIMIT_DEFAULT", "RATELIMIT_APPLICATION", "RATELIMIT_META")):
         return
     app.before_request_funcs[None] = [f for f in app.before_request_funcs[None] if f != limiter._check_request_limit]
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Flask, redirect, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
-from itsdangerous import URLSafeTimedSerializer
 from flask_babel import format_datetime
 from flask_login import current_user
+from itsdangerous import URLSafeTimedSerializer
 
 from .auth.decorators import current_scope
 from .extensions import db, login_manager

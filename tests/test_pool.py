@@ -63,22 +63,18 @@ def test_answer_saves_survive_a_database_restart_while_idle(app, world, login, p
     from learnhub import extensions
     from learnhub.models import Response
 
-    from .quiz.helpers import attempt_id_from, paper, shown_answer
+    from .quiz.helpers import paper
+    from .quiz.test_taking import hinted_save, start
 
     phone = login(world.login["m_a1"])
-    attempt_id = attempt_id_from(phone.post(f"/quiz/{world.assignment_a}/start").location)
+    attempt_id = start(phone, world.assignment_a)
     items = paper(app, attempt_id)
 
-    def save(item, seq):
-        pos, q, perm = item
-        body = {"position": pos, "q": q.id, "answer": shown_answer(q, perm), "seq": seq}
-        return phone.post(f"/quiz/attempts/{attempt_id}/answers", json=body)
-
-    assert save(items[0], 1).json["saved"] is True
+    assert hinted_save(phone, attempt_id, items[0], 1).json["saved"] is True
     assert kill_app_connections(pg_url) >= 1
     later = extensions.time.monotonic() + 3600  # the night passes for the idle check
     monkeypatch.setattr(extensions, "time", SimpleNamespace(monotonic=lambda: later))
-    response = save(items[1], 2)
+    response = hinted_save(phone, attempt_id, items[1], 2)
     assert response.status_code == 200 and response.json["saved"] is True
     with app.app_context():
         stored = db.session.scalars(select(Response.question_id).where(Response.attempt_id == attempt_id)).all()

@@ -350,8 +350,7 @@ def record_answer(
     args = (attempt_id, user_id, position, raw, seq, grace_seconds, now or utcnow(), session_version, question_id)
     # Called amid other work (the demo data, tests): in its transaction. A request's save creates
     # no ORM session at all (has() does not create one).
-    if db.session.registry.has() and db.session().in_transaction():
-        session = db.session()
+    if db.session.registry.has() and (session := db.session()).in_transaction():
         result = _record(session.connection(), *args)
         session.commit()
         return result
