@@ -31,9 +31,13 @@ class Config:
 
     # A quiz page may stay open longer than Flask-WTF's default hour: the token lives with the session.
     WTF_CSRF_TIME_LIMIT = None
+    # Served over HTTPS (directly or behind nginx): cookies only travel encrypted and browsers are told
+    # to use HTTPS for a year (HSTS). LEARNHUB_HTTPS=false for a plain-HTTP intranet (README: what it costs).
+    HTTPS = _bool("LEARNHUB_HTTPS", True)
+    HSTS_SECONDS = int(os.environ.get("HSTS_SECONDS", "31536000")) if HTTPS else 0
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
-    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", HTTPS)
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
@@ -69,16 +73,25 @@ class Config:
     ATTEMPT_GRACE_SECONDS = int(os.environ.get("ATTEMPT_GRACE_SECONDS", "60"))
 
 
-class DevelopmentConfig(Config):
+class _PlainHTTP:
+    """The development server and the tests speak plain HTTP on localhost."""
+
+    HTTPS = False
+    HSTS_SECONDS = 0
+    SESSION_COOKIE_SECURE = REMEMBER_COOKIE_SECURE = False
+
+
+class DevelopmentConfig(_PlainHTTP, Config):
     DEBUG = False
-    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-secret-key-change-me")
+    # Without SECRET_KEY, a random key is made once per checkout and kept in instance/ (create_app).
+    SECRET_KEY_FILE = "secret_key"
 
 
 class ProductionConfig(Config):
     pass
 
 
-class TestingConfig(Config):
+class TestingConfig(_PlainHTTP, Config):
     TESTING = True
     SECRET_KEY = "test"
     SQLALCHEMY_DATABASE_URI = os.environ.get("LEARNHUB_TEST_DATABASE_URL", "sqlite://")

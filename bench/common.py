@@ -34,12 +34,17 @@ def sqlite_path(url: str) -> str:
     return make_url(url).database
 
 
+# In-process requests are plain HTTP (in production nginx ends TLS): cookies must not be Secure-only.
+PLAIN_HTTP = {"SESSION_COOKIE_SECURE": False, "REMEMBER_COOKIE_SECURE": False, "HSTS_SECONDS": 0}
+
+
 def bench_app(url: str):
     """The production configuration of the app, bound to `url`, for in-process work."""
     from config import ProductionConfig
     from learnhub import create_app
 
-    overrides = {"SQLALCHEMY_DATABASE_URI": normalise_url(url), "SECRET_KEY": BENCH_SECRET, "RATELIMIT_ENABLED": False}
+    overrides = {"SQLALCHEMY_DATABASE_URI": normalise_url(url), "SECRET_KEY": BENCH_SECRET, "RATELIMIT_ENABLED": False,
+                 **PLAIN_HTTP}
     return create_app(type("BenchConfig", (ProductionConfig,), overrides))
 
 

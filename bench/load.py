@@ -44,7 +44,8 @@ SCRIPT = Path(__file__).parent / "lua" / "scenario.lua"
 GOALS = {"saves_per_s": 2000, "save_p99_ms": 50, "logins_per_s": 90, "quiz_page_kb": 30}
 # Members share a carrier's IP in real life; here every request comes from 127.0.0.1, so the per-IP
 # login rate limit (30/min/worker by default) would measure the limiter, not the login.
-SERVER_ENV = {"LEARNHUB_CONFIG": "production", "LOGIN_RATE_LIMIT": "100000 per minute"}
+# The load speaks plain HTTP on loopback (in production nginx ends TLS): cookies are not Secure here.
+SERVER_ENV = {"LEARNHUB_CONFIG": "production", "LOGIN_RATE_LIMIT": "100000 per minute", "LEARNHUB_HTTPS": "false"}
 
 
 # ---------------------------------------------------------------- a tiny HTTP client with cookies

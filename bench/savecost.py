@@ -24,7 +24,7 @@ import sys
 import time
 
 from . import ROOT
-from .common import BENCH_SECRET, normalise_url
+from .common import BENCH_SECRET, PLAIN_HTTP, normalise_url
 
 WARM_UP = 300
 ROUNDS = 5
@@ -35,7 +35,7 @@ def _app(url: str):
     from learnhub import create_app
 
     overrides = {"SQLALCHEMY_DATABASE_URI": normalise_url(url), "SECRET_KEY": BENCH_SECRET,
-                 "LOGIN_RATE_LIMIT": "100000 per minute"}
+                 "LOGIN_RATE_LIMIT": "100000 per minute", **PLAIN_HTTP}
     return create_app(type("SaveCostConfig", (ProductionConfig,), overrides))
 
 

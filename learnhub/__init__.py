@@ -17,9 +17,11 @@ def create_app(config_class=None) -> Flask:
     if config_class is None:
         config_class = CONFIGS[os.environ.get("LEARNHUB_CONFIG", "production")]
     app.config.from_object(config_class)
+    os.makedirs(app.instance_path, exist_ok=True)
+    if not app.config.get("SECRET_KEY") and app.config.get("SECRET_KEY_FILE"):
+        app.config["SECRET_KEY"] = _checkout_secret(os.path.join(app.instance_path, app.config["SECRET_KEY_FILE"]))
     if not app.config.get("SECRET_KEY"):
         raise RuntimeError("SECRET_KEY is not set: export SECRET_KEY (see README, Configuration)")
-    os.makedirs(app.instance_path, exist_ok=True)
     if app.config.get("PROXY_COUNT"):
         from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -35,6 +37,33 @@ def create_app(config_class=None) -> Flask:
     health.init_app(app)
     cli.init_app(app)
     return app
+
+
+def _checkout_secret(path: str) -> str:
+    """The development key of this checkout: read from `path`, or made at random and kept there (mode 0600).
+
+    A fixed key in the code would let anyone who has read it forge a session on a demo left on a LAN.
+    Several server processes may start at once: the key is written whole to a temporary file and
+    linked into place, so all of them end up reading the one that won.
+    """
+    import secrets
+
+    if not os.path.exists(path):
+        tmp = f"{path}.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(secrets.token_hex(32) + "\n")
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(tmp)
+    with open(path, encoding="ascii") as fh:
+        key = fh.read().strip()
+    if len(key) < 32:
+        raise RuntimeError(f"{path} holds no usable secret key: delete it to have a new one made")
+    return key
 
 
 def _configure_extensions(app: Flask) -> None:

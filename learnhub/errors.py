@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 
 from .extensions import db
 
@@ -33,6 +33,11 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(_exc):
         return _render(400, "页面已过期，请刷新后再提交")
+
+    @app.errorhandler(SecurityError)
+    def untrusted_host(_exc):
+        # A Host outside TRUSTED_HOSTS: no URL can be built for it, so no page with links either.
+        return "请求的主机名不被本站接受", 400, {"Content-Type": "text/plain; charset=utf-8"}
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

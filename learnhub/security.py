@@ -111,10 +111,16 @@ def init_app(app: Flask) -> None:
         def is_staff() -> bool:
             return current_user.is_authenticated and current_scope().is_staff
 
-        return {"is_staff": is_staff}
+        def https_expected() -> bool:
+            """Cookies are Secure but this request came over plain HTTP: the login cannot stick."""
+            return bool(app.config.get("SESSION_COOKIE_SECURE")) and not request.is_secure
+
+        return {"is_staff": is_staff, "https_expected": https_expected}
 
     # A global, not a context variable: imported macros see globals but not the context.
     app.jinja_env.globals["format_datetime"] = format_datetime
+
+    hsts = f"max-age={app.config['HSTS_SECONDS']}" if app.config.get("HSTS_SECONDS") else ""
 
     @app.after_request
     def set_headers(response):
@@ -122,6 +128,8 @@ def init_app(app: Flask) -> None:
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "same-origin"
         response.headers["X-Frame-Options"] = "DENY"
+        if hsts:
+            response.headers["Strict-Transport-Security"] = hsts
         if request.endpoint != "static":
             # Pages and exports hold personal data: never kept by a browser or proxy cache.
             response.headers["Cache-Control"] = "no-store"
