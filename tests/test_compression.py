@@ -5,7 +5,7 @@ from __future__ import annotations
 import gzip
 import zlib
 
-from .quiz.test_taking import save, start
+from .quiz.test_taking import start
 
 
 def test_quiz_page_and_its_assets_are_sent_compressed(app, world, login):

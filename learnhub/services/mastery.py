@@ -25,7 +25,7 @@ from ..models import (
     Question,
 )
 from .orgs import Scope, ancestor_ids, sort_tree, unit_of, within
-from .quizzes import _point_ids_under
+from .quizzes.papers import _point_ids_under
 from .reports import UnitRow, assignment_report, visible_roots
 
 FINISHED_THRESHOLD = 90.0  # % of expected members who finished

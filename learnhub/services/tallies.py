@@ -6,7 +6,7 @@ One definition (`contributions`) says which responses count: those on members' f
 self-taken attempts (number 1, not 代录), of active members, under the organisation they belong to
 now. Every change goes through it:
 
-- a graded attempt adds its own contributions (`record_attempt`, from quizzes._finish);
+- a graded attempt adds its own contributions (`record_attempt`, from quizzes.handin._finish);
 - anything that changes which responses count or how (a member moved, disabled or enabled; a key
   corrected) runs inside `recounted(...)` (`member_recounted` for members): what the affected
   responses contributed is taken off before, and added back after the change;

@@ -17,7 +17,6 @@ from learnhub.models import (
     KnowledgePoint,
     MemberResult,
     Organisation,
-    PointLevel,
     Question,
     User,
     utcnow,

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from learnhub.extensions import db
 from learnhub.models import Assignment, Attempt, AttemptState, MemberResult, Response, User, utcnow
 from learnhub.services import quizzes
+from learnhub.services.quizzes import handin, saving
 
 from .helpers import attempt_id_from, form_fields, paper, shown_answer
 
@@ -446,7 +447,7 @@ def test_a_hand_in_between_a_saves_read_and_its_write_is_told_not_saved(app, wor
     attempt_id = start(phone, world.assignment_a)
     (pos1, q1, perm1), (pos2, q2, perm2) = paper(app, attempt_id)[:2]
     assert save(phone, attempt_id, pos1, shown_answer(q1, perm1), 1).json["saved"] is True
-    write = quizzes._guarded_write
+    write = saving._guarded_write
 
     def tablet_hands_in_first(conn, values, final):
         hand_in = threading.Thread(target=lambda: tablet.post(f"/quiz/attempts/{attempt_id}/submit", data={"shown": ""}))
@@ -454,7 +455,7 @@ def test_a_hand_in_between_a_saves_read_and_its_write_is_told_not_saved(app, wor
         hand_in.join(timeout=30)
         return write(conn, values, final)
 
-    monkeypatch.setattr(quizzes, "_guarded_write", tablet_hands_in_first)
+    monkeypatch.setattr(saving, "_guarded_write", tablet_hands_in_first)
     late = save(phone, attempt_id, pos2, shown_answer(q2, perm2), 2)
     assert late.status_code == 409 and late.json["closed"] is True
     stored = _stored(app, attempt_id)
@@ -476,14 +477,14 @@ def test_a_save_arriving_while_the_hand_in_is_grading_waits_and_is_told_not_save
 
 def _save_while_grading(monkeypatch, tablet, attempt_id: int, save_now):
     """Hand in on the tablet and, while its grading has not yet committed, call save_now(); its response."""
-    grading, grade = threading.Event(), quizzes._grade
+    grading, grade = threading.Event(), handin._grade
 
     def slow_grade(attempt):
         grading.set()
         time.sleep(0.5)  # the save reads, then reaches its write, while this has not committed
         grade(attempt)
 
-    monkeypatch.setattr(quizzes, "_grade", slow_grade)
+    monkeypatch.setattr(handin, "_grade", slow_grade)
     hand_in = threading.Thread(target=lambda: tablet.post(f"/quiz/attempts/{attempt_id}/submit", data={"shown": ""}))
     hand_in.start()
     assert grading.wait(timeout=30)

@@ -19,7 +19,7 @@ from sqlalchemy import delete, select, text
 from learnhub.extensions import db
 from learnhub.models import Assignment, Attempt, KnowledgePoint, Organisation, PointTally, Question, User, utcnow
 from learnhub.services import accounts, exemptions, items, quizzes, tallies
-from learnhub.services.quizzes import QuizError
+from learnhub.services.quizzes import QuizError, handin, papers
 
 from ..conftest import PG_URL
 from ..quiz.helpers import shown_answer
@@ -214,8 +214,8 @@ def test_a_member_disabled_while_their_submit_is_in_flight_is_counted_once(app, 
 
     def submit():  # graded and tallied, not yet committed, when the secretary disables the member
         with app.app_context():
-            attempt = quizzes._lock(db.session.get(Attempt, attempt_id))
-            quizzes._finish(attempt, utcnow())
+            attempt = papers._lock(db.session.get(Attempt, attempt_id))
+            handin._finish(attempt, utcnow())
             graded.set()
             release.wait(10)
             db.session.commit()

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from learnhub.extensions import db
-from learnhub.models import Assignment, Attempt, ExportLog, KeyCorrection, MemberResult, Organisation, Question, User
+from learnhub.models import Assignment, ExportLog, KeyCorrection, MemberResult, Question, User
 from learnhub.services import items, mastery, quizzes
 from learnhub.services.orgs import scope_for
 

@@ -1,0 +1,35 @@
+"""Taking a quiz: papers and attempts (`papers`), saving each answer as it is given (`saving`),
+handing in and grading (`handin`). The names callers use are gathered here."""
+
+from .handin import close_if_overdue, close_overdue, submit_attempt, update_result
+from .papers import (
+    AttemptClosed,
+    NotYourAttempt,
+    PaperItem,
+    PasswordChangeRequired,
+    QuizError,
+    SessionEnded,
+    answers_visible,
+    assignments_for,
+    attempts_of,
+    build_paper,
+    decode_answer,
+    draw_by_rules,
+    draw_questions,
+    is_assigned,
+    open_attempt,
+    paper_items,
+    result_of,
+    rule_pool,
+    seconds_left,
+    start_attempt,
+)
+from .saving import SaveResult, last_seq, record_answer, save_answer
+
+__all__ = [
+    "AttemptClosed", "NotYourAttempt", "PaperItem", "PasswordChangeRequired", "QuizError", "SaveResult",
+    "SessionEnded", "answers_visible", "assignments_for", "attempts_of", "build_paper", "close_if_overdue",
+    "close_overdue", "decode_answer", "draw_by_rules", "draw_questions", "is_assigned", "last_seq",
+    "open_attempt", "paper_items", "record_answer", "result_of", "rule_pool", "save_answer", "seconds_left",
+    "start_attempt", "submit_attempt", "update_result",
+]

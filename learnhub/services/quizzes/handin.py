@@ -1,0 +1,134 @@
+"""Handing in and grading: a submit that arrives twice, or from two tabs, finishes the attempt once;
+the overdue job closes what the clock has ended, with what was saved."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+
+from ...extensions import db
+from ...models import Attempt, AttemptState, MemberResult, Question, Response, Scoring, ShowAnswers, utcnow
+from .. import mistakes, tallies
+from ..grading import is_correct
+from .papers import QuizError, _lock, _questions_of, attempts_of, decode_answer
+from .saving import _response, _upsert_response, last_seq
+
+def submit_attempt(
+    attempt: Attempt,
+    answers: dict[int, object] | None,
+    grace_seconds: int,
+    now: datetime | None = None,
+) -> tuple[Attempt, str | None]:
+    """Store the answers sent with the submit (the no-JavaScript form), then finish and grade. Commits.
+
+    Returns the attempt and a notice for the member (e.g. the submit came too late and only the
+    answers saved before the deadline were graded). A second submit returns the first result.
+    """
+    now = now or utcnow()
+    attempt = _lock(attempt)
+    if attempt.is_finished:
+        return attempt, None
+    notice = None
+    late = attempt.deadline is not None and now > attempt.deadline + timedelta(seconds=grace_seconds)
+    if answers and not late:
+        seq = last_seq(attempt.id) + 1
+        final = attempt.assignment.show_answers is ShowAnswers.IMMEDIATE
+        for position, raw in answers.items():
+            if 1 <= position <= len(attempt.paper):
+                entry = attempt.paper[position - 1]
+                question = db.session.get(Question, entry["q"])
+                if final and _response(attempt.id, question.id) is not None:
+                    continue  # in immediate mode an answer, once given and shown its key, is final
+                try:
+                    answer = decode_answer(question, entry["perm"], raw)
+                except QuizError:
+                    continue
+                _upsert_response(attempt.id, question, answer, seq, now)
+    elif answers and late:
+        notice = "交卷时已超过答题截止时间，按截止前已保存的答案评分"
+    _finish(attempt, min(now, attempt.deadline) if late and attempt.deadline else now)
+    db.session.commit()
+    return attempt, notice
+
+
+def _finish(attempt: Attempt, when: datetime) -> bool:
+    """Mark the attempt finished exactly once, grade it and update the member's result."""
+    done = db.session.execute(
+        update(Attempt)
+        .where(Attempt.id == attempt.id, Attempt.state == AttemptState.IN_PROGRESS)
+        .values(state=AttemptState.FINISHED, finished_at=when)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.refresh(attempt)
+    if done != 1:
+        return False
+    _grade(attempt)
+    tallies.record_attempt(attempt)
+    update_result(attempt)
+    return True
+
+
+def _grade(attempt: Attempt) -> None:
+    questions = _questions_of(attempt)
+    responses = list(db.session.scalars(select(Response).where(Response.attempt_id == attempt.id)))
+    # Every question on a finished paper gets a row, unanswered ones as wrong: reports then count in SQL.
+    answered = {r.question_id for r in responses}
+    for qid in questions.keys() - answered:
+        blank = Response(attempt_id=attempt.id, question_id=qid, answer=[], is_correct=False, seq=0,
+                         saved_at=attempt.finished_at)
+        db.session.add(blank)
+        responses.append(blank)
+    correct = 0
+    for r in responses:
+        r.is_correct = is_correct(questions[r.question_id], r.answer)
+        correct += r.is_correct
+    attempt.correct_count = correct
+    attempt.total = len(attempt.paper)
+    right = {r.question_id for r in responses if r.is_correct}
+    mistakes.record_mistakes(attempt.user_id, [q for qid, q in questions.items() if qid not in right], attempt.finished_at)
+    attempt.score = round(100.0 * correct / attempt.total, 1) if attempt.total else 0.0
+    attempt.passed = attempt.score >= attempt.assignment.pass_mark
+
+
+def update_result(attempt: Attempt) -> None:
+    """Recompute the member's standing on the assignment from their finished attempts (does not commit)."""
+    assignment = attempt.assignment
+    finished = [a for a in attempts_of(assignment, attempt.user) if a.is_finished]
+    if assignment.scoring is Scoring.LATEST:
+        counted = max(finished, key=lambda a: a.number)
+    else:
+        counted = max(finished, key=lambda a: (a.score or 0, -a.number))
+    result = db.session.get(MemberResult, (assignment.id, attempt.user_id))
+    if result is None:
+        result = MemberResult(assignment_id=assignment.id, user_id=attempt.user_id)
+        db.session.add(result)
+    result.attempts = len(finished)
+    result.score = counted.score
+    result.passed = bool(counted.passed)
+    result.counted_attempt_id = counted.id
+    result.finished_at = counted.finished_at
+
+
+def close_if_overdue(attempt: Attempt, grace_seconds: int, now: datetime | None = None) -> bool:
+    """Finish and grade an attempt whose deadline and grace have passed, with what was saved. Commits."""
+    now = now or utcnow()
+    if attempt.is_finished or attempt.deadline is None:
+        return False
+    if now <= attempt.deadline + timedelta(seconds=grace_seconds):
+        return False
+    attempt = _lock(attempt)
+    closed = _finish(attempt, attempt.deadline)
+    db.session.commit()
+    return closed
+
+
+def close_overdue(grace_seconds: int, now: datetime | None = None) -> int:
+    """Close every attempt whose deadline and grace have passed; return how many. Commits each."""
+    now = now or utcnow()
+    cutoff = now - timedelta(seconds=grace_seconds)
+    ids = db.session.scalars(
+        select(Attempt.id).where(Attempt.state == AttemptState.IN_PROGRESS, Attempt.deadline < cutoff)
+    ).all()
+    db.session.rollback()
+    return sum(close_if_overdue(db.session.get(Attempt, i), grace_seconds, now) for i in ids)
