@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, SecurityError
 
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
 from .extensions import db
+
+# Seconds a phone or a load balancer is asked to wait before trying again while the database is away.
+RETRY_AFTER = 5
+UNAVAILABLE = "服务器暂时连不上数据库，请稍等片刻再试"
+UNAVAILABLE_SAVE = "服务器暂时无法保存，答案已留在手机上，稍后自动重发"
 
 MESSAGES = {
     400: "请求有误，请返回后重试",
@@ -46,6 +54,45 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
-        db.session.rollback()
+        try:
+            db.session.rollback()
+        except Exception:  # the connection may be gone with the database: the page must still go out
+            app.logger.warning("rollback failed after an error", exc_info=True)
+        if database_unavailable(exc):
+            app.logger.warning("database unavailable: %s", exc.__class__.__name__)
+            return unavailable()
         app.logger.exception("unhandled error", exc_info=exc)
-        return _render(500, MESSAGES[500])
+        try:
+            return _render(500, MESSAGES[500])
+        except Exception:
+            app.logger.exception("the error page failed too")
+            return _bare(500, MESSAGES[500])
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """A database that is down, restarting, unreachable or locked, rather than a bug in a query."""
+    if isinstance(exc, (OperationalError, InterfaceError, DisconnectionError, PoolTimeout)):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+def unavailable():
+    """503 with Retry-After, rendered without touching the database (the page would fail again)."""
+    headers = {"Retry-After": str(RETRY_AFTER)}
+    if _wants_json():
+        return jsonify(ok=False, retry=True, error=UNAVAILABLE_SAVE), 503, headers
+    try:
+        again = request.full_path if request.method == "GET" else "/"
+        # Straight from the environment: render_template's context processors would load the user.
+        template = current_app.jinja_env.get_template("errors/unavailable.html")
+        page = template.render(message=UNAVAILABLE, retry=RETRY_AFTER, again=again)
+        return page, 503, headers
+    except Exception:
+        return _bare(503, UNAVAILABLE, headers)
+
+
+def _bare(code: int, message: str, headers: dict | None = None):
+    """The last resort: a page in Chinese from a string, with no template, session or database."""
+    body = (f'<!doctype html><html lang="zh-CN"><meta charset="utf-8"><meta name="viewport" '
+            f'content="width=device-width, initial-scale=1"><title>{code}</title><h1>{message}</h1></html>')
+    return body, code, {"Content-Type": "text/html; charset=utf-8", **(headers or {})}

@@ -97,11 +97,12 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def force_new_password():
+        # The endpoint first: /healthz and the save must not load the user (nor fail with the database).
         if (
             request.endpoint not in _SELF_CHECKED
+            and request.endpoint not in _OPEN_WHILE_CHANGING
             and current_user.is_authenticated
             and current_user.must_change_password
-            and request.endpoint not in _OPEN_WHILE_CHANGING
         ):
             return redirect(url_for("auth.change_password"))
         return None
