@@ -28,6 +28,9 @@ class Config:
         "LEARNHUB_NOTES_DIR", os.path.join(os.path.dirname(__file__), "learnhub", "content", "notes")
     )
     SQLITE_BUSY_TIMEOUT_MS = int(os.environ.get("SQLITE_BUSY_TIMEOUT_MS", "30000"))
+    # FULL: a commit is on disk before "已保存" is answered, power cut included. NORMAL in WAL mode
+    # survives a crashed process but may lose the last commits to a power cut (SQLite's documentation).
+    SQLITE_SYNCHRONOUS = os.environ.get("SQLITE_SYNCHRONOUS", "FULL").upper()
 
     # A quiz page may stay open longer than Flask-WTF's default hour: the token lives with the session.
     WTF_CSRF_TIME_LIMIT = None

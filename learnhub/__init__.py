@@ -93,7 +93,7 @@ def _configure_extensions(app: Flask) -> None:
 
     login_manager.init_app(app)
     with app.app_context():
-        configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
+        configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"], app.config["SQLITE_SYNCHRONOUS"])
         configure_idle_ping(db.engine, app.config["DB_PING_IDLE_SECONDS"])
         saves = app.extensions["learnhub.autocommit_engine"] = autocommit_engine(
             db.engine, app.config["SQLALCHEMY_ENGINE_OPTIONS"]

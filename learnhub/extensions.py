@@ -105,7 +105,10 @@ def autocommit_engine(engine: Engine, options: dict) -> Engine:
     return create_engine(engine.url, **{**options, "isolation_level": "AUTOCOMMIT"})
 
 
-def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
+SYNCHRONOUS_LEVELS = ("OFF", "NORMAL", "FULL", "EXTRA")
+
+
+def configure_sqlite(engine: Engine, busy_timeout_ms: int, synchronous: str = "FULL") -> None:
     """Make SQLite safe and quick under concurrent requests (see ENGINEERING.md and README).
 
     Transactions start as plain (deferred) BEGIN and only read: a page, a report or a login's
@@ -121,9 +124,16 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     busy handler, which polls with sleeps of up to 100 ms: under many threads that made the wait,
     not the work, the cost of a save. The lock is taken just before BEGIN IMMEDIATE and released
     when the transaction ends. busy_timeout still covers writers outside the app.
+
+    `synchronous` FULL (the default) syncs the WAL at every commit, so an answer acknowledged as
+    saved survives a power cut; the fsync is paid inside the write lock (bench/README.md says what
+    it costs). The lock file is group-writable, so cron or an operator running as another user of
+    the same group can write too.
     """
     if engine.dialect.name != "sqlite":
         return
+    if synchronous not in SYNCHRONOUS_LEVELS:
+        raise ValueError(f"SQLITE_SYNCHRONOUS must be one of {', '.join(SYNCHRONOUS_LEVELS)}, not {synchronous!r}")
     database = engine.url.database
     lock = _WriterLock(f"{database}-writer.lock", busy_timeout_ms / 1000) if database not in (None, "", ":memory:") else None
 
@@ -134,7 +144,7 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
         cursor.execute("PRAGMA foreign_keys = ON")
-        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute(f"PRAGMA synchronous = {synchronous}")
         cursor.close()
         record.info["sqlite_writing"] = True  # outside a transaction: nothing to upgrade
 
@@ -226,7 +236,7 @@ class _WriterLock:
             raise sqlite3.OperationalError("database is locked")
         try:
             if self.pid != os.getpid():  # first use in this (possibly forked) process
-                self.fd, self.pid = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600), os.getpid()
+                self.fd, self.pid = _open_lock_file(self.path), os.getpid()
             pause = 0.0002
             while True:
                 try:
@@ -244,6 +254,23 @@ class _WriterLock:
     def release(self) -> None:
         fcntl.flock(self.fd, fcntl.LOCK_UN)
         self.thread_lock.release()
+
+
+def _open_lock_file(path: str) -> int:
+    """Open (or create) the writer lock file so that any user of the database's group can take it.
+
+    Created mode 0660 whatever the umask (the directory's group owns it, as the database file);
+    a lock file another user made read-only still works, since flock needs no write access.
+    """
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o660)
+    except FileExistsError:
+        try:
+            return os.open(path, os.O_RDWR)
+        except PermissionError:
+            return os.open(path, os.O_RDONLY)
+    os.fchmod(fd, 0o660)
+    return fd
 
 
 def enable_wal(engine: Engine) -> None:

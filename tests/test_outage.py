@@ -99,7 +99,7 @@ def test_a_database_outage_mid_exam_is_a_page_then_the_exam_carries_on(app, worl
 
 def test_a_page_whose_error_page_fails_too_is_still_a_page(app, world, login, monkeypatch):
     """A bug that breaks both the view and the error template still answers a Chinese page, not a blank."""
-    import learnhub.errors as errors
+    from learnhub import errors
 
     def broken(*_args, **_kwargs):
         raise RuntimeError("template broken")
