@@ -4,9 +4,10 @@ attempts) and practice (first tries) — so a committee sees whether a 党课 he
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 
 from ..extensions import db
 from ..models import Attempt, AttemptState, KnowledgePoint, Organisation, PracticeAnswer, Question, Response, User
@@ -27,11 +28,26 @@ class Trend:
     rows: list[TrendRow]
 
 
-def _month(column):
-    """'YYYY-MM' of a timestamp, in the database's own dialect."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        return func.to_char(column, "YYYY-MM")
-    return func.strftime("%Y-%m", column)
+@dataclass(frozen=True)
+class Months:
+    """The months shown, as local calendar months of the configured zone, with their bounds in UTC."""
+
+    labels: list[str]
+    bounds: list[tuple[datetime, datetime]]  # [start, end) of each month, UTC
+
+    @property
+    def since(self) -> datetime:
+        return self.bounds[0][0]
+
+    @property
+    def until(self) -> datetime:
+        return self.bounds[-1][1]
+
+    def label_of(self, column):
+        """SQL: the label of the local month a timestamp falls in. Compared against UTC bounds worked
+        out here, so both databases give the same answer, whatever their server's own zone."""
+        return case(*((and_(column >= start, column < end), label)
+                      for label, (start, end) in zip(self.labels, self.bounds)), else_=None)
 
 
 def last_months(now: datetime, count: int) -> list[str]:
@@ -42,18 +58,28 @@ def last_months(now: datetime, count: int) -> list[str]:
     return months[::-1]
 
 
-def _window(now: datetime, months: int) -> tuple[list[str], datetime]:
-    """The month labels shown, and the moment from which answers are counted (a day early: UTC vs local)."""
-    columns = last_months(now, months)
-    return columns, datetime.fromisoformat(columns[0] + "-01").replace(tzinfo=now.tzinfo) - timedelta(days=1)
+def local_months(now: datetime, count: int, tz: str) -> Months:
+    """The last `count` calendar months in zone `tz`, the current one included."""
+    zone = ZoneInfo(tz)
+    labels = last_months(now.astimezone(zone), count)
+
+    def start(year: int, month: int) -> datetime:
+        return datetime(year, month, 1, tzinfo=zone).astimezone(timezone.utc)
+
+    bounds = []
+    for label in labels:
+        year, month = int(label[:4]), int(label[5:])
+        following = (year + 1, 1) if month == 12 else (year, month + 1)
+        bounds.append((start(year, month), start(*following)))
+    return Months(labels, bounds)
 
 
-def _counts(roots: list[Organisation], since: datetime, unit: Organisation | None):
+def _counts(roots: list[Organisation], months: Months, unit: Organisation | None):
     """(org_id, month, point_id, answered, right) from exam first attempts and practice first tries."""
     where_org = or_(*(within(Organisation.path, r.path) for r in roots))
     if unit is not None:
         where_org = where_org & within(Organisation.path, unit.path)
-    exam_month = _month(Attempt.finished_at)
+    exam_month = months.label_of(Attempt.finished_at)
     exams = (
         select(User.org_id, exam_month, Question.point_id, func.count(Response.id),
                func.count(Response.id).filter(Response.is_correct.is_(True)))
@@ -61,50 +87,52 @@ def _counts(roots: list[Organisation], since: datetime, unit: Organisation | Non
         .join(Question, Question.id == Response.question_id)
         .join(User, User.id == Attempt.user_id)
         .join(Organisation, Organisation.id == User.org_id)
-        .where(Attempt.number == 1, Attempt.state == AttemptState.FINISHED, Attempt.finished_at >= since, where_org)
+        .where(Attempt.number == 1, Attempt.state == AttemptState.FINISHED, Attempt.finished_at >= months.since,
+               Attempt.finished_at < months.until, where_org)
         .group_by(User.org_id, exam_month, Question.point_id)
     )
-    practice_month = _month(PracticeAnswer.answered_at)
+    practice_month = months.label_of(PracticeAnswer.answered_at)
     practice = (
         select(User.org_id, practice_month, Question.point_id, func.count(PracticeAnswer.id),
                func.count(PracticeAnswer.id).filter(PracticeAnswer.is_correct.is_(True)))
         .join(Question, Question.id == PracticeAnswer.question_id)
         .join(User, User.id == PracticeAnswer.user_id)
         .join(Organisation, Organisation.id == User.org_id)
-        .where(PracticeAnswer.first_try.is_(True), PracticeAnswer.answered_at >= since, where_org)
+        .where(PracticeAnswer.first_try.is_(True), PracticeAnswer.answered_at >= months.since,
+               PracticeAnswer.answered_at < months.until, where_org)
         .group_by(User.org_id, practice_month, Question.point_id)
     )
     yield from db.session.execute(exams)
     yield from db.session.execute(practice)
 
 
-def branch_trend(scope: Scope, now: datetime, months: int = 6) -> Trend:
-    """Overall first-try correctness per branch the viewer may see, per month."""
-    columns, since = _window(now, months)
+def branch_trend(scope: Scope, now: datetime, tz: str, months: int = 6) -> Trend:
+    """Overall first-try correctness per branch the viewer may see, per local month of zone `tz`."""
+    window = local_months(now, months, tz)
     if not scope.roots:
-        return Trend(columns, [])
+        return Trend(window.labels, [])
     orgs = _orgs_under(scope.roots)
     rows: dict[int, TrendRow] = {}
-    for org_id, month, _point, answered, right in _counts(scope.roots, since, None):
+    for org_id, month, _point, answered, right in _counts(scope.roots, window, None):
         unit = unit_of(orgs[org_id], orgs)
         rows.setdefault(unit.id, TrendRow(unit.name, unit.id)).cells.setdefault(month, Tally()).add(answered, right)
     order = {o.id: i for i, o in enumerate(sort_tree([orgs[k] for k in rows]))}
-    return Trend(columns, sorted(rows.values(), key=lambda r: order[r.key]))
+    return Trend(window.labels, sorted(rows.values(), key=lambda r: order[r.key]))
 
 
-def point_trend(scope: Scope, unit: Organisation, now: datetime, months: int = 6) -> Trend:
-    """First-try correctness per knowledge point for one branch, per month."""
-    columns, since = _window(now, months)
+def point_trend(scope: Scope, unit: Organisation, now: datetime, tz: str, months: int = 6) -> Trend:
+    """First-try correctness per knowledge point for one branch, per local month of zone `tz`."""
+    window = local_months(now, months, tz)
     roots = [unit] if scope.covers(unit) else [r for r in scope.roots if r.path.startswith(unit.path)]
     if not roots:
-        return Trend(columns, [])
+        return Trend(window.labels, [])
     rows: dict[int, TrendRow] = {}
     names = {}
-    for _org, month, point_id, answered, right in _counts(roots, since, unit):
+    for _org, month, point_id, answered, right in _counts(roots, window, unit):
         if point_id not in names:
             names[point_id] = db.session.get(KnowledgePoint, point_id).name
         rows.setdefault(point_id, TrendRow(names[point_id], point_id)).cells.setdefault(month, Tally()).add(answered, right)
-    return Trend(columns, sorted(rows.values(), key=lambda r: r.label))
+    return Trend(window.labels, sorted(rows.values(), key=lambda r: r.label))
 
 
 def _orgs_under(roots: list[Organisation]) -> dict[int, Organisation]:
