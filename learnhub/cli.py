@@ -261,7 +261,7 @@ def report_tallies(assignment_id: int | None, rebuild: bool) -> None:
         db.session.commit()
         click.echo(f"tallies rebuilt for {len(ids)} assignment(s)")
         return
-    drifted = {aid: d for aid in ids if (d := tallies.drift(aid))}
+    drifted = tallies.drift_report(ids)
     for aid, keys in drifted.items():
         click.echo(f"assignment {aid}: {len(keys)} tally row(s) differ from a recount", err=True)
     if drifted:

@@ -134,3 +134,18 @@ def drift(assignment_id: int) -> dict[tuple[int, int, int], tuple[int, int, int,
     counted = {(a, o, p): (n, c) for a, o, p, n, c in db.session.execute(contributions(Attempt.assignment_id == assignment_id))}
     return {k: (*stored.get(k, (0, 0)), *counted.get(k, (0, 0)))
             for k in stored.keys() | counted.keys() if stored.get(k) != counted.get(k)}
+
+
+def drift_report(assignment_ids: list[int]) -> dict[int, dict]:
+    """`drift` for each assignment, all read from one snapshot of the database: a hand-in committing
+    between the tally read and the recount cannot look like drift. Ends the session's transaction
+    first (the snapshot starts with a new one) and after."""
+    db.session.rollback()
+    if db.session.get_bind().dialect.name == "postgresql":
+        # READ COMMITTED would give each statement its own snapshot; this one lasts the transaction.
+        db.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+    # On SQLite a transaction's reads share the snapshot its first read took (WAL), as here.
+    try:
+        return {aid: found for aid in assignment_ids if (found := drift(aid))}
+    finally:
+        db.session.rollback()

@@ -281,3 +281,32 @@ def test_random_sequences_keep_the_tally_equal_to_a_recount(app, world, ctx, see
         db.session.expire_all()
         for aid in (world.assignment_a, world.assignment_b):
             assert tallies.drift(aid) == {}, "after: " + "; ".join(log)
+
+
+def test_a_hand_in_committing_during_the_check_is_not_reported_as_drift(app, world, a, runner, monkeypatch):
+    """`report tallies` reads the tallies, then recounts: a hand-in that commits between the two reads
+    must not look like drift (it would push an operator to --rebuild in the middle of an exam)."""
+    with app.app_context():
+        attempt_id = take(a, world.user["m_a1"], ALL, submit=False).id
+    real, handed_in = tallies.contributions, []
+
+    def hand_in_between_the_reads(*where):
+        if not handed_in:  # the stored tallies are read; another process's hand-in commits now
+            handed_in.append(True)  # before: the hand-in's own tally update calls this too
+
+            def submit():
+                with app.app_context():
+                    quizzes.submit_attempt(db.session.get(Attempt, attempt_id), None, 60)
+            thread = threading.Thread(target=submit)
+            thread.start()
+            thread.join(30)
+        return real(*where)
+
+    monkeypatch.setattr(tallies, "contributions", hand_in_between_the_reads)
+    result = runner.invoke(args=["report", "tallies", "--assignment", str(a)])
+    assert handed_in and result.exit_code == 0, result.output
+    monkeypatch.setattr(tallies, "contributions", real)
+    with app.app_context():
+        assert db.session.get(Attempt, attempt_id).is_finished
+        assert_consistent(a)
+    assert runner.invoke(args=["report", "tallies", "--assignment", str(a)]).exit_code == 0
