@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -74,7 +74,12 @@ class ExemptionReason(enum.Enum):
 class Exemption(db.Model):
     """免学: a member excused from an assignment, with who decided it and why. Revoked rows are kept for audit."""
 
-    __table_args__ = (Index("ix_exemption_assignment_user", "assignment_id", "user_id"),)
+    __table_args__ = (
+        Index("ix_exemption_assignment_user", "assignment_id", "user_id"),
+        # One active exemption per member and assignment: a double tap cannot list a member twice.
+        Index("uq_exemption_active", "assignment_id", "user_id", unique=True,
+              sqlite_where=text("revoked_at IS NULL"), postgresql_where=text("revoked_at IS NULL")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     assignment_id: Mapped[int] = mapped_column(ForeignKey("assignment.id", ondelete="CASCADE"))

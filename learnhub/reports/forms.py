@@ -1,6 +1,6 @@
 from flask_wtf import FlaskForm
-from wtforms import DecimalField, SelectChoice, SelectField, StringField
-from wtforms.validators import DataRequired, Length, NumberRange
+from wtforms import SelectChoice, SelectField, StringField
+from wtforms.validators import DataRequired, InputRequired, Length
 
 from ..models import ExemptionReason
 
@@ -11,8 +11,7 @@ class ExemptForm(FlaskForm):
 
 
 class ProxyForm(FlaskForm):
-    score = DecimalField(
-        "纸质试卷得分", places=1,
-        validators=[DataRequired("请填写分数"), NumberRange(0, 100, "分数应在 0 到 100 之间")],
-    )
+    # Text, checked by the service (exemptions.paper_score): 0 is a score, and "59.96" is refused, not rounded.
+    score = StringField("纸质试卷得分", validators=[InputRequired("请填写分数"), Length(max=10)],
+                        render_kw={"inputmode": "decimal", "step": "0.1", "min": "0", "max": "100"})
     note = StringField("代录依据", validators=[DataRequired("请注明代录依据"), Length(max=200)])

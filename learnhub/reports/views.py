@@ -229,7 +229,7 @@ def member_proxy(assignment_id: int, user_id: int):
     person = _member(item, user_id)
     form = ProxyForm()
     if form.validate_on_submit():
-        _run(lambda: exemptions.record_paper_result(item, person, float(form.score.data), form.note.data, current_user),
+        _run(lambda: exemptions.record_paper_result(item, person, form.score.data, form.note.data, current_user),
              f"已为 {person.name} 代录成绩")
     else:
         for errors in form.errors.values():

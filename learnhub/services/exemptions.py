@@ -6,8 +6,10 @@ Both are decisions a secretary makes for someone else, so both keep who did it, 
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import Assignment, Attempt, AttemptState, Exemption, ExemptionReason, User, utcnow
@@ -52,7 +54,13 @@ def exempt(assignment: Assignment, member: User, reason: ExemptionReason, note: 
     row = Exemption(assignment_id=assignment.id, user_id=member.id, reason=reason, note=note.strip()[:200],
                     created_by_id=by.id, created_at=now or utcnow())
     db.session.add(row)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # A second tap (or a colleague) exempted them between our check and our write: the same
+        # answer as if it had come second in turn.
+        db.session.rollback()
+        raise ServiceError(f"{member.name} 已经免学") from None
     return row
 
 
@@ -65,25 +73,46 @@ def revoke(assignment: Assignment, member: User, by: User, now: datetime | None 
     db.session.commit()
 
 
-def record_paper_result(assignment: Assignment, member: User, score: float, note: str, by: User, now: datetime | None = None) -> Attempt:
-    """代录: record the score of a paper exam taken by a member without a phone, marked as such. Commits."""
+def paper_score(value) -> float:
+    """The score as typed on the 代录 form: a number from 0 to 100 with at most one decimal, stored as is."""
+    try:
+        score = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        raise ServiceError("分数应为 0 到 100 之间的数字") from None
+    if not score.is_finite() or not 0 <= score <= 100:
+        raise ServiceError("分数应在 0 到 100 之间")
+    if score.as_tuple().exponent < -1 and score != score.quantize(Decimal("0.1")):
+        raise ServiceError("分数最多保留一位小数")
+    return float(score)
+
+
+def record_paper_result(assignment: Assignment, member: User, score, note: str, by: User, now: datetime | None = None) -> Attempt:
+    """代录: record the score of a paper exam taken by a member without a phone, marked as such. Commits.
+
+    The score is stored as typed (0 included) and pass or fail follows the stored score.
+    """
     now = now or utcnow()
     if not is_assigned(assignment, member):
         raise ServiceError("这项任务没有布置给该党员")
-    if not 0 <= score <= 100:
-        raise ServiceError("分数应在 0 到 100 之间")
-    if open_attempt(assignment, member) is not None:
-        raise ServiceError(f"{member.name} 正在线上答题，不能代录")
+    stored = paper_score(score)
     if not note.strip():
         raise ServiceError("请注明代录依据（如：纸质试卷，某月某日支部集中测试）")
-    attempt = Attempt(
-        assignment=assignment, user=member, number=len(attempts_of(assignment, member)) + 1,
-        state=AttemptState.FINISHED, started_at=now, finished_at=now, paper=[], total=0,
-        score=round(float(score), 1), passed=score >= assignment.pass_mark, entered_by_id=by.id,
-        entry_note=note.strip()[:200],
-    )
-    db.session.add(attempt)
-    db.session.flush()
-    update_result(attempt)
-    db.session.commit()
-    return attempt
+    for _ in range(2):
+        if open_attempt(assignment, member) is not None:
+            raise ServiceError(f"{member.name} 正在线上答题，不能代录")
+        attempt = Attempt(
+            assignment=assignment, user=member, number=len(attempts_of(assignment, member)) + 1,
+            state=AttemptState.FINISHED, started_at=now, finished_at=now, paper=[], total=0,
+            score=stored, passed=stored >= assignment.pass_mark, entered_by_id=by.id, entry_note=note.strip()[:200],
+        )
+        db.session.add(attempt)
+        try:
+            db.session.flush()
+        except IntegrityError:
+            # The member started (or someone recorded) an attempt with that number meanwhile: look again.
+            db.session.rollback()
+            continue
+        update_result(attempt)
+        db.session.commit()
+        return attempt
+    raise ServiceError("该党员的答题记录刚刚发生变化，请刷新后重试")

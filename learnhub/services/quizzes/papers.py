@@ -95,7 +95,8 @@ def attempts_of(assignment: Assignment, user: User) -> list[Attempt]:
     )
 
 
-def start_attempt(assignment: Assignment, user: User, now: datetime | None = None, rng: random.Random | None = None) -> Attempt:
+def start_attempt(assignment: Assignment, user: User, now: datetime | None = None, rng: random.Random | None = None,
+                  _again: bool = True) -> Attempt:
     """Return the member's attempt in progress, or start a new one with its own paper. Commits."""
     now = now or utcnow()
     if not is_assigned(assignment, user):
@@ -127,12 +128,15 @@ def start_attempt(assignment: Assignment, user: User, now: datetime | None = Non
     try:
         db.session.commit()
     except IntegrityError:
-        # Two taps on "start" at once: the other request created it.
+        # Two taps on "start" at once: the other request created it. Or a 代录 took that attempt
+        # number meanwhile: start again, counting it (the attempts may now be used up).
         db.session.rollback()
         existing = open_attempt(assignment, user)
-        if existing is None:
+        if existing is not None:
+            return existing
+        if not _again:
             raise
-        return existing
+        return start_attempt(assignment, user, now, rng, _again=False)
     return attempt
 
 
