@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import Assignment, Attempt, AttemptState, Exemption, ExemptionReason, User, utcnow
-from . import ServiceError
+from . import ServiceError, tallies
 from .quizzes import update_result, attempts_of, is_assigned, open_attempt
 
 
@@ -53,8 +53,9 @@ def exempt(assignment: Assignment, member: User, reason: ExemptionReason, note: 
         raise ServiceError("选择“其他”时请写明原因")
     row = Exemption(assignment_id=assignment.id, user_id=member.id, reason=reason, note=note.strip()[:200],
                     created_by_id=by.id, created_at=now or utcnow())
-    db.session.add(row)
     try:
+        with tallies.exemption_recounted(assignment.id, member.id):  # their first tries leave mastery
+            db.session.add(row)
         db.session.commit()
     except IntegrityError:
         # A second tap (or a colleague) exempted them between our check and our write: the same
@@ -69,7 +70,8 @@ def revoke(assignment: Assignment, member: User, by: User, now: datetime | None 
     row = active_exemption(assignment, member)
     if row is None:
         raise ServiceError(f"{member.name} 没有免学记录")
-    row.revoked_at, row.revoked_by_id = now or utcnow(), by.id
+    with tallies.exemption_recounted(assignment.id, member.id):  # their first tries count again
+        row.revoked_at, row.revoked_by_id = now or utcnow(), by.id
     db.session.commit()
 
 

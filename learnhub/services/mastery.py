@@ -24,6 +24,7 @@ from ..models import (
     PointTally,
     Question,
 )
+from . import counting
 from .orgs import Scope, ancestor_ids, sort_tree, unit_of, within
 from .quizzes.papers import _point_ids_under
 from .reports import UnitRow, assignment_report, visible_roots
@@ -117,13 +118,14 @@ def required_points(assignment: Assignment) -> list[KnowledgePoint]:
 
 
 def first_attempt_responses(assignment: Assignment, roots: list[Organisation]):
-    """SQL conditions: responses on members' first finished, self-taken attempts, within these subtrees.
-
-    The caller's query joins Response, Attempt, User and Organisation.
+    """SQL conditions: responses on the first finished, self-taken attempts of members who count
+    (services/counting.py), within these subtrees. The caller's query joins Response, Attempt, User
+    and Organisation.
     """
     return (
         Attempt.assignment_id == assignment.id, Attempt.number == 1, Attempt.state == AttemptState.FINISHED,
-        Attempt.entered_by_id.is_(None), or_(*(within(Organisation.path, r.path) for r in roots)),
+        Attempt.entered_by_id.is_(None), counting.counted_for(assignment.id),
+        or_(*(within(Organisation.path, r.path) for r in roots)),
     )
 
 

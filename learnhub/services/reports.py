@@ -27,6 +27,7 @@ from ..models import (
     Response,
     User,
 )
+from . import counting
 from .orgs import Scope, ancestor_ids, sort_tree, unit_of, within
 
 
@@ -121,7 +122,8 @@ def _in_progress(assignment: Assignment):
 
 
 def _member_filter(roots: list[Organisation]):
-    return and_(User.active.is_(True), or_(*(within(Organisation.path, r.path) for r in roots)))
+    """Members listed under the assignment: those who count (exempt ones are listed and counted apart)."""
+    return and_(counting.counted_member(), or_(*(within(Organisation.path, r.path) for r in roots)))
 
 
 def assignment_report(scope: Scope, assignment: Assignment) -> AssignmentReport:

@@ -3,12 +3,12 @@ behind mastery in the weak-branch report, kept in the point_tally table instead 
 millions of responses on every view.
 
 One definition (`contributions`) says which responses count: those on members' first finished,
-self-taken attempts (number 1, not 代录), of active members, under the organisation they belong to
-now. Every change goes through it:
+self-taken attempts (number 1, not 代录), of members who count (`counting`: active, not exempt),
+under the organisation they belong to now. Every change goes through it:
 
 - a graded attempt adds its own contributions (`record_attempt`, from quizzes.handin._finish);
-- anything that changes which responses count or how (a member moved, disabled or enabled; a key
-  corrected) runs inside `recounted(...)` (`member_recounted` for members): what the affected
+- anything that changes which responses count or how (a member moved, disabled or enabled, exempted
+  or the exemption revoked; a key corrected) runs inside `recounted(...)` (`member_recounted` for members): what the affected
   responses contributed is taken off before, and added back after the change;
 - `rebuild` recounts an assignment from scratch (the migration's backfill, bulk loads, repairs).
 
@@ -25,6 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from ..extensions import db
 from ..models import Attempt, AttemptState, PointTally, Question, Response, User
+from . import counting
 
 _KEY = ("assignment_id", "org_id", "point_id")
 _CHUNK = 500  # rows per INSERT (5 parameters each; well inside SQLite's limit)
@@ -42,7 +43,7 @@ def contributions(*where):
         .join(Question, Question.id == Response.question_id)
         .join(User, User.id == Attempt.user_id)
         .where(
-            User.active.is_(True), Attempt.number == 1, Attempt.state == AttemptState.FINISHED,
+            counting.counted_for(Attempt.assignment_id), Attempt.number == 1, Attempt.state == AttemptState.FINISHED,
             Attempt.entered_by_id.is_(None), *where,
         )
         .group_by(Attempt.assignment_id, User.org_id, Question.point_id)
@@ -96,6 +97,16 @@ def recounted(*where) -> Iterator[None]:
     yield
     db.session.flush()
     _add(db.session.execute(stmt).all(), +1)
+
+
+@contextmanager
+def exemption_recounted(assignment_id: int, user_id: int) -> Iterator[None]:
+    """`recounted` for exempting a member from one assignment, or revoking that: their attempts on it
+    are locked first, as in member_recounted."""
+    mine = (Attempt.user_id == user_id, Attempt.assignment_id == assignment_id)
+    db.session.execute(select(Attempt.id).where(*mine).with_for_update())
+    with recounted(*mine):
+        yield
 
 
 @contextmanager

@@ -11,6 +11,7 @@ from sqlalchemy import and_, case, func, or_, select
 
 from ..extensions import db
 from ..models import Attempt, AttemptState, KnowledgePoint, Organisation, PracticeAnswer, Question, Response, User
+from . import counting
 from .mastery import Tally
 from .orgs import Scope, ancestor_ids, sort_tree, unit_of, within
 
@@ -87,7 +88,8 @@ def _counts(roots: list[Organisation], months: Months, unit: Organisation | None
         .join(Question, Question.id == Response.question_id)
         .join(User, User.id == Attempt.user_id)
         .join(Organisation, Organisation.id == User.org_id)
-        .where(Attempt.number == 1, Attempt.state == AttemptState.FINISHED, Attempt.finished_at >= months.since,
+        .where(Attempt.number == 1, Attempt.state == AttemptState.FINISHED, Attempt.entered_by_id.is_(None),
+               counting.counted_for(Attempt.assignment_id), Attempt.finished_at >= months.since,
                Attempt.finished_at < months.until, where_org)
         .group_by(User.org_id, exam_month, Question.point_id)
     )
@@ -98,7 +100,7 @@ def _counts(roots: list[Organisation], months: Months, unit: Organisation | None
         .join(Question, Question.id == PracticeAnswer.question_id)
         .join(User, User.id == PracticeAnswer.user_id)
         .join(Organisation, Organisation.id == User.org_id)
-        .where(PracticeAnswer.first_try.is_(True), PracticeAnswer.answered_at >= months.since,
+        .where(PracticeAnswer.first_try.is_(True), counting.counted_member(), PracticeAnswer.answered_at >= months.since,
                PracticeAnswer.answered_at < months.until, where_org)
         .group_by(User.org_id, practice_month, Question.point_id)
     )

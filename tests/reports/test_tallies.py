@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import delete, select, text
 
 from learnhub.extensions import db
-from learnhub.models import Assignment, Attempt, KnowledgePoint, Organisation, PointTally, Question, User, utcnow
+from learnhub.models import Assignment, Attempt, ExemptionReason, KnowledgePoint, Organisation, PointTally, Question, User, utcnow
 from learnhub.services import accounts, exemptions, items, quizzes, tallies
 from learnhub.services.quizzes import QuizError, handin, papers
 
@@ -249,7 +249,7 @@ def _random_step(rng: random.Random, world, log: list[str]) -> None:
     key = rng.choice(MEMBERS)
     member = db.session.get(User, world.user[key])
     assignment = db.session.get(Assignment, rng.choice([world.assignment_a, world.assignment_b]))
-    op = rng.choice(["take", "take", "take", "start", "submit", "overdue", "move", "active", "fix", "paper"])
+    op = rng.choice(["take", "take", "take", "start", "submit", "overdue", "move", "active", "fix", "paper", "exempt"])
     log.append(f"{op} {key} {assignment.id}")
     try:
         if op in ("take", "start"):
@@ -266,6 +266,12 @@ def _random_step(rng: random.Random, world, log: list[str]) -> None:
             accounts.set_active(member, not member.active)
         elif op == "fix":
             flip_key(db.session.get(User, world.user["admin"]))
+        elif op == "exempt":
+            admin = db.session.get(User, world.user["admin"])
+            if exemptions.active_exemption(assignment, member) is None:
+                exemptions.exempt(assignment, member, ExemptionReason.SICK, "", admin)
+            else:
+                exemptions.revoke(assignment, member, admin)
         elif op == "paper":
             exemptions.record_paper_result(assignment, member, 75, "纸质试卷", db.session.get(User, world.user["admin"]))
     except (QuizError, accounts.ServiceError):
