@@ -19,6 +19,15 @@ MESSAGES = {
 }
 
 
+class Refusal(HTTPException):
+    """An error status with a message of its own, when the generic one would not say why (e.g. 403 for a
+    secretary who sits the exam whose item analysis they open)."""
+
+    def __init__(self, code: int, message: str):
+        super().__init__(description=message)
+        self.code = code
+
+
 def _wants_json() -> bool:
     return request.is_json or request.accept_mimetypes.best == "application/json"
 
@@ -33,6 +42,10 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(_exc):
         return _render(400, "页面已过期，请刷新后再提交")
+
+    @app.errorhandler(Refusal)
+    def refusal(exc: Refusal):
+        return _render(exc.code, exc.description)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
