@@ -71,7 +71,8 @@ def not_sitting(assignment: Assignment) -> Assignment:
     return assignment
 
 
-def unsealed(question_key: str) -> None:
-    """403 saying why, if the question is on a paper the viewer sits (its key must not be shown or changed)."""
-    if question_key in sealed_keys():
-        raise Refusal(403, secrecy.WITHHELD)
+def unsealed(*keys: str, message: str = secrecy.WITHHELD) -> None:
+    """403 saying why, if any of these questions is on a paper the viewer sits: its key is neither shown
+    to them nor changed by them until their answers are out."""
+    if sealed_keys().intersection(keys):
+        raise Refusal(403, message)
