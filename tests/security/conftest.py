@@ -21,12 +21,12 @@ from sqlalchemy import func, select
 from learnhub.extensions import db
 from learnhub.models import (
     Assignment,
+    AssignmentQuestion,
     Material,
     Organisation,
     PointLevel,
     PracticeMode,
     Question,
-    QuestionKind,
     User,
 )
 from learnhub.services import materials, practice, question_reports, quizzes
@@ -57,7 +57,7 @@ class ForeignSet:
 class Shared:
     """Objects that belong to nobody's organisation: the shared bank, the study notes, static files."""
 
-    question: int  # a single-choice question on nobody's paper
+    question: int  # a question on nobody's paper (so nobody who sits one is kept from its key)
     part: int  # a part (chapter) of the Constitution that has questions
     material: str  # a study material's slug
     static_file: str = "css/app.css"
@@ -67,8 +67,9 @@ def _user(world, key: str) -> User:
     return db.session.get(User, world.user[key])
 
 
-def _question_of_kind(kind: QuestionKind) -> Question:
-    return db.session.scalars(select(Question).where(Question.kind == kind).order_by(Question.key)).first()
+def _question_on_no_paper() -> Question:
+    on_papers = select(AssignmentQuestion.question_id)
+    return db.session.scalars(select(Question).where(Question.id.not_in(on_papers)).order_by(Question.key)).first()
 
 
 def _foreign_set(
@@ -83,7 +84,7 @@ def _foreign_set(
         db.session.get(Organisation, world.org[open_org]), questions, title=f"{name} 练习卷", max_attempts=0,
     )
     db.session.commit()
-    # Practised before the open attempt starts: once it has, the question is sealed for this member.
+    # Practised before the open attempt starts: had the question been on its paper, it would now be sealed.
     answer = practise(person, question, ["0"], PracticeMode.CHAPTER).answer
     in_progress = quizzes.start_attempt(open_assignment, person)
     report = question_reports.file_report(person, question, "答案好像不对")
@@ -102,7 +103,7 @@ def shared(app, world) -> Shared:
     """Import the study notes, and pick a shared question and a part that has questions."""
     with app.app_context():
         materials.import_notes(DATA / "notes")
-        question = _question_of_kind(QuestionKind.SINGLE)
+        question = _question_on_no_paper()
         part = question.point
         while part.level is not PointLevel.PART:
             part = part.parent
