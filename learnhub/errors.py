@@ -26,6 +26,15 @@ MESSAGES = {
 }
 
 
+class Refusal(HTTPException):
+    """An error status with a message of its own, when the generic one would not say why (e.g. 403 for a
+    secretary who sits the exam whose item analysis they open)."""
+
+    def __init__(self, code: int, message: str):
+        super().__init__(description=message)
+        self.code = code
+
+
 def _wants_json() -> bool:
     return request.is_json or request.accept_mimetypes.best == "application/json"
 
@@ -45,6 +54,10 @@ def init_app(app: Flask) -> None:
     def untrusted_host(_exc):
         # A Host outside TRUSTED_HOSTS: no URL can be built for it, so no page with links either.
         return "请求的主机名不被本站接受", 400, {"Content-Type": "text/plain; charset=utf-8"}
+
+    @app.errorhandler(Refusal)
+    def refusal(exc: Refusal):
+        return _render(exc.code, exc.description)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

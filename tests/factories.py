@@ -20,6 +20,7 @@ from learnhub.models import (
     User,
     utcnow,
 )
+from learnhub.services import practice
 from learnhub.services.accounts import HashSettings, hash_password
 from learnhub.services.orgs import create_org, grant
 
@@ -63,3 +64,8 @@ def make_assignment(org: Organisation, questions: list[Question], **extra) -> As
     db.session.add(assignment)
     db.session.flush()
     return assignment
+
+
+def practise(user: User, question: Question, raw, mode, now=None):
+    """Serve a question to the member in practice and answer it, as the practice pages do. Commits."""
+    return practice.answer(user, practice.serve(user, question, mode, now).id, raw, now)

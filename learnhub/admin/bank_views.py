@@ -8,7 +8,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import SelectChoice
 
-from ..auth.decorators import current_scope
+from ..auth.decorators import current_scope, unsealed
 from ..extensions import db
 from ..models import KnowledgePoint, PointLevel, Question, QuestionKind
 from ..services import bank_formats, question_bank
@@ -18,6 +18,8 @@ from .forms import BankImportForm, QuestionForm
 
 PAGE_SIZE = 30
 UPLOAD_KEY = "bank_upload"
+# An import would show (new or unchanged) and change the key of a question on the organiser's own paper.
+SEALED_IMPORT = "文件中有题目在你参加的考试中，答案公布后才能导入"
 
 
 @bp.before_request
@@ -58,8 +60,12 @@ def bank_list():
 
 @bp.route("/questions/<int:question_id>", methods=["GET", "POST"])
 def bank_edit(question_id: int):
-    """Edit a question. If members have answered it, the edit becomes a new revision."""
+    """Edit a question. If members have answered it, the edit becomes a new revision.
+
+    Not a question on a paper the organiser sits: its key is neither shown to them nor changed by them.
+    """
     question = db.get_or_404(Question, question_id)
+    unsealed(question.key)
     form = QuestionForm()
     form.point.choices = _point_choices()
     if request.method == "GET":
@@ -100,8 +106,9 @@ def _raw(form: QuestionForm) -> dict:
 
 @bp.post("/questions/<int:question_id>/retire")
 def bank_retire(question_id: int):
-    """Retire a question (no new papers or practice use it), or bring it back."""
+    """Retire a question (no new papers or practice use it), or bring it back (not one the organiser sits)."""
     question = db.get_or_404(Question, question_id)
+    unsealed(question.key)
     if FlaskForm().validate_on_submit():
         question_bank.set_retired(question, not question.retired)
         flash("已停用这道题" if question.retired else "已恢复这道题", "success")
@@ -123,6 +130,7 @@ def bank_import():
         upload = form.file.data
         data = upload.read()
         bank = bank_formats.parse_file(upload.filename or "", data, question_bank.db_points(), form.point.data or None)
+        unsealed(*(q.key for q in bank.questions), message=SEALED_IMPORT)
         if bank.problems:
             return render_template("admin/bank_import.html", form=form, problems=bank.problems)
         token = secrets.token_hex(16)
@@ -147,6 +155,7 @@ def bank_import_confirm():
     data = path.read_bytes()
     path.unlink()
     bank = bank_formats.parse_file(pending["name"], data, question_bank.db_points(), pending["point"])
+    unsealed(*(q.key for q in bank.questions), message=SEALED_IMPORT)
     try:
         result = question_bank.import_bank(bank)
     except question_bank.BankError as exc:

@@ -7,8 +7,10 @@ from functools import wraps
 from flask import abort, g
 from flask_login import current_user, login_required
 
+from ..errors import Refusal
 from ..extensions import db
-from ..models import Organisation
+from ..models import Assignment, Organisation
+from ..services import secrecy
 from ..services.orgs import Scope, scope_for
 
 
@@ -51,3 +53,26 @@ def scoped_org_or_404(org_id: int) -> Organisation:
     if not current_scope().covers(org):
         abort(404)
     return org
+
+
+def sealed_keys() -> frozenset[str]:
+    """Keys of the questions whose key, explanation and option order the viewer may not see yet
+    (they sit a paper that carries them), built once per request."""
+    if "sealed" not in g:
+        g.sealed = secrecy.sealed_keys(current_user)
+    return g.sealed
+
+
+def not_sitting(assignment: Assignment) -> Assignment:
+    """The assignment, unless the viewer sits its exam and may not see its keys yet: then 403 saying why."""
+    reason = secrecy.sitting(current_user, assignment)
+    if reason is not None:
+        raise Refusal(403, reason)
+    return assignment
+
+
+def unsealed(*keys: str, message: str = secrecy.WITHHELD) -> None:
+    """403 saying why, if any of these questions is on a paper the viewer sits: its key is neither shown
+    to them nor changed by them until their answers are out."""
+    if sealed_keys().intersection(keys):
+        raise Refusal(403, message)

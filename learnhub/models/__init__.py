@@ -22,6 +22,7 @@ from .practice import (
     MistakeCard,
     PracticeAnswer,
     PracticeMode,
+    PracticeServed,
     QuestionReport,
     ReportStatus,
 )
@@ -33,5 +34,5 @@ __all__ = [
     "Grant", "KnowledgePoint", "Material", "MemberCategory", "MemberResult", "OrgKind", "Organisation",
     "PointLevel", "PointTally", "Question", "QuestionKind", "Reading", "Response", "Role", "Scoring", "ShowAnswers",
     "User", "assignment_material", "material_point", "utcnow", "Exemption", "ExemptionReason", "MistakeCard",
-    "PracticeAnswer", "PracticeMode", "QuestionReport", "ReportStatus", "ExportLog", "KeyCorrection",
+    "PracticeAnswer", "PracticeMode", "PracticeServed", "QuestionReport", "ReportStatus", "ExportLog", "KeyCorrection",
 ]

@@ -37,6 +37,24 @@ class PracticeAnswer(db.Model):
     question: Mapped[Question] = relationship()
 
 
+class PracticeServed(db.Model):
+    """A question the server showed a member in practice. Practice grades only these, never a question id
+    from the request: the form carries this row's id, and the question and mode come from the row."""
+
+    __table_args__ = (Index("ix_practice_served_user_question", "user_id", "question_id", "mode"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    question_id: Mapped[int] = mapped_column(ForeignKey("question.id"))
+    mode: Mapped[PracticeMode] = mapped_column(_enum(PracticeMode))
+    served_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The answer it received; set once, so a second submit of the same page shows the same feedback.
+    answer_id: Mapped[int | None] = mapped_column(ForeignKey("practice_answer.id", ondelete="CASCADE"))
+
+    question: Mapped[Question] = relationship()
+    answer: Mapped[PracticeAnswer | None] = relationship()
+
+
 class MistakeCard(db.Model):
     """A question the member got wrong, scheduled for spaced review (FSRS) until answered right a few times."""
 

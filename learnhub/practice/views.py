@@ -5,9 +5,11 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
+from ..auth.decorators import sealed_keys
+from ..errors import Refusal
 from ..extensions import db
 from ..models import KnowledgePoint, PointLevel, PracticeAnswer, PracticeMode, Question, utcnow
-from ..services import mistakes, practice
+from ..services import mistakes, practice, secrecy
 from ..services.quizzes import QuizError
 from . import bp
 
@@ -22,20 +24,14 @@ def _parts() -> list[KnowledgePoint]:
     ))
 
 
-def _today(now):
-    """Today's five questions and the member's answers to them so far."""
-    questions = practice.daily_questions(current_user, now, _tz())
-    return questions, practice.answered_today(current_user, [q.id for q in questions], now, _tz(), PracticeMode.DAILY)
-
-
 @bp.get("/")
 @login_required
 def index():
     """Practice home: today's five, the mistake book, practice by chapter, and what the member knows."""
     now = utcnow()
-    daily, done = _today(now)
+    today = practice.daily(current_user, now, _tz())
     return render_template(
-        "practice/index.html", daily=daily, done=done, stats=practice.stats(current_user, now), parts=_parts(),
+        "practice/index.html", daily=today.questions, done=today.done, stats=practice.stats(current_user, now), parts=_parts(),
         due=len(practice.due_cards(current_user, now, _tz())), next_due=mistakes.next_due(current_user.id),
     )
 
@@ -43,12 +39,11 @@ def index():
 @bp.get("/daily")
 @login_required
 def daily():
-    """The next of today's five questions, or the summary when all are done."""
-    questions, done = _today(utcnow())
-    pending = [q for q in questions if q.id not in done]
-    if not pending:
-        return render_template("practice/daily_done.html", questions=questions, done=done)
-    return _show(pending[0], PracticeMode.DAILY, position=len(done) + 1, total=len(questions))
+    """The next of today's five questions, or the summary when all are done (or wait for an exam to end)."""
+    today = practice.daily(current_user, utcnow(), _tz())
+    if not today.pending:
+        return render_template("practice/daily_done.html", today=today, note=secrecy.WITHHELD)
+    return _show(today.pending[0], PracticeMode.DAILY, position=len(today.done) + 1, total=len(today.questions))
 
 
 @bp.get("/review")
@@ -67,31 +62,35 @@ def review():
 def chapter(part_id: int):
     """A question from one part of the Constitution, favouring ones not yet answered right."""
     part = db.one_or_404(select(KnowledgePoint).filter_by(id=part_id, level=PointLevel.PART))
-    question = practice.next_chapter_question(current_user, part.id, random.SystemRandom())
+    try:
+        question = practice.next_chapter_question(current_user, part.id, random.SystemRandom())
+    except practice.PracticeError as exc:
+        flash(str(exc), "info")
+        return redirect(url_for("practice.index"))
     if question is None:
         abort(404)
     return _show(question, PracticeMode.CHAPTER, position=None, total=None, part=part)
 
 
 def _show(question: Question, mode: PracticeMode, position, total, part=None):
+    """Show one question, recording that it was served: only served questions are graded."""
+    served = practice.serve(current_user, question, mode)
     return render_template(
-        "practice/question.html", question=question, mode=mode, position=position, total=total, part=part,
-        form=FlaskForm(),
+        "practice/question.html", question=question, mode=mode, served=served, position=position, total=total,
+        part=part, form=FlaskForm(),
     )
 
 
 @bp.post("/answer")
 @login_required
 def answer():
-    """Grade one practice answer at once and show the feedback."""
+    """Grade the answer to a question this page served and show the feedback; any other question is refused."""
     if not FlaskForm().validate_on_submit():
         abort(400)
-    question = db.get_or_404(Question, request.form.get("question_id", type=int) or 0)
     try:
-        mode = PracticeMode(request.form.get("mode", ""))
-        feedback = practice.answer(current_user, question, request.form.getlist("a"), mode)
-    except ValueError:
-        abort(400)
+        feedback = practice.answer(current_user, request.form.get("served", type=int) or 0, request.form.getlist("a"))
+    except practice.NotServed as exc:
+        raise Refusal(404, str(exc)) from None
     except (practice.PracticeError, QuizError) as exc:
         flash(str(exc), "error")
         return redirect(request.referrer or url_for("practice.index"))
@@ -103,10 +102,13 @@ def answer():
 @bp.get("/answers/<int:answer_id>")
 @login_required
 def feedback(answer_id: int):
-    """Right or wrong, the right answer, the explanation and the article: instant feedback."""
+    """Right or wrong, the right answer, the explanation and the article: instant feedback.
+
+    Withheld while the question sits on a paper of the member's whose answers are not out yet.
+    """
     row = db.one_or_404(select(PracticeAnswer).filter_by(id=answer_id, user_id=current_user.id))
     part_id = request.args.get("part", type=int)
     return render_template(
         "practice/feedback.html", row=row, question=row.question, right=practice.right_answer(row.question),
-        part_id=part_id,
+        part_id=part_id, withheld=row.question.key in sealed_keys(), note=secrecy.WITHHELD,
     )

@@ -3,9 +3,10 @@ from flask_login import current_user, login_required, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
+from ..auth.decorators import sealed_keys
 from ..extensions import db, login_manager
 from ..models import Assignment, Attempt, Question, ShowAnswers, utcnow
-from ..services import materials, question_reports, quizzes
+from ..services import materials, question_reports, quizzes, secrecy
 from ..services.quizzes import QuizError
 from ..security import session_token
 from . import bp
@@ -126,7 +127,10 @@ def submit(attempt_id: int):
 @bp.get("/attempts/<int:attempt_id>/review")
 @login_required
 def review(attempt_id: int):
-    """Show the score and, when allowed, each question with the right answer and the explanation."""
+    """Show the score and, when allowed, each question with the right answer and the explanation.
+
+    A question that also sits on a paper of the member's whose answers are not out yet is withheld.
+    """
     item = _own_attempt(attempt_id)
     quizzes.close_if_overdue(item, _grace())
     if not item.is_finished:
@@ -134,6 +138,7 @@ def review(attempt_id: int):
     return render_template(
         "quiz/review.html", attempt=item, items=quizzes.paper_items(item),
         show_answers=quizzes.answers_visible(item), assignment=item.assignment,
+        sealed=sealed_keys(), withheld_note=secrecy.WITHHELD,
     )
 
 

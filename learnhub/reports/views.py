@@ -16,10 +16,12 @@ from flask import (
 from flask_wtf import FlaskForm
 from flask_login import current_user
 
-from ..auth.decorators import current_scope, scoped_org_or_404, staff_required
+from ..auth.decorators import current_scope, not_sitting, scoped_org_or_404, sealed_keys, staff_required, unsealed
 from ..extensions import db
 from ..models import Assignment, Attempt, ExemptionReason, Organisation, Question, User, utcnow
-from ..services import ServiceError, assignments, exemptions, exports, items, mastery, materials, quizzes, reports, trends
+from ..services import (
+    ServiceError, assignments, exemptions, exports, items, mastery, materials, quizzes, reports, secrecy, trends,
+)
 from . import bp
 from .forms import ExemptForm, ProxyForm
 
@@ -150,11 +152,15 @@ def _branch_export(assignment_id: int, org_id: int, kind: str):
 @bp.get("/assignments/<int:assignment_id>/export.xlsx")
 @staff_required
 def assignment_export(assignment_id: int):
-    """Download the summary tree, the non-finishers, one sheet per branch and the item analysis."""
+    """Download the summary tree, the non-finishers, one sheet per branch and the item analysis.
+
+    The item analysis leaves out every question whose key the viewer may not see yet (on their paper).
+    """
     item = _visible_assignment(assignment_id)
     scope, now = current_scope(), utcnow()
     weak_report = mastery.mastery_report(scope, item)
-    stats = items.item_analysis(scope, item) if item.has_quiz else []
+    sealed = sealed_keys()
+    stats = [s for s in items.item_analysis(scope, item) if s.question.key not in sealed] if item.has_quiz else []
     exports.log_export(current_user, "rollup.xlsx", item.title)
     return _xlsx(
         lambda out: exports.write_rollup_workbook(
@@ -249,14 +255,19 @@ def _run(action, done: str) -> None:
 @bp.get("/attempts/<int:attempt_id>")
 @staff_required
 def attempt(attempt_id: int):
-    """A member's finished attempt, question by question, for their secretary."""
+    """A member's finished attempt, question by question, for their secretary.
+
+    Withheld from staff who sit the same exam until their own answers are out; questions of another
+    exam that also sit on their paper are withheld one by one.
+    """
     item = db.get_or_404(Attempt, attempt_id)
     scoped_org_or_404(item.user.org_id)
     if not item.is_finished:
         abort(404)
+    not_sitting(item.assignment)
     return render_template(
         "quiz/review.html", attempt=item, items=quizzes.paper_items(item), show_answers=True,
-        assignment=item.assignment, staff_view=True,
+        assignment=item.assignment, staff_view=True, sealed=sealed_keys(), withheld_note=secrecy.WITHHELD,
     )
 
 
@@ -283,21 +294,28 @@ def recheck(assignment_id: int, org_id: int):
 @bp.get("/assignments/<int:assignment_id>/items")
 @staff_required
 def items_page(assignment_id: int):
-    """Item analysis: facility, discrimination and option choices per question; suspect keys first."""
-    item = _visible_assignment(assignment_id)
+    """Item analysis: facility, discrimination and option choices per question; suspect keys first.
+
+    Withheld from staff who sit this exam until their own answers are out; a question of this
+    assignment that sits on their paper of another exam is withheld on its own.
+    """
+    item = not_sitting(_visible_assignment(assignment_id))
     return render_template(
         "reports/items.html", assignment=item, stats=items.item_analysis(current_scope(), item),
         can_fix=current_scope().is_organiser, form=FlaskForm(), shown_key=items.shown_key,
+        sealed=sealed_keys(), withheld_note=secrecy.WITHHELD,
     )
 
 
 @bp.post("/questions/<int:question_id>/fix-key")
 @staff_required
 def fix_key(question_id: int):
-    """Correct a wrong answer key and regrade every attempt that answered it (organisers only)."""
+    """Correct a wrong answer key and regrade every attempt that answered it (organisers only; not on a
+    question of a paper the organiser sits)."""
     if not current_scope().is_organiser:
         abort(403)
     question = db.get_or_404(Question, question_id)
+    unsealed(question.key)
     back = request.form.get("back", type=int)
     if FlaskForm().validate_on_submit():
         try:

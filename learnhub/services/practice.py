@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from ..extensions import db
-from ..models import MistakeCard, PracticeAnswer, PracticeMode, Question, User, utcnow
-from . import ServiceError, mistakes
+from ..models import MistakeCard, PracticeAnswer, PracticeMode, PracticeServed, Question, User, utcnow
+from . import ServiceError, mistakes, secrecy
 from .grading import is_correct
 from .quizzes import decode_answer, rule_pool
 
@@ -27,11 +27,38 @@ class PracticeError(ServiceError):
     pass
 
 
+class NotServed(PracticeError):
+    """No question served to this member by that id: the page answers 404."""
+
+
+NOT_SERVED = "这道题不是系统为你出的练习题，请回到练习页面作答"
+SEALED = "该题在你参加的考试中，答案公布后才能练习"
+ALL_SEALED = "本章的题目都在你参加的考试中，答案公布后再练习"
+
+
 @dataclass
 class Feedback:
     answer: PracticeAnswer
     right: list  # the right answer, as shown
     cleared: bool  # this review took the question out of the mistake book
+
+
+@dataclass
+class Daily:
+    """Today's five, the member's answers to them so far, and the keys sealed by an exam they sit."""
+
+    questions: list[Question]
+    done: dict[int, PracticeAnswer]
+    sealed: frozenset[str]
+
+    @property
+    def pending(self) -> list[Question]:
+        """Not yet answered today, and not on a paper of the member's whose answers are not out yet."""
+        return [q for q in self.questions if q.id not in self.done and q.key not in self.sealed]
+
+    @property
+    def withheld(self) -> int:
+        return sum(1 for q in self.questions if q.key in self.sealed)
 
 
 @dataclass
@@ -80,6 +107,13 @@ def daily_questions(user: User, now: datetime, tz: str) -> list[Question]:
     return picked
 
 
+def daily(user: User, now: datetime, tz: str) -> Daily:
+    """Today's five with the answers given to them today; questions sealed by an exam are left pending."""
+    questions = daily_questions(user, now, tz)
+    done = answered_today(user, [q.id for q in questions], now, tz, PracticeMode.DAILY)
+    return Daily(questions, done, secrecy.sealed_keys(user, now))
+
+
 def answered_today(user: User, question_ids: list[int], now: datetime, tz: str, mode: PracticeMode) -> dict[int, PracticeAnswer]:
     """The member's answers given today in this mode to these questions, by question id."""
     rows = db.session.scalars(select(PracticeAnswer).where(
@@ -89,11 +123,18 @@ def answered_today(user: User, question_ids: list[int], now: datetime, tz: str, 
     return {r.question_id: r for r in rows}
 
 
-def next_chapter_question(user: User, part_id: int, rng: random.Random) -> Question | None:
-    """A question from a part (总纲 or a chapter), preferring ones the member has not yet got right."""
+def next_chapter_question(user: User, part_id: int, rng: random.Random, now: datetime | None = None) -> Question | None:
+    """A question from a part (总纲 or a chapter), preferring ones the member has not yet got right.
+
+    None if the part has no questions; PracticeError if all of them are sealed by an exam the member sits.
+    """
     pool = rule_pool({"part_id": part_id})
     if not pool:
         return None
+    sealed = secrecy.sealed_keys(user, now)
+    pool = [q for q in pool if q.key not in sealed]
+    if not pool:
+        raise PracticeError(ALL_SEALED)
     right = set(db.session.scalars(
         select(Question.key).join(PracticeAnswer, PracticeAnswer.question_id == Question.id).where(
             PracticeAnswer.user_id == user.id, PracticeAnswer.is_correct.is_(True)
@@ -104,7 +145,7 @@ def next_chapter_question(user: User, part_id: int, rng: random.Random) -> Quest
 
 
 def due_cards(user: User, now: datetime, tz: str) -> list[MistakeCard]:
-    """Mistakes due for review now, oldest first, within what is left of today's cap."""
+    """Mistakes due for review now, oldest first, within what is left of today's cap; none sealed by an exam."""
     done_today = db.session.scalar(select(func.count()).select_from(PracticeAnswer).where(
         PracticeAnswer.user_id == user.id, PracticeAnswer.mode == PracticeMode.REVIEW,
         PracticeAnswer.answered_at >= _day_start(local_day(now, tz), tz),
@@ -112,17 +153,52 @@ def due_cards(user: User, now: datetime, tz: str) -> list[MistakeCard]:
     left = max(0, REVIEW_CAP - done_today)
     if not left:
         return []
-    return list(db.session.scalars(
-        select(MistakeCard).where(MistakeCard.user_id == user.id, MistakeCard.cleared_at.is_(None), MistakeCard.due <= now)
-        .order_by(MistakeCard.due).limit(left)
-    ))
+    stmt = select(MistakeCard).where(MistakeCard.user_id == user.id, MistakeCard.cleared_at.is_(None), MistakeCard.due <= now)
+    sealed = secrecy.sealed_keys(user, now)
+    if sealed:
+        stmt = stmt.where(MistakeCard.question_key.not_in(sealed))
+    return list(db.session.scalars(stmt.order_by(MistakeCard.due).limit(left)))
 
 
-def answer(user: User, question: Question, raw, mode: PracticeMode, now: datetime | None = None) -> Feedback:
-    """Grade a practice answer at once, record it, and update the mistake book. Commits."""
+def serve(user: User, question: Question, mode: PracticeMode, now: datetime | None = None) -> PracticeServed:
+    """Record that the member is shown this question in this mode, so it may be answered once. Commits.
+
+    A page shown again (a reload, the daily question not yet answered) reuses its unanswered record.
+    """
+    served = db.session.scalar(
+        select(PracticeServed).where(
+            PracticeServed.user_id == user.id, PracticeServed.question_id == question.id,
+            PracticeServed.mode == mode, PracticeServed.answer_id.is_(None),
+        ).order_by(PracticeServed.id.desc()).limit(1)
+    )
+    if served is None:
+        served = PracticeServed(user_id=user.id, question=question, mode=mode, served_at=now or utcnow())
+        db.session.add(served)
+        db.session.commit()
+    return served
+
+
+def answer(user: User, served_id: int, raw, now: datetime | None = None) -> Feedback:
+    """Grade the answer to a question the server served this member, record it and update the mistake
+    book. Commits. The question and the mode come from the served record, never from the request.
+
+    NotServed: no such record of this member's. PracticeError: no answer given, or the question now sits
+    on a paper of theirs whose answers are not out yet (nothing is stored). A second submit of the same
+    page returns the first answer's feedback.
+    """
     now = now or utcnow()
+    served = db.session.scalar(select(PracticeServed).where(
+        PracticeServed.id == served_id, PracticeServed.user_id == user.id
+    )) if 0 < served_id < 2**31 else None
+    if served is None:
+        raise NotServed(NOT_SERVED)
+    if served.answer is not None:
+        return Feedback(answer=served.answer, right=right_answer(served.answer.question), cleared=False)
+    question = served.question
     if question.retired or not question.is_current:
         question = _current_revision(question)
+    if question.key in secrecy.sealed_keys(user, now):
+        raise PracticeError(SEALED)
     given = decode_answer(question, list(range(len(question.options))), raw)
     if not given:
         raise PracticeError("请先作答")
@@ -130,10 +206,20 @@ def answer(user: User, question: Question, raw, mode: PracticeMode, now: datetim
     seen = db.session.scalar(select(func.count()).select_from(PracticeAnswer).join(Question).where(
         PracticeAnswer.user_id == user.id, Question.key == question.key
     ))
-    row = PracticeAnswer(user_id=user.id, question=question, mode=mode, answer=given, is_correct=correct,
+    row = PracticeAnswer(user_id=user.id, question=question, mode=served.mode, answer=given, is_correct=correct,
                          first_try=not seen, answered_at=now)
     db.session.add(row)
-    cleared = mistakes.schedule(user.id, question, correct, now, review=mode is PracticeMode.REVIEW)
+    cleared = mistakes.schedule(user.id, question, correct, now, review=served.mode is PracticeMode.REVIEW)
+    db.session.flush()
+    # Claim the served record as this statement writes: of two submits at once, one answer is kept.
+    claimed = db.session.execute(
+        update(PracticeServed).where(PracticeServed.id == served.id, PracticeServed.answer_id.is_(None))
+        .values(answer_id=row.id).execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:
+        db.session.rollback()
+        served = db.session.get(PracticeServed, served_id)
+        return Feedback(answer=served.answer, right=right_answer(served.answer.question), cleared=False)
     db.session.commit()
     return Feedback(answer=row, right=right_answer(question), cleared=cleared)
 

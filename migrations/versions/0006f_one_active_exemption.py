@@ -3,7 +3,7 @@
 Duplicates left by double taps are revoked first, keeping the earliest, so the index can be built.
 
 Revision ID: 0006f
-Revises: 0005
+Revises: 0006a
 Create Date: 2026-12-06 07:00:00
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0006f'
-down_revision = '0005'
+down_revision = '0006a'
 branch_labels = None
 depends_on = None
 

@@ -8,9 +8,10 @@ from sqlalchemy import select
 
 from learnhub.extensions import db
 from learnhub.models import Attempt, AttemptState, Organisation, PracticeAnswer, PracticeMode, Question, Response, User
-from learnhub.services import practice, trends
+from learnhub.services import trends
 from learnhub.services.orgs import scope_for
 
+from ..factories import practise
 from ..quiz.helpers import shown_answer
 
 NOW = datetime(2026, 11, 15, 8, 0, tzinfo=timezone.utc)
@@ -19,7 +20,7 @@ TZ = "Asia/Shanghai"
 
 def answer(member: User, key: str, right: bool, when: datetime) -> None:
     q = db.session.scalar(select(Question).filter_by(key=key, is_current=True))
-    practice.answer(member, q, shown_answer(q, list(range(len(q.options))), right), PracticeMode.DAILY, now=when)
+    practise(member, q, shown_answer(q, list(range(len(q.options))), right), PracticeMode.DAILY, now=when)
 
 
 def test_practice_first_tries_show_month_by_month(app, world, ctx):

@@ -21,18 +21,18 @@ from sqlalchemy import func, select
 from learnhub.extensions import db
 from learnhub.models import (
     Assignment,
+    AssignmentQuestion,
     Material,
     Organisation,
     PointLevel,
     PracticeMode,
     Question,
-    QuestionKind,
     User,
 )
 from learnhub.services import materials, practice, question_reports, quizzes
 
 from ..conftest import DATA
-from ..factories import PASSWORD, make_assignment
+from ..factories import PASSWORD, make_assignment, practise
 
 ANONYMOUS = "anonymous"
 
@@ -57,7 +57,7 @@ class ForeignSet:
 class Shared:
     """Objects that belong to nobody's organisation: the shared bank, the study notes, static files."""
 
-    question: int  # a single-choice question on nobody's paper
+    question: int  # a question on nobody's paper (so nobody who sits one is kept from its key)
     part: int  # a part (chapter) of the Constitution that has questions
     material: str  # a study material's slug
     static_file: str = "css/app.css"
@@ -67,8 +67,9 @@ def _user(world, key: str) -> User:
     return db.session.get(User, world.user[key])
 
 
-def _question_of_kind(kind: QuestionKind) -> Question:
-    return db.session.scalars(select(Question).where(Question.kind == kind).order_by(Question.key)).first()
+def _question_on_no_paper() -> Question:
+    on_papers = select(AssignmentQuestion.question_id)
+    return db.session.scalars(select(Question).where(Question.id.not_in(on_papers)).order_by(Question.key)).first()
 
 
 def _foreign_set(
@@ -83,12 +84,17 @@ def _foreign_set(
         db.session.get(Organisation, world.org[open_org]), questions, title=f"{name} 练习卷", max_attempts=0,
     )
     db.session.commit()
+    # Practised before the open attempt starts: had the question been on its paper, it would now be sealed.
+    answer = practise(person, question, ["0"], PracticeMode.CHAPTER).answer
     in_progress = quizzes.start_attempt(open_assignment, person)
-    answer = practice.answer(person, question, ["0"], PracticeMode.CHAPTER).answer
     report = question_reports.file_report(person, question, "答案好像不对")
+    # A question served to this member in practice, not on their open paper: only they may answer it.
+    unsealed = next(q for q in reversed(list(db.session.scalars(select(Question).order_by(Question.key))))
+                    if q.id not in {entry["q"] for entry in in_progress.paper})
+    served = practice.serve(person, unsealed, PracticeMode.CHAPTER)
     return dict(
         assignment=assignment_id, assignment_open=open_assignment.id, attempt_done=done.id, attempt_open=in_progress.id,
-        practice_answer=answer.id, report=report.id, user=person.id, org=world.org[org],
+        practice_answer=answer.id, report=report.id, user=person.id, org=world.org[org], served=served.id,
     )
 
 
@@ -97,7 +103,7 @@ def shared(app, world) -> Shared:
     """Import the study notes, and pick a shared question and a part that has questions."""
     with app.app_context():
         materials.import_notes(DATA / "notes")
-        question = _question_of_kind(QuestionKind.SINGLE)
+        question = _question_on_no_paper()
         part = question.point
         while part.level is not PointLevel.PART:
             part = part.parent
@@ -117,14 +123,14 @@ def foreign(app, world, shared) -> dict[str, ForeignSet]:
     committee_b = ForeignSet(
         "committee_b", b,
         managers={k: staff_b for k in b},
-        owners={k: {"m_b1"} for k in ("attempt_done", "attempt_open", "practice_answer", "report")},
+        owners={k: {"m_b1"} for k in ("attempt_done", "attempt_open", "practice_answer", "report", "served")},
         assigned={"assignment": {"m_b1", "org_b"}, "assignment_open": {"m_b1"}},
     )
     branch_a2 = ForeignSet(
         "branch_a2", a2,
         # 党委A's assignment reaches branch A1 too, so its secretary may see the assignment (not A2's rows).
         managers={**{k: staff_a2 for k in a2}, "assignment": {"sec_a1", "org_a", "admin"}},
-        owners={k: {"m_a2"} for k in ("attempt_done", "attempt_open", "practice_answer", "report")},
+        owners={k: {"m_a2"} for k in ("attempt_done", "attempt_open", "practice_answer", "report", "served")},
         assigned={"assignment": {"m_a1", "m_a2", "sec_a1", "org_a", "admin"}, "assignment_open": {"m_a2"}},
     )
     return {"committee_b": committee_b, "branch_a2": branch_a2}

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 from learnhub.extensions import db
-from learnhub.models import Assignment, Question, User
-from learnhub.services import question_reports, quizzes
+from learnhub.models import Assignment, PracticeMode, Question, User
+from learnhub.services import practice, question_reports, quizzes
 
 from ..conftest import DATA
 from .conftest import csrf_token_from, login_with_token, table_snapshot
@@ -37,6 +37,7 @@ def own(app, world, shared):
             "assignment_id": world.assignment_a, "attempt_id": attempt.id, "question_id": shared.question,
             "user_id": world.user["m_a1b"], "org_id": world.org["a1"], "report_id": report.id, "slug": shared.material,
             "part_id": shared.part,
+            "served": practice.serve(admin, db.session.get(Question, shared.question), PracticeMode.CHAPTER).id,
         }
 
 
@@ -56,7 +57,7 @@ def body_for(endpoint: str, own: dict) -> dict:
     if endpoint in JSON_ENDPOINTS:
         return {"json": {"position": 1, "answer": "", "seq": 1}}
     if endpoint == "practice.answer":
-        return {"data": {"question_id": own["question_id"], "mode": "chapter", "a": "0"}}
+        return {"data": {"served": own["served"], "a": "0"}}
     return {"data": {"resolution": "已处理", "note": "说明", "reason": "leave"}}
 
 

@@ -9,7 +9,8 @@ Expected answers:
 - anonymous on anything but a public route: 302 to /auth/login;
 - a member on a staff page: 403; a secretary on an organiser-only page: 403;
 - staff on an object outside their scope: 404 (it does not exist for them);
-- anyone but its member on a member's own object (attempt, practice answer): 404, admins included;
+- anyone but its member on a member's own object (attempt, practice answer, a question served to them in
+  practice): 404, admins included;
 - a member on an assignment not given to their organisation: 404.
 Each foreign object also has the roles that may reach it, so the same URL answers 200/302 for its owner
 or manager: a positive control that the id is real and the 404 comes from the access check.
@@ -55,13 +56,15 @@ class Access:
     relation: str = SHARED
     query: dict[str, str] = field(default_factory=dict)  # query-string argument -> object key (GET requests)
     body: Callable[[dict], dict] | None = None  # POST body from the object ids; "json" key sends JSON
+    body_refs: tuple[str, ...] = ()  # object keys the POST body names (checked like URL arguments)
     ok: dict[str, frozenset[int]] = field(default_factory=dict)  # per-method statuses meaning "allowed"
     anonymous: dict[str, frozenset[int]] = field(default_factory=dict)  # PUBLIC only: what anonymous users get
     ends_session: bool = False  # run last: it logs the client out
 
 
 def _practice_answer(o: dict) -> dict:
-    return {"question_id": o["question"], "mode": "chapter", "a": "0"}
+    """An answer to a question the server served in practice: the body names the served record, not a question."""
+    return {"served": o["served"], "a": "0"}
 
 
 ENDPOINTS: dict[str, Access] = {
@@ -94,7 +97,8 @@ ENDPOINTS: dict[str, Access] = {
     "practice.daily": Access(LOGGED_IN),
     "practice.review": Access(LOGGED_IN, ok={"GET": POST_OK}),  # redirects home when nothing is due
     "practice.chapter": Access(LOGGED_IN, {"part_id": "part"}),
-    "practice.answer": Access(LOGGED_IN, body=_practice_answer),
+    # Practice grades only what it served to this very member: anyone else's served question is 404.
+    "practice.answer": Access(LOGGED_IN, relation=OWN, body=_practice_answer, body_refs=("served",)),
     "practice.feedback": Access(LOGGED_IN, {"answer_id": "practice_answer"}, OWN),
     # --- staff: secretaries, organisers, admins -----------------------------------------------------
     "reports.index": Access(STAFF),
@@ -174,7 +178,8 @@ def _expected(role: str, access: Access, fset: ForeignSet, method: str):
     if access.who in (ORGANISER, SHARED_BANK) and (role in MEMBERS or role in SECRETARIES):
         return frozenset({403})
     allowed = {SHARED: None, MANAGED: fset.managers, OWN: fset.owners, ASSIGNED: fset.assigned}[access.relation]
-    for key in [*access.args.values(), *(access.query.values() if verb == "GET" else ())]:
+    refs = [*access.args.values(), *(access.query.values() if verb == "GET" else ()), *(access.body_refs if verb == "POST" else ())]
+    for key in refs:
         if allowed is not None and role not in allowed.get(key, set()):
             return frozenset({404})
     return access.ok.get(verb, GET_OK if verb == "GET" else POST_OK)

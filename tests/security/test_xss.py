@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import select
 
 from learnhub.extensions import db
-from learnhub.models import Assignment, ExemptionReason, Material, Organisation, User
-from learnhub.services import exemptions, question_reports
+from learnhub.models import Assignment, ExemptionReason, Material, Organisation, PracticeMode, Question, User
+from learnhub.services import exemptions, practice, question_reports
 
 SCRIPT = "<script>alert(1)</script>"
 ATTR = '"><img src=x onerror=alert(1)>'
@@ -145,7 +145,10 @@ def _member_pages(client, world, poisoned, shared) -> tuple[list[str], int]:
     problems += _scan(client, f"/quiz/attempts/{attempt_id}")  # the paper
     client.post(f"/quiz/attempts/{attempt_id}/submit", data={"shown": "1,2,3,4,5", "q1": "0"})
     problems += _scan(client, f"/quiz/attempts/{attempt_id}/review")
-    answered = client.post("/practice/answer", data={"question_id": q, "mode": "chapter", "a": "1"})
+    with client.application.app_context():  # the chapter page draws at random: serve the poisoned question itself
+        member, question = db.session.get(User, world.user["m_a1"]), db.session.get(Question, q)
+        served = practice.serve(member, question, PracticeMode.CHAPTER).id
+    answered = client.post("/practice/answer", data={"served": served, "a": "1"})
     problems += _scan(client, answered.location)  # instant feedback: stem, key, explanation
     for url in ("/practice/", "/practice/daily", f"/practice/chapter/{shared.part}"):
         problems += _scan(client, url, must_show=False)
