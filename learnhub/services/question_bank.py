@@ -1,7 +1,7 @@
 """Load the question bank and the knowledge-point tree into the database, idempotently by id.
 
-A question whose text changed gets a new revision when the old one already has answers (attempts
-keep the revision they answered); otherwise it is updated in place.
+A question whose text changed gets a new revision when the old one is on any paper or was otherwise
+seen by a member (papers keep the revision they were drawn with); otherwise it is updated in place.
 """
 
 from __future__ import annotations
@@ -9,10 +9,21 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, func, or_, select, text
 
 from ..extensions import db
-from ..models import AssignmentQuestion, KnowledgePoint, PointLevel, Question, QuestionKind, Response
+from ..models import (
+    AssignmentQuestion,
+    KeyCorrection,
+    KnowledgePoint,
+    MistakeCard,
+    PointLevel,
+    PracticeAnswer,
+    Question,
+    QuestionKind,
+    QuestionReport,
+    Response,
+)
 from . import ServiceError
 from .bank_files import Bank, BankPoint, BankQuestion, load_bank, read_question
 from .constitution import ARTICLE_TITLES, GENERAL_PROGRAM, GENERAL_SECTIONS, PARTS
@@ -144,7 +155,7 @@ def _import_one(bq: BankQuestion, existing: Question | None, point: KnowledgePoi
     if all(getattr(existing, k) == v for k, v in fields.items()):
         result.unchanged += 1
         return
-    if _is_used(existing):
+    if is_seen(existing):
         existing.is_current = False
         db.session.add(Question(key=bq.key, revision=existing.revision + 1, retired=existing.retired, **fields))
         result.revised += 1
@@ -154,12 +165,26 @@ def _import_one(bq: BankQuestion, existing: Question | None, point: KnowledgePoi
         result.updated += 1
 
 
-def _is_used(question: Question) -> bool:
-    """True if any answer or assignment refers to this revision."""
-    return bool(
-        db.session.scalar(select(exists().where(Response.question_id == question.id)))
-        or db.session.scalar(select(exists().where(AssignmentQuestion.question_id == question.id)))
-    )
+# An attempt in progress holds its questions only in its paper (JSON) until they are answered; a
+# finished one has a response row for every question on it (quizzes._grade).
+_ON_OPEN_PAPER = {
+    "sqlite": "SELECT 1 FROM attempt, json_each(attempt.paper) AS e WHERE attempt.state = 'in_progress' "
+              "AND json_extract(e.value, '$.q') = :qid LIMIT 1",
+    "postgresql": "SELECT 1 FROM attempt, json_array_elements(attempt.paper) AS e WHERE attempt.state = 'in_progress' "
+                  "AND (e.value ->> 'q')::int = :qid LIMIT 1",
+}
+_REFERENCES = (Response.question_id, AssignmentQuestion.question_id, PracticeAnswer.question_id,
+               MistakeCard.question_id, QuestionReport.question_id, KeyCorrection.question_id)
+
+
+def is_seen(question: Question) -> bool:
+    """True if a member has or had this revision in front of them: on any paper (a fixed one, or an attempt's,
+    open or finished, answered or not), in practice, in the mistake book, in a report or a key correction.
+    Such a revision is never edited in place."""
+    if db.session.scalar(select(or_(*(exists().where(column == question.id) for column in _REFERENCES)))):
+        return True
+    dialect = db.session.get_bind().dialect.name
+    return db.session.execute(text(_ON_OPEN_PAPER[dialect]), {"qid": question.id}).first() is not None
 
 
 def import_dir(path: Path) -> ImportResult:
@@ -223,7 +248,7 @@ def set_retired(question: Question, retired: bool) -> None:
 
 
 def edit_question(question: Question, raw: dict) -> ImportResult:
-    """Save an edited question: a new revision if it has answers, else in place. Commits.
+    """Save an edited question: a new revision if a member has seen it (`is_seen`), else in place. Commits.
 
     `raw` has the bank-file shape; it is validated exactly as a bank file is.
     """
