@@ -8,7 +8,8 @@ from flask import abort, g
 from flask_login import current_user, login_required
 
 from ..extensions import db
-from ..models import Organisation
+from ..models import Organisation, Question
+from ..services import bank_access
 from ..services.orgs import Scope, scope_for
 
 
@@ -51,3 +52,19 @@ def scoped_org_or_404(org_id: int) -> Organisation:
     if not current_scope().covers(org):
         abort(404)
     return org
+
+
+def question_or_404(question_id: int) -> Question:
+    """Load a question that exists for the viewer (built-in, their organisations', or above them); else 404."""
+    question = db.get_or_404(Question, question_id)
+    if not bank_access.can_see(current_scope(), question):
+        abort(404)
+    return question
+
+
+def editable_question_or_403(question_id: int) -> Question:
+    """Load a question the viewer may change: 404 if it does not exist for them, 403 if it is not theirs."""
+    question = question_or_404(question_id)
+    if not bank_access.can_edit(current_scope(), question):
+        abort(403)
+    return question

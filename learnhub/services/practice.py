@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from ..extensions import db
 from ..models import MistakeCard, PracticeAnswer, PracticeMode, Question, User, utcnow
 from . import ServiceError, mistakes
+from .bank_access import usable_in
 from .grading import is_correct
 from .quizzes import decode_answer, rule_pool
 
@@ -56,9 +57,11 @@ def _day_start(day: date, tz: str) -> datetime:
     return datetime.combine(day, time.min, tzinfo=ZoneInfo(tz))
 
 
-def _current_questions() -> list[Question]:
+def _current_questions(user: User) -> list[Question]:
+    """What the member may practise: current, unretired, built-in or owned by their organisation or one above it."""
     return list(db.session.scalars(
-        select(Question).where(Question.is_current.is_(True), Question.retired.is_(False)).order_by(Question.key)
+        select(Question).where(Question.is_current.is_(True), Question.retired.is_(False), usable_in(user.org))
+        .order_by(Question.key)
     ))
 
 
@@ -70,7 +73,7 @@ def daily_questions(user: User, now: datetime, tz: str) -> list[Question]:
             PracticeAnswer.user_id == user.id, PracticeAnswer.answered_at < _day_start(day, tz)
         )
     ))
-    pool = _current_questions()
+    pool = _current_questions(user)
     fresh = [q for q in pool if q.key not in before_today]
     rng = random.Random(f"{user.id}:{day.isoformat()}")
     picked = rng.sample(fresh, min(DAILY_SIZE, len(fresh)))
@@ -91,7 +94,7 @@ def answered_today(user: User, question_ids: list[int], now: datetime, tz: str, 
 
 def next_chapter_question(user: User, part_id: int, rng: random.Random) -> Question | None:
     """A question from a part (总纲 or a chapter), preferring ones the member has not yet got right."""
-    pool = rule_pool({"part_id": part_id})
+    pool = rule_pool({"part_id": part_id}, user.org)
     if not pool:
         return None
     right = set(db.session.scalars(

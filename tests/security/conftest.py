@@ -2,9 +2,10 @@
 
 Two sets of "foreign" objects are built on top of the standard world (tests/world.py):
 
-- ``committee_b``: everything belongs to 党委B (member m_b1 of branch B1). Every 党委A role is an outsider.
-- ``branch_a2``: everything belongs to the sibling branch A2 (member m_a2). The secretary of A1 is an
-  outsider there, but the organiser of 党委A is not.
+- ``committee_b``: everything belongs to 党委B (member m_b1 of branch B1), down to a question of 党委B's own
+  bank, a 题目有误 report on it and a key correction of it. Every 党委A role is an outsider.
+- ``branch_a2``: everything belongs to the sibling branch A2 (member m_a2), its question in A2's bank. The
+  secretary of A1 is an outsider there, but the organiser of 党委A is not.
 
 Each object key also records who may legitimately reach it, so the matrix has positive controls: the same
 URL that gives an outsider 404 gives its owner or manager 200, which proves the id is real.
@@ -29,10 +30,10 @@ from learnhub.models import (
     QuestionKind,
     User,
 )
-from learnhub.services import materials, practice, question_reports, quizzes
+from learnhub.services import key_corrections, materials, practice, question_reports, quizzes
 
 from ..conftest import DATA
-from ..factories import PASSWORD, make_assignment
+from ..factories import PASSWORD, make_assignment, make_question
 
 ANONYMOUS = "anonymous"
 
@@ -41,9 +42,11 @@ ANONYMOUS = "anonymous"
 class ForeignSet:
     """Ids of objects of one foreign organisation, and who may legitimately reach each of them.
 
-    managers: roles whose staff scope covers the object (reports/admin pages may show it).
+    managers: roles whose staff scope covers the object (reports/admin pages may show it; for a question,
+              the organisers who own it).
     owners:   the member whose own object it is (their attempt, their practice answer).
     assigned: roles to whom an assignment was given (they may open it as a member).
+    usable:   roles for whom a question exists (its organisation's members and organisers, admins).
     """
 
     name: str
@@ -51,13 +54,14 @@ class ForeignSet:
     managers: dict[str, set[str]]
     owners: dict[str, set[str]] = field(default_factory=dict)
     assigned: dict[str, set[str]] = field(default_factory=dict)
+    usable: dict[str, set[str]] = field(default_factory=dict)
 
 
 @dataclass
 class Shared:
-    """Objects that belong to nobody's organisation: the shared bank, the study notes, static files."""
+    """Objects that belong to nobody's organisation: the built-in bank, the study notes, static files."""
 
-    question: int  # a single-choice question on nobody's paper
+    builtin_question: int  # a single-choice question of the built-in bank, on nobody's paper
     part: int  # a part (chapter) of the Constitution that has questions
     material: str  # a study material's slug
     static_file: str = "css/app.css"
@@ -72,10 +76,12 @@ def _question_of_kind(kind: QuestionKind) -> Question:
 
 
 def _foreign_set(
-    name: str, world, member: str, org: str, assignment_id: int, open_org: str, question: Question
+    name: str, world, member: str, org: str, assignment_id: int, open_org: str, question: Question, bank: str
 ) -> dict:
-    """Build one member's attempts, practice answer and question report, and an open assignment for them."""
+    """Build one member's attempts, practice answer (on the built-in `question`), an open assignment for
+    them, a question of organisation `bank`'s own bank with their report on it and a key correction of it."""
     person = _user(world, member)
+    owned = make_question(db.session.get(Organisation, world.org[bank]), f"own-{bank}", question)
     done = quizzes.start_attempt(db.session.get(Assignment, assignment_id), person)
     quizzes.submit_attempt(done, None, 60)
     questions = list(db.session.scalars(select(Question).order_by(Question.key)))[:3]
@@ -85,16 +91,18 @@ def _foreign_set(
     db.session.commit()
     in_progress = quizzes.start_attempt(open_assignment, person)
     answer = practice.answer(person, question, ["0"], PracticeMode.CHAPTER).answer
-    report = question_reports.file_report(person, question, "答案好像不对")
+    report = question_reports.file_report(person, owned, "答案好像不对")
+    correction = key_corrections.correct_key(owned, "A", "核对后更正", _user(world, "admin"))
     return dict(
         assignment=assignment_id, assignment_open=open_assignment.id, attempt_done=done.id, attempt_open=in_progress.id,
-        practice_answer=answer.id, report=report.id, user=person.id, org=world.org[org],
+        practice_answer=answer.id, report=report.id, user=person.id, org=world.org[org], question=owned.id,
+        correction=correction.id,
     )
 
 
 @pytest.fixture
 def shared(app, world) -> Shared:
-    """Import the study notes, and pick a shared question and a part that has questions."""
+    """Import the study notes, and pick a built-in question and a part that has questions."""
     with app.app_context():
         materials.import_notes(DATA / "notes")
         question = _question_of_kind(QuestionKind.SINGLE)
@@ -102,16 +110,16 @@ def shared(app, world) -> Shared:
         while part.level is not PointLevel.PART:
             part = part.parent
         slug = db.session.scalars(select(Material.slug)).first()
-        return Shared(question=question.id, part=part.id, material=slug)
+        return Shared(builtin_question=question.id, part=part.id, material=slug)
 
 
 @pytest.fixture
 def foreign(app, world, shared) -> dict[str, ForeignSet]:
     """The two foreign sets (党委B, and the sibling branch A2), with who may reach what."""
     with app.app_context():
-        question = db.session.get(Question, shared.question)
-        b = _foreign_set("党委B", world, "m_b1", "b1", world.assignment_b, "b1", question)
-        a2 = _foreign_set("第二支部", world, "m_a2", "a2", world.assignment_a, "a2", question)
+        question = db.session.get(Question, shared.builtin_question)
+        b = _foreign_set("党委B", world, "m_b1", "b1", world.assignment_b, "b1", question, bank="b")
+        a2 = _foreign_set("第二支部", world, "m_a2", "a2", world.assignment_a, "a2", question, bank="a2")
     staff_b = {"org_b", "admin"}
     staff_a2 = {"org_a", "admin"}
     committee_b = ForeignSet(
@@ -119,6 +127,7 @@ def foreign(app, world, shared) -> dict[str, ForeignSet]:
         managers={k: staff_b for k in b},
         owners={k: {"m_b1"} for k in ("attempt_done", "attempt_open", "practice_answer", "report")},
         assigned={"assignment": {"m_b1", "org_b"}, "assignment_open": {"m_b1"}},
+        usable={"question": {"m_b1", "org_b", "admin"}},
     )
     branch_a2 = ForeignSet(
         "branch_a2", a2,
@@ -126,6 +135,8 @@ def foreign(app, world, shared) -> dict[str, ForeignSet]:
         managers={**{k: staff_a2 for k in a2}, "assignment": {"sec_a1", "org_a", "admin"}},
         owners={k: {"m_a2"} for k in ("attempt_done", "attempt_open", "practice_answer", "report")},
         assigned={"assignment": {"m_a1", "m_a2", "sec_a1", "org_a", "admin"}, "assignment_open": {"m_a2"}},
+        # A2's question: its members use it, 党委A's organiser owns it; branch A1 never sees it.
+        usable={"question": {"m_a2", "org_a", "admin"}},
     )
     return {"committee_b": committee_b, "branch_a2": branch_a2}
 
