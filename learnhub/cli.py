@@ -102,6 +102,30 @@ def questions_import(path: Path | None, point: str | None) -> None:
         click.echo(f"{count} study notes loaded")
 
 
+@questions_cli.command("owner")
+@click.argument("keys", nargs=-1)
+@click.option("--org", "org_code", help="Code of the organisation whose bank they join.")
+@click.option("--builtin", is_flag=True, help="Make them built-in again (only admins edit them).")
+@click.option("--source", help="Also every question first imported from a file of this name.")
+def questions_owner(keys: tuple[str, ...], org_code: str | None, builtin: bool, source: str | None) -> None:
+    """Hand questions (all their revisions) to an organisation's bank, or back to the built-in bank.
+
+    After upgrading, every question is built-in: nothing recorded who imported which file. Give an
+    organiser's questions to their committee: `flask questions owner --org CODE --source 题库.xlsx`.
+    """
+    if builtin == bool(org_code):
+        raise click.UsageError("give either --org CODE or --builtin")
+    org = db.session.scalar(select(Organisation).where(Organisation.code == org_code)) if org_code else None
+    if org_code and org is None:
+        raise click.ClickException(f"no organisation with code {org_code}")
+    wanted = [*keys, *(question_bank.keys_from(source) if source else [])]
+    if not wanted:
+        raise click.UsageError("name question ids, or --source FILE")
+    found = question_bank.set_owner(wanted, org.id if org else None)
+    click.echo(f"{found} question(s) now belong to {org.name if org else 'the built-in bank'}"
+               + (f"; {len(set(wanted)) - found} id(s) not found" if found < len(set(wanted)) else ""))
+
+
 @questions_cli.command("export")
 @click.option("--format", "fmt", type=click.Choice(["xlsx", "gift", "aiken"]), required=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)

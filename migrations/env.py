@@ -88,14 +88,32 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
-        context.configure(
-            connection=connection,
-            target_metadata=get_metadata(),
-            **conf_args
-        )
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Batch migrations rebuild a SQLite table: copy, DROP, rename. With foreign keys on, the
+            # DROP first deletes the rows that refer to the table (ON DELETE CASCADE: all responses of
+            # a rebuilt attempt table) or fails. Off while migrating, as Alembic's batch docs advise;
+            # set on the driver's connection, outside a transaction, or SQLite ignores it.
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys = OFF")
+        try:
+            context.configure(
+                connection=connection,
+                target_metadata=get_metadata(),
+                **conf_args
+            )
 
-        with context.begin_transaction():
-            context.run_migrations()
+            with context.begin_transaction():
+                context.run_migrations()
+            if sqlite:
+                dangling = connection.exec_driver_sql("PRAGMA foreign_key_check").first()
+                connection.rollback()  # end the read's transaction: PRAGMA foreign_keys is ignored inside one
+                if dangling is not None:
+                    raise RuntimeError(f"the migration left rows whose foreign keys point nowhere: {tuple(dangling)}")
+        finally:
+            if sqlite:
+                if connection.in_transaction():
+                    connection.rollback()  # a migration that failed half-way
+                connection.connection.driver_connection.execute("PRAGMA foreign_keys = ON")
 
 
 if context.is_offline_mode():

@@ -69,3 +69,15 @@ def make_assignment(org: Organisation, questions: list[Question], **extra) -> As
 def practise(user: User, question: Question, raw, mode, now=None):
     """Serve a question to the member in practice and answer it, as the practice pages do. Commits."""
     return practice.answer(user, practice.serve(user, question, mode, now).id, raw, now)
+
+
+def make_question(owner: Organisation | None, key: str, like: Question) -> Question:
+    """A question in `owner`'s bank (None: built-in), a copy of `like` under a new key and stem."""
+    question = Question(
+        key=key, kind=like.kind, stem=f"{like.stem}（{key}）", options=list(like.options), answer=list(like.answer),
+        explanation=like.explanation, article=like.article, point_id=like.point_id, difficulty=like.difficulty,
+        owner_org_id=owner.id if owner is not None else None,
+    )
+    db.session.add(question)
+    db.session.flush()
+    return question

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import pytest
 
+from sqlalchemy import select
+
 from learnhub.extensions import db
-from learnhub.models import Assignment, User
+from learnhub.models import Assignment, Organisation, User
 from learnhub.models import Question
-from learnhub.services import question_reports, quizzes
+from learnhub.services import key_corrections, question_reports, quizzes
+
+from .factories import make_question
 
 STAFF_AREAS = ("reports.", "admin.")
-# The question bank is shared by every organisation: only organisers (and admins) may change it.
-SHARED_BANK = {
-    "admin.bank_list", "admin.bank_edit", "admin.bank_retire", "admin.bank_import", "admin.bank_import_confirm",
-    "reports.fix_key",
-}
 # Routes only organisers may use at all: a secretary gets 403 there whatever the object.
-ORGANISER_ONLY = {"admin.question_reports_list", "admin.question_report_resolve"} | SHARED_BANK
+ORGANISER_ONLY = {
+    "admin.question_reports_list", "admin.question_report_resolve", "admin.bank_list", "admin.bank_edit",
+    "admin.bank_retire", "admin.bank_import", "admin.bank_import_confirm", "reports.fix_key", "reports.fix_key_confirm",
+    "reports.key_revert", "reports.key_revert_confirm",
+}
 
 
 def staff_rules(app):
@@ -30,8 +33,11 @@ def foreign(app, world):
         attempt = quizzes.start_attempt(db.session.get(Assignment, world.assignment_b), db.session.get(User, world.user["m_b1"]))
         quizzes.submit_attempt(attempt, None, 60)
         report = question_reports.file_report(db.session.get(User, world.user["m_b1"]), attempt_question(attempt), "答案错了")
+        like = db.session.scalar(select(Question).filter_by(key="t01-001"))
+        owned = make_question(db.session.get(Organisation, world.org["b"]), "b-001", like)  # 党委B's own bank
+        correction = key_corrections.correct_key(owned, "A", "核对后更正", db.session.get(User, world.user["org_b"]))
         return {
-            "report_id": report.id, "question_id": attempt.paper[0]["q"],
+            "report_id": report.id, "question_id": owned.id, "correction_id": correction.id,
             "assignment_id": world.assignment_b, "org_id": world.org["b1"], "user_id": world.user["m_b1"],
             "attempt_id": attempt.id,
         }
@@ -75,8 +81,6 @@ def test_staff_get_404_for_another_committees_objects(app, world, foreign, login
             continue
         if staff.startswith("sec") and rule.endpoint in ORGANISER_ONLY:
             expected = {403}
-        elif rule.endpoint in SHARED_BANK:
-            expected = {200, 302}  # not another organisation's object: the bank belongs to everyone
         else:
             expected = {404}
         for method, url in requests_for(rule, url_for_rule(rule, foreign)):

@@ -37,3 +37,48 @@ def test_upgrade_from_empty_matches_the_models_and_downgrades_to_base(bare_app):
         assert diff == [], f"models and migrations disagree: {diff}"
         downgrade(revision="base")
         assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
+
+
+SEED_0004 = [  # a finished attempt with its response, a question, and a key correction of it
+    "INSERT INTO organisation (id, name, code, kind, path, position, created_at) "
+    "VALUES (1, '党委', 'a', 'committee', '/1/', 0, CURRENT_TIMESTAMP)",
+    'INSERT INTO "user" (id, member_no, name, org_id, category, password_hash, must_change_password, is_admin, active, '
+    "session_version, failed_logins, created_at) VALUES (1, 'm1', '党员', 1, 'full', 'x', false, false, true, 1, 0, "
+    "CURRENT_TIMESTAMP)",
+    "INSERT INTO assignment (id, title, kind, org_id, opens_at, closes_at, pass_mark, max_attempts, scoring, "
+    "show_answers, draw_rules, created_at) VALUES (1, '测验', 'exam', 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 60, 1, "
+    "'highest', 'after_submit', '[]', CURRENT_TIMESTAMP)",
+    "INSERT INTO knowledge_point (id, level, name, position) VALUES (1, 'point', '入党条件', 0)",
+    "INSERT INTO question (id, key, revision, is_current, retired, kind, stem, options, answer, explanation, article, "
+    "point_id, difficulty, version, source, created_at) VALUES (1, 't01-001', 1, true, false, 'truefalse', '题干', "
+    "'[]', '[true]', '', '第一条', 1, 1, '2022', '题库.xlsx', CURRENT_TIMESTAMP)",
+    "INSERT INTO attempt (id, assignment_id, user_id, number, state, started_at, paper, correct_count, total, "
+    "last_seq, entry_note) VALUES (1, 1, 1, 1, 'finished', CURRENT_TIMESTAMP, '[]', 1, 1, 1, '')",
+    "INSERT INTO response (id, attempt_id, question_id, answer, is_correct, seq, saved_at) "
+    "VALUES (1, 1, 1, '[true]', true, 1, CURRENT_TIMESTAMP)",
+    "INSERT INTO key_correction (id, question_id, old_answer, new_answer, reason, attempts_regraded, created_at) "
+    "VALUES (1, 1, '[false]', '[true]', '核对', 1, CURRENT_TIMESTAMP)",
+]
+
+
+def test_upgrading_a_database_with_data_keeps_it_and_makes_every_question_built_in(bare_app):
+    """Nothing recorded who imported a question, so all become built-in; the tables rebuilt on SQLite
+    (batch mode) keep every row, including the responses that refer to them."""
+    with bare_app.app_context():
+        upgrade(revision="0004")
+        with db.engine.begin() as conn:
+            for statement in SEED_0004:
+                conn.exec_driver_sql(statement)
+        upgrade()
+        with db.engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT count(*) FROM response").scalar() == 1
+            assert conn.exec_driver_sql("SELECT owner_org_id FROM question").all() == [(None,)]
+            row = conn.exec_driver_sql(
+                "SELECT attempts_regraded, members, scores_changed, passes_changed, reverts_id FROM key_correction"
+            ).one()
+            assert tuple(row) == (1, 0, 0, 0, None)
+            if db.engine.dialect.name == "sqlite":
+                assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        downgrade(revision="0004")
+        with db.engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT count(*) FROM response").scalar() == 1

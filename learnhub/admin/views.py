@@ -20,7 +20,7 @@ from ..models import (
     ShowAnswers,
     User,
 )
-from ..services import ServiceError, accounts, assignments, materials, members, question_reports, uploads
+from ..services import ServiceError, accounts, assignments, bank_access, materials, members, question_reports, uploads
 from ..services.assignments import AssignmentData, DrawRule
 from ..services.accounts import HashSettings, MemberData
 from ..services.orgs import orgs_in_scope, within
@@ -142,23 +142,26 @@ def _organiser_only() -> None:
 
 @bp.get("/question-reports")
 def question_reports_list():
-    """The organisers' queue of questions members marked as faulty."""
+    """The queue of questions members marked as faulty: to resolve for the questions the viewer owns."""
     _organiser_only()
     return render_template(
-        "admin/question_reports.html", reports=question_reports.open_reports(current_scope()), form=ResolveReportForm()
+        "admin/question_reports.html", queue=question_reports.open_reports(current_scope()), form=ResolveReportForm()
     )
 
 
 @bp.post("/question-reports/<int:report_id>/resolve")
 def question_report_resolve(report_id: int):
-    """Close a report with what was done about it."""
+    """Close a report with what was done about it (the question's owners only)."""
     _organiser_only()
-    report = db.get_or_404(QuestionReport, report_id)
-    scoped_org_or_404(report.user.org_id)
+    report, scope = db.get_or_404(QuestionReport, report_id), current_scope()
+    if not question_reports.sees(scope, report):
+        abort(404)
+    if not bank_access.can_edit(scope, report.question):
+        abort(403)  # seen by the viewer (their member filed it), but the question's owner decides
     form = ResolveReportForm()
     if form.validate_on_submit():
         try:
-            question_reports.resolve(report, current_user, form.resolution.data or "")
+            question_reports.resolve(scope, report, current_user, form.resolution.data or "")
         except ServiceError as exc:
             flash(str(exc), "error")
         else:

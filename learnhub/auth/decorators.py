@@ -9,8 +9,8 @@ from flask_login import current_user, login_required
 
 from ..errors import Refusal
 from ..extensions import db
-from ..models import Assignment, Organisation
-from ..services import secrecy
+from ..models import Assignment, Organisation, Question
+from ..services import bank_access, secrecy
 from ..services.orgs import Scope, scope_for
 
 
@@ -76,3 +76,21 @@ def unsealed(*keys: str, message: str = secrecy.WITHHELD) -> None:
     to them nor changed by them until their answers are out."""
     if sealed_keys().intersection(keys):
         raise Refusal(403, message)
+
+
+def question_or_404(question_id: int) -> Question:
+    """Load a question that exists for the viewer (built-in, their organisations', or above them); else 404."""
+    question = db.get_or_404(Question, question_id)
+    if not bank_access.can_see(current_scope(), question):
+        abort(404)
+    return question
+
+
+def editable_question_or_403(question_id: int) -> Question:
+    """Load a question the viewer may change: 404 if it does not exist for them; 403 saying why if it is
+    on a paper they sit (they may neither see nor change its key yet); 403 if it is not theirs."""
+    question = question_or_404(question_id)
+    unsealed(question.key)
+    if not bank_access.can_edit(current_scope(), question):
+        abort(403)
+    return question

@@ -8,6 +8,7 @@ from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
+from .content import Question
 from .org import User
 from .types import UTCDateTime, utcnow
 
@@ -26,15 +27,24 @@ class ExportLog(db.Model):
 
 
 class KeyCorrection(db.Model):
-    """A wrong answer key fixed in place, and how many finished attempts were regraded because of it."""
+    """A wrong answer key corrected on one revision, or a correction reverted (`reverts_id`): who, when,
+    why, the keys before and after, and what the regrade changed (`orgs`: [[name, papers, members], ...]
+    per organisation the exam was given to)."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     question_id: Mapped[int] = mapped_column(ForeignKey("question.id"), index=True)
     old_answer: Mapped[list] = mapped_column(JSON)
     new_answer: Mapped[list] = mapped_column(JSON)
     reason: Mapped[str] = mapped_column(String(300), default="")
-    attempts_regraded: Mapped[int] = mapped_column(default=0)
+    attempts_regraded: Mapped[int] = mapped_column(default=0)  # finished papers holding the question
+    members: Mapped[int] = mapped_column(default=0)  # members with such a paper
+    scores_changed: Mapped[int] = mapped_column(default=0)  # papers whose score changed
+    passes_changed: Mapped[int] = mapped_column(default=0)  # papers that went from fail to pass or back
+    orgs: Mapped[list] = mapped_column(JSON, default=list)
+    reverts_id: Mapped[int | None] = mapped_column(ForeignKey("key_correction.id"))
     by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     by: Mapped[User | None] = relationship()
+    question: Mapped[Question] = relationship()
+    reverts: Mapped[KeyCorrection | None] = relationship(remote_side=[id])

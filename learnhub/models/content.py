@@ -9,7 +9,7 @@ from sqlalchemy import JSON, Column, ForeignKey, Index, String, Table, Text, Uni
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from .org import _enum
+from .org import Organisation, _enum
 from .types import UTCDateTime, utcnow
 
 
@@ -69,7 +69,12 @@ class QuestionKind(enum.Enum):
 
 
 class Question(db.Model):
-    """One revision of a question. Editing a question that has answers adds a revision.
+    """One revision of a question. Editing a question that is on any paper (or answered in practice,
+    reported, corrected) adds a revision, so nothing a member has seen changes under them.
+
+    `owner_org_id`: the organisation whose bank it is (its organisers edit it; it is visible to that
+    organisation's subtree), or NULL for the built-in bank that only admins edit. Every revision of a
+    key has the same owner.
 
     `answer` is canonical JSON: option indexes for choice questions, [true]/[false] for
     true/false, and a list of accepted spellings per blank for fill-in.
@@ -95,9 +100,11 @@ class Question(db.Model):
     difficulty: Mapped[int] = mapped_column(default=1)
     version: Mapped[str] = mapped_column(String(10), default="2022")
     source: Mapped[str] = mapped_column(String(100), default="")
+    owner_org_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     point: Mapped[KnowledgePoint] = relationship()
+    owner: Mapped[Organisation | None] = relationship()
 
     def __repr__(self) -> str:
         return f"<Question {self.key} r{self.revision}>"

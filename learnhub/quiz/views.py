@@ -3,9 +3,9 @@ from flask_login import current_user, login_required, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
-from ..auth.decorators import sealed_keys
+from ..auth.decorators import question_or_404, sealed_keys
 from ..extensions import db, login_manager
-from ..models import Assignment, Attempt, Question, ShowAnswers, utcnow
+from ..models import Assignment, Attempt, ShowAnswers, utcnow
 from ..services import materials, question_reports, quizzes, secrecy
 from ..services.quizzes import QuizError
 from ..security import session_token
@@ -145,8 +145,8 @@ def review(attempt_id: int):
 @bp.route("/questions/<int:question_id>/report", methods=["GET", "POST"])
 @login_required
 def report_question(question_id: int):
-    """题目有误: send a note about a question that looks wrong to the organisers' queue."""
-    question = db.get_or_404(Question, question_id)
+    """题目有误: send a note about a question that looks wrong to its owners' queue."""
+    question = question_or_404(question_id)
     form = ReportQuestionForm()
     if form.validate_on_submit():
         question_reports.file_report(current_user, question, form.note.data)

@@ -16,11 +16,12 @@ from flask import (
 from flask_wtf import FlaskForm
 from flask_login import current_user
 
-from ..auth.decorators import current_scope, not_sitting, scoped_org_or_404, sealed_keys, staff_required, unsealed
+from ..auth.decorators import current_scope, not_sitting, scoped_org_or_404, sealed_keys, staff_required
 from ..extensions import db
-from ..models import Assignment, Attempt, ExemptionReason, Organisation, Question, User, utcnow
+from ..models import Assignment, Attempt, ExemptionReason, Organisation, User, utcnow
 from ..services import (
-    ServiceError, assignments, exemptions, exports, items, mastery, materials, quizzes, reports, secrecy, trends,
+    ServiceError, assignments, bank_access, exemptions, exports, items, mastery, materials, quizzes, reports, secrecy,
+    trends,
 )
 from . import bp
 from .forms import ExemptForm, ProxyForm
@@ -302,31 +303,9 @@ def items_page(assignment_id: int):
     item = not_sitting(_visible_assignment(assignment_id))
     return render_template(
         "reports/items.html", assignment=item, stats=items.item_analysis(current_scope(), item),
-        can_fix=current_scope().is_organiser, form=FlaskForm(), shown_key=items.shown_key,
+        can_fix=lambda q: bank_access.can_edit(current_scope(), q), shown_key=items.shown_key,
         sealed=sealed_keys(), withheld_note=secrecy.WITHHELD,
     )
-
-
-@bp.post("/questions/<int:question_id>/fix-key")
-@staff_required
-def fix_key(question_id: int):
-    """Correct a wrong answer key and regrade every attempt that answered it (organisers only; not on a
-    question of a paper the organiser sits)."""
-    if not current_scope().is_organiser:
-        abort(403)
-    question = db.get_or_404(Question, question_id)
-    unsealed(question.key)
-    back = request.form.get("back", type=int)
-    if FlaskForm().validate_on_submit():
-        try:
-            fixed = items.fix_key(question, request.form.get("answer", "").strip(), request.form.get("reason", ""), current_user)
-        except ServiceError as exc:
-            flash(str(exc), "error")
-        else:
-            flash(f"已改正答案，重新评分 {fixed.attempts_regraded} 份试卷", "success")
-    if back and reports.visible_roots(current_scope(), db.get_or_404(Assignment, back)):
-        return redirect(url_for("reports.items_page", assignment_id=back))
-    return redirect(url_for("admin.bank_edit", question_id=question.id))
 
 
 @bp.get("/trends")

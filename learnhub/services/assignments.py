@@ -67,7 +67,7 @@ def create_assignment(scope: Scope, data: AssignmentData, by: User, rng: random.
     if data.per_member:
         assignment.draw_rules = rules
     else:
-        drawn = draw_by_rules(rules, rng or random.SystemRandom())
+        drawn = draw_by_rules(rules, rng or random.SystemRandom(), data.org)
         assignment.questions = [AssignmentQuestion(question=q, position=i) for i, q in enumerate(drawn)]
     db.session.add(assignment)
     db.session.commit()
@@ -91,7 +91,7 @@ def _problems(scope: Scope, data: AssignmentData) -> list[str]:
     for rule in data.rules:
         if not 1 <= rule.count <= 100:
             problems.append(f"「{rule.node.name}」的题数应在 1 到 100 之间")
-        elif (available := len(rule_pool(rule.as_json()))) < rule.count:
+        elif (available := len(rule_pool(rule.as_json(), data.org))) < rule.count:
             level = f"难度 {rule.difficulty} 的题" if rule.difficulty else "题"
             problems.append(f"「{rule.node.name}」只有 {available} 道{level}，不够抽 {rule.count} 道")
     return problems
@@ -105,7 +105,7 @@ def create_recheck(scope: Scope, source: Assignment, unit: Organisation, points:
     """A short re-check quiz for one branch on the points it was weakest in. Commits."""
     rules = []
     for point in points:
-        available = len(rule_pool({"part_id": point.id}))
+        available = len(rule_pool({"part_id": point.id}, unit))
         if available:
             rules.append(DrawRule(point, min(RECHECK_PER_POINT, available)))
     if not rules:

@@ -53,6 +53,7 @@ class BankQuestion:
     difficulty: int
     version: str
     source: str
+    label: str = field(default="", compare=False)  # where in an uploaded file: 第 8 行, 第 3 题
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
-"""Item analysis: how each question of an assignment behaved, to catch wrong keys; and fixing a key,
-which regrades every attempt that answered that question and records who did it."""
+"""Item analysis: how each question of an assignment behaved, to catch wrong keys (corrected in
+services/key_corrections.py)."""
 
 from __future__ import annotations
 
@@ -13,10 +13,7 @@ from ..extensions import db
 from ..models import (
     Assignment,
     Attempt,
-    AttemptState,
-    KeyCorrection,
     Organisation,
-    PracticeAnswer,
     Question,
     QuestionKind,
     QuestionReport,
@@ -24,13 +21,10 @@ from ..models import (
     Response,
     User,
 )
-from . import ServiceError, tallies
-from .bank_files import Bank, format_answer, read_question
-from .grading import is_correct
-from .orgs import Scope
-from .question_bank import db_points, to_bank_question
-from .quizzes import update_result
+from .bank_files import format_answer
 from .mastery import first_attempt_responses
+from .orgs import Scope
+from .question_bank import to_bank_question
 from .reports import visible_roots
 
 GROUP_SHARE = 0.27  # upper and lower groups for discrimination (Kelley)
@@ -114,7 +108,7 @@ def item_analysis(scope: Scope, assignment: Assignment) -> list[ItemStats]:
         _count_choices(item, json.loads(text) if text else [], n)
     for (qid, name), (n, r) in groups.items():
         setattr(stats[qid], f"{name}_right", r / n)
-    _count_reports(stats)
+    _count_reports(scope, stats)
     return sorted(stats.values(), key=lambda s: (not s.suspect, s.facility if s.facility is not None else 1.0, s.question.key))
 
 
@@ -135,64 +129,19 @@ def _count_choices(item: ItemStats, answer: list, times: int) -> None:
             item.choices[int(index)] += times
 
 
-def _count_reports(stats: dict[int, ItemStats]) -> None:
+def _count_reports(scope: Scope, stats: dict[int, ItemStats]) -> None:
+    """Open 题目有误 reports per question, filed by members in the viewer's scope only."""
     keys = {s.question.key: s for s in stats.values()}
     counts = db.session.execute(
         select(Question.key, func.count(QuestionReport.id))
         .join(Question, Question.id == QuestionReport.question_id)
-        .where(Question.key.in_(keys), QuestionReport.status == ReportStatus.OPEN)
+        .join(User, User.id == QuestionReport.user_id)
+        .join(Organisation, Organisation.id == User.org_id)
+        .where(Question.key.in_(keys), QuestionReport.status == ReportStatus.OPEN, scope.org_clause())
         .group_by(Question.key)
     )
     for key, n in counts:
         keys[key].open_reports = n
-
-
-def fix_key(question: Question, new_answer, reason: str, by: User) -> KeyCorrection:
-    """Correct a wrong key on this revision in place, regrade every attempt and practice answer on it. Commits."""
-    bq = to_bank_question(question)
-    raw = {
-        "id": bq.key, "type": bq.kind, "stem": bq.stem, "options": list(bq.options), "answer": new_answer,
-        "explanation": bq.explanation, "article": bq.article, "point": bq.point, "difficulty": bq.difficulty,
-        "version": bq.version,
-    }
-    scratch = Bank()
-    fixed = read_question(raw, db_points(), "改正答案", scratch)
-    if fixed is None:
-        raise ServiceError("；".join(p.message for p in scratch.problems))
-    new_json = [list(alts) for alts in fixed.answer] if fixed.kind == "fill" else list(fixed.answer)
-    if new_json == question.answer:
-        raise ServiceError("新答案与原答案相同")
-    if not reason.strip():
-        raise ServiceError("请说明改正的理由")
-    correction = KeyCorrection(question_id=question.id, old_answer=question.answer, new_answer=new_json,
-                               reason=reason.strip()[:300], by_id=by.id)
-    question.answer = new_json
-    db.session.flush()
-    correction.attempts_regraded = _regrade(question)
-    db.session.add(correction)
-    db.session.commit()
-    return correction
-
-
-def _regrade(question: Question) -> int:
-    attempt_ids = set()
-    with tallies.recounted(Response.question_id == question.id):
-        for response in db.session.scalars(select(Response).where(Response.question_id == question.id)):
-            response.is_correct = is_correct(question, response.answer)
-            attempt_ids.add(response.attempt_id)
-    for answer in db.session.scalars(select(PracticeAnswer).where(PracticeAnswer.question_id == question.id)):
-        answer.is_correct = is_correct(question, answer.answer)
-    db.session.flush()
-    regraded = 0
-    for attempt in db.session.scalars(select(Attempt).where(Attempt.id.in_(attempt_ids), Attempt.state == AttemptState.FINISHED)):
-        right = db.session.scalar(select(func.count()).select_from(Response).where(
-            Response.attempt_id == attempt.id, Response.is_correct.is_(True)))
-        attempt.correct_count = right
-        attempt.score = round(100.0 * right / attempt.total, 1) if attempt.total else 0.0
-        attempt.passed = attempt.score >= attempt.assignment.pass_mark
-        update_result(attempt)
-        regraded += 1
-    return regraded
 
 
 def shown_key(question: Question) -> str:

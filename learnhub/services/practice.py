@@ -16,6 +16,7 @@ from sqlalchemy import func, select, update
 from ..extensions import db
 from ..models import MistakeCard, PracticeAnswer, PracticeMode, PracticeServed, Question, User, utcnow
 from . import ServiceError, mistakes, secrecy
+from .bank_access import usable_in
 from .grading import is_correct
 from .quizzes import decode_answer, rule_pool
 
@@ -83,9 +84,11 @@ def _day_start(day: date, tz: str) -> datetime:
     return datetime.combine(day, time.min, tzinfo=ZoneInfo(tz))
 
 
-def _current_questions() -> list[Question]:
+def _current_questions(user: User) -> list[Question]:
+    """What the member may practise: current, unretired, built-in or owned by their organisation or one above it."""
     return list(db.session.scalars(
-        select(Question).where(Question.is_current.is_(True), Question.retired.is_(False)).order_by(Question.key)
+        select(Question).where(Question.is_current.is_(True), Question.retired.is_(False), usable_in(user.org))
+        .order_by(Question.key)
     ))
 
 
@@ -97,7 +100,7 @@ def daily_questions(user: User, now: datetime, tz: str) -> list[Question]:
             PracticeAnswer.user_id == user.id, PracticeAnswer.answered_at < _day_start(day, tz)
         )
     ))
-    pool = _current_questions()
+    pool = _current_questions(user)
     fresh = [q for q in pool if q.key not in before_today]
     rng = random.Random(f"{user.id}:{day.isoformat()}")
     picked = rng.sample(fresh, min(DAILY_SIZE, len(fresh)))
@@ -128,7 +131,7 @@ def next_chapter_question(user: User, part_id: int, rng: random.Random, now: dat
 
     None if the part has no questions; PracticeError if all of them are sealed by an exam the member sits.
     """
-    pool = rule_pool({"part_id": part_id})
+    pool = rule_pool({"part_id": part_id}, user.org)
     if not pool:
         return None
     sealed = secrecy.sealed_keys(user, now)

@@ -1,20 +1,34 @@
 """Load the question bank and the knowledge-point tree into the database, idempotently by id.
 
-A question whose text changed gets a new revision when the old one already has answers (attempts
-keep the revision they answered); otherwise it is updated in place.
+A question whose text changed gets a new revision when the old one is on any paper or was otherwise
+seen by a member (papers keep the revision they were drawn with); otherwise it is updated in place.
+Every import fills one owner's bank (an organisation's, or the built-in one) and never takes over a
+question of another bank.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, func, or_, select, text, update
 
 from ..extensions import db
-from ..models import AssignmentQuestion, KnowledgePoint, PointLevel, Question, QuestionKind, Response
+from ..models import (
+    AssignmentQuestion,
+    KeyCorrection,
+    KnowledgePoint,
+    MistakeCard,
+    PointLevel,
+    PracticeAnswer,
+    Question,
+    QuestionKind,
+    QuestionReport,
+    Response,
+)
 from . import ServiceError
-from .bank_files import Bank, BankPoint, BankQuestion, load_bank, read_question
+from .bank_files import Bank, BankPoint, BankQuestion, Problem, load_bank, read_question
 from .constitution import ARTICLE_TITLES, GENERAL_PROGRAM, GENERAL_SECTIONS, PARTS
 
 
@@ -91,11 +105,13 @@ def current_questions(include_retired: bool = False) -> list[Question]:
     return list(db.session.scalars(stmt))
 
 
-def import_bank(bank: Bank) -> ImportResult:
-    """Write a validated bank to the database. All or nothing: a bank with problems writes nothing. Commits.
+def import_bank(bank: Bank, owner_id: int | None = None) -> ImportResult:
+    """Write a validated bank into `owner_id`'s bank (None: the built-in one). All or nothing: a bank with
+    problems, or with a question of another bank, writes nothing. Commits.
 
     Questions may hang on points defined in the bank itself or already in the database.
     """
+    bank = claim(bank, owner_id)
     if bank.problems:
         raise BankError(bank.problems)
     nodes = ensure_structure()
@@ -115,9 +131,30 @@ def import_bank(bank: Bank) -> ImportResult:
     result = ImportResult()
     current = {q.key: q for q in db.session.scalars(select(Question).where(Question.is_current.is_(True)))}
     for bq in bank.questions:
-        _import_one(bq, current.get(bq.key), points[bq.point], result)
+        _import_one(bq, current.get(bq.key), points[bq.point], owner_id, result)
     db.session.commit()
     return result
+
+
+GENERATED_KEY = re.compile(r"^x-[0-9a-f]{10}$")  # bank_formats.common.generated_key: a row without an id
+
+
+def claim(bank: Bank, owner_id: int | None) -> Bank:
+    """The bank as an import into `owner_id`'s bank: a question whose id another bank holds is refused,
+    its row named; one that came without an id (its id made from the stem) gets an id of this bank's own
+    instead, so two committees may import the same file."""
+    owners = dict(db.session.execute(select(Question.key, Question.owner_org_id).where(Question.is_current.is_(True))).all())
+    out = Bank(points=bank.points, problems=list(bank.problems))
+    for bq in bank.questions:
+        if bq.key in owners and owners[bq.key] != owner_id and owner_id is not None and GENERATED_KEY.match(bq.key):
+            bq = replace(bq, key=f"{bq.key}-o{owner_id}")
+        if bq.key in owners and owners[bq.key] != owner_id:
+            where = "内置题库" if owners[bq.key] is None else "其他组织题库"
+            row = f"{bq.label}：" if bq.label else ""
+            out.problems.append(Problem(bq.source, bq.key, f"{row}题目编号「{bq.key}」已是{where}的题目，不能导入覆盖；请改用新的题目编号"))
+            continue
+        out.questions.append(bq)
+    return out
 
 
 def _fields(bq: BankQuestion, point: KnowledgePoint) -> dict:
@@ -134,19 +171,21 @@ def _answer_json(bq: BankQuestion) -> list:
     return list(bq.answer)
 
 
-def _import_one(bq: BankQuestion, existing: Question | None, point: KnowledgePoint, result: ImportResult) -> None:
+def _import_one(bq: BankQuestion, existing: Question | None, point: KnowledgePoint, owner_id: int | None,
+                result: ImportResult) -> None:
     fields = _fields(bq, point)
     if existing is None:
-        db.session.add(Question(key=bq.key, revision=1, **fields))
+        db.session.add(Question(key=bq.key, revision=1, owner_org_id=owner_id, **fields))
         result.created += 1
         return
     fields["source"] = existing.source  # where a question came from first; an import from a file keeps it
     if all(getattr(existing, k) == v for k, v in fields.items()):
         result.unchanged += 1
         return
-    if _is_used(existing):
+    if is_seen(existing):
         existing.is_current = False
-        db.session.add(Question(key=bq.key, revision=existing.revision + 1, retired=existing.retired, **fields))
+        db.session.add(Question(key=bq.key, revision=existing.revision + 1, retired=existing.retired,
+                                owner_org_id=existing.owner_org_id, **fields))
         result.revised += 1
     else:
         for k, v in fields.items():
@@ -154,12 +193,26 @@ def _import_one(bq: BankQuestion, existing: Question | None, point: KnowledgePoi
         result.updated += 1
 
 
-def _is_used(question: Question) -> bool:
-    """True if any answer or assignment refers to this revision."""
-    return bool(
-        db.session.scalar(select(exists().where(Response.question_id == question.id)))
-        or db.session.scalar(select(exists().where(AssignmentQuestion.question_id == question.id)))
-    )
+# An attempt in progress holds its questions only in its paper (JSON) until they are answered; a
+# finished one has a response row for every question on it (quizzes._grade).
+_ON_OPEN_PAPER = {
+    "sqlite": "SELECT 1 FROM attempt, json_each(attempt.paper) AS e WHERE attempt.state = 'in_progress' "
+              "AND json_extract(e.value, '$.q') = :qid LIMIT 1",
+    "postgresql": "SELECT 1 FROM attempt, json_array_elements(attempt.paper) AS e WHERE attempt.state = 'in_progress' "
+                  "AND (e.value ->> 'q')::int = :qid LIMIT 1",
+}
+_REFERENCES = (Response.question_id, AssignmentQuestion.question_id, PracticeAnswer.question_id,
+               MistakeCard.question_id, QuestionReport.question_id, KeyCorrection.question_id)
+
+
+def is_seen(question: Question) -> bool:
+    """True if a member has or had this revision in front of them: on any paper (a fixed one, or an attempt's,
+    open or finished, answered or not), in practice, in the mistake book, in a report or a key correction.
+    Such a revision is never edited in place."""
+    if db.session.scalar(select(or_(*(exists().where(column == question.id) for column in _REFERENCES)))):
+        return True
+    dialect = db.session.get_bind().dialect.name
+    return db.session.execute(text(_ON_OPEN_PAPER[dialect]), {"qid": question.id}).first() is not None
 
 
 def import_dir(path: Path) -> ImportResult:
@@ -190,16 +243,25 @@ def _with_source(bq: BankQuestion, source: str) -> BankQuestion:
     return replace(bq, source=source)
 
 
-def preview(bank: Bank) -> list[Change]:
-    """What an import would create and change, without writing anything."""
+def preview(bank: Bank, owner_id: int | None = None) -> list[Change]:
+    """What an import into `owner_id`'s bank would create and change, without writing anything.
+
+    :raise BankError: the bank has problems, or questions of another bank.
+    """
+    bank = claim(bank, owner_id)
+    if bank.problems:
+        raise BankError(bank.problems)
     current = {q.key: q for q in db.session.scalars(select(Question).where(Question.is_current.is_(True)))}
     return [Change(bq, current.get(bq.key)) for bq in bank.questions]
 
 
 def search_stmt(part_id: int | None = None, point_id: int | None = None, kind: str | None = None,
-                text: str = "", retired: bool | None = False):
-    """Current questions filtered by part (总纲 or chapter), knowledge point, type, words in the stem."""
+                words: str = "", retired: bool | None = False, visible=None):
+    """Current questions filtered by part (总纲 or chapter), knowledge point, type, words in the stem, and
+    `visible` (bank_access.visible_clause: the viewer's)."""
     stmt = select(Question).where(Question.is_current.is_(True)).order_by(Question.key)
+    if visible is not None:
+        stmt = stmt.where(visible)
     if point_id:
         stmt = stmt.where(Question.point_id == point_id)
     elif part_id:
@@ -208,8 +270,8 @@ def search_stmt(part_id: int | None = None, point_id: int | None = None, kind: s
         stmt = stmt.where(Question.point_id.in_(points))
     if kind in {k.value for k in QuestionKind}:
         stmt = stmt.where(Question.kind == QuestionKind(kind))
-    if text:
-        stmt = stmt.where(Question.stem.contains(text))
+    if words:
+        stmt = stmt.where(Question.stem.contains(words))
     if retired is not None:
         stmt = stmt.where(Question.retired.is_(retired))
     return stmt
@@ -223,7 +285,7 @@ def set_retired(question: Question, retired: bool) -> None:
 
 
 def edit_question(question: Question, raw: dict) -> ImportResult:
-    """Save an edited question: a new revision if it has answers, else in place. Commits.
+    """Save an edited question: a new revision if a member has seen it (`is_seen`), else in place. Commits.
 
     `raw` has the bank-file shape; it is validated exactly as a bank file is.
     """
@@ -233,4 +295,18 @@ def edit_question(question: Question, raw: dict) -> ImportResult:
     if bq is None:
         raise BankError(bank.problems)
     bank.questions.append(_with_source(bq, question.source))
-    return import_bank(bank)
+    return import_bank(bank, question.owner_org_id)
+
+
+def set_owner(keys: list[str], owner_id: int | None) -> int:
+    """Hand every revision of these questions to another bank (an organisation's, or None: built-in);
+    return how many keys were found. Commits."""
+    found = set(db.session.scalars(select(Question.key).where(Question.key.in_(keys))))
+    db.session.execute(update(Question).where(Question.key.in_(found)).values(owner_org_id=owner_id))
+    db.session.commit()
+    return len(found)
+
+
+def keys_from(source: str) -> list[str]:
+    """The keys of the questions first imported from a file of this name (`Question.source`)."""
+    return list(db.session.scalars(select(Question.key).where(Question.source == source).distinct()))

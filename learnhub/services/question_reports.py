@@ -1,13 +1,28 @@
-"""题目有误: members' reports of faulty questions, and the organisers' queue."""
+"""题目有误: members' reports of faulty questions, and the queue of the questions' owners.
+
+A report goes to whoever may correct the question: the organisers whose grants cover the organisation
+that owns it, or the admins for a built-in question. Organisers also see, without resolving them, what
+members in their scope reported about questions they use but do not own (built-in ones, or those of an
+organisation above them): they can answer their members, while the owner decides about the question.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select, true
 
 from ..extensions import db
 from ..models import Organisation, Question, QuestionReport, ReportStatus, User, utcnow
 from . import ServiceError
+from .bank_access import can_edit, organiser_roots, owned_within
 from .orgs import Scope
+
+
+@dataclass
+class QueuedReport:
+    report: QuestionReport
+    can_resolve: bool  # the viewer owns the question (or is an admin)
 
 
 def file_report(user: User, question: Question, note: str) -> QuestionReport:
@@ -21,19 +36,38 @@ def file_report(user: User, question: Question, note: str) -> QuestionReport:
     return row
 
 
-def open_reports(scope: Scope) -> list[QuestionReport]:
-    """Reports from members in the viewer's scope waiting for an organiser, oldest first."""
-    return list(db.session.scalars(
+def _reports_seen_by(scope: Scope):
+    """SQL over QuestionReport joined to its Question and its reporter's Organisation."""
+    if scope.is_admin:
+        return true()
+    return or_(owned_within(organiser_roots(scope)), scope.org_clause())
+
+
+def open_reports(scope: Scope) -> list[QueuedReport]:
+    """Open reports the viewer sees (about questions they own, or filed by members in their scope), oldest first."""
+    rows = db.session.scalars(
         select(QuestionReport)
+        .join(Question, Question.id == QuestionReport.question_id)
         .join(User, User.id == QuestionReport.user_id)
         .join(Organisation, Organisation.id == User.org_id)
-        .where(QuestionReport.status == ReportStatus.OPEN, scope.org_clause())
-        .order_by(QuestionReport.created_at)
-    ))
+        .where(QuestionReport.status == ReportStatus.OPEN, _reports_seen_by(scope))
+        .order_by(QuestionReport.created_at, QuestionReport.id)
+    )
+    return [QueuedReport(r, can_edit(scope, r.question)) for r in rows]
 
 
-def resolve(report: QuestionReport, by: User, resolution: str) -> None:
-    """Close a report, saying what was done. Commits."""
+def sees(scope: Scope, report: QuestionReport) -> bool:
+    """True if the report is in the viewer's queue (resolved or not)."""
+    return can_edit(scope, report.question) or scope.covers(report.user.org)
+
+
+def resolve(scope: Scope, report: QuestionReport, by: User, resolution: str) -> None:
+    """Close a report, saying what was done. Only the question's owners may. Commits.
+
+    :raise ServiceError: it is resolved already, or the viewer does not own the question.
+    """
+    if not can_edit(scope, report.question):
+        raise ServiceError("这道题不属于你管理的题库，由题目所属单位（内置题目由系统管理员）处理")
     if report.status is ReportStatus.RESOLVED:
         raise ServiceError("这条反馈已经处理过了")
     report.status, report.resolved_by_id, report.resolved_at = ReportStatus.RESOLVED, by.id, utcnow()

@@ -14,7 +14,6 @@ from learnhub.services import question_bank, quizzes
 from learnhub.services.bank_formats import export_excel
 
 
-
 def current(app, key: str) -> Question:
     with app.app_context():
         q = db.session.scalar(select(Question).filter_by(key=key, is_current=True))
@@ -35,7 +34,7 @@ def test_browse_and_filter_the_bank(app, world, login):
 
 def test_editing_an_answered_question_makes_a_new_revision(app, world, login):
     old = current(app, "t01-001")  # on assignment A's paper, so it counts as used
-    c = login(world.login["org_a"])
+    c = login(world.login["admin"])  # the test bank is built-in: admins edit it
     form = c.get(f"/admin/questions/{old.id}").get_data(as_text=True)
     assert "申请入党的最低年龄是多少？" in form and 'value="B"' in form
     r = c.post(f"/admin/questions/{old.id}", data={
@@ -52,7 +51,7 @@ def test_editing_an_answered_question_makes_a_new_revision(app, world, login):
 
 def test_an_invalid_edit_says_why_and_changes_nothing(app, world, login):
     old = current(app, "t01-001")
-    c = login(world.login["org_a"])
+    c = login(world.login["admin"])
     r = c.post(f"/admin/questions/{old.id}", data={
         "kind": "single", "stem": "题干", "option_a": "甲", "option_b": "乙", "option_c": "丙", "answer": "E",
         "explanation": "解析", "article": "第一条", "point": "入党条件", "difficulty": "1",
@@ -63,11 +62,12 @@ def test_an_invalid_edit_says_why_and_changes_nothing(app, world, login):
 
 def test_retired_questions_leave_draws_and_practice(app, world, login):
     q = current(app, "t11-001")
-    c = login(world.login["org_a"])
+    c = login(world.login["admin"])
     c.post(f"/admin/questions/{q.id}/retire")
     assert current(app, "t11-001").retired
     with app.app_context():
-        assert q.id not in [x.id for x in quizzes.rule_pool({"part_id": db.session.get(Question, q.id).point.parent.parent_id})]
+        part_id, org = db.session.get(Question, q.id).point.parent.parent_id, db.session.get(User, world.user["m_a1"]).org
+        assert q.id not in [x.id for x in quizzes.rule_pool({"part_id": part_id}, org)]
     c.post(f"/admin/questions/{q.id}/retire")
     assert not current(app, "t11-001").retired
 
@@ -97,9 +97,9 @@ def excel_with(app, changes: dict[str, str], extra_row: list | None = None) -> b
 
 
 def test_import_previews_then_commits(app, world, login):
-    c = login(world.login["org_a"])
+    c = login(world.login["admin"])  # into the built-in bank, the first choice for an admin
     data = excel_with(app, {"t01-002": "入党须做到下列哪些？"})
-    r = c.post("/admin/questions/import", data={"file": (io.BytesIO(data), "bank.xlsx"), "point": ""},
+    r = c.post("/admin/questions/import", data={"file": (io.BytesIO(data), "bank.xlsx"), "point": "", "owner": ""},
                content_type="multipart/form-data")
     page = r.get_data(as_text=True)
     assert "导入预览" in page and "入党须做到下列哪些？" in page and "原题干" in page
@@ -111,7 +111,7 @@ def test_import_previews_then_commits(app, world, login):
 
 
 def test_import_with_a_bad_row_imports_nothing(app, world, login):
-    c = login(world.login["org_a"])
+    c = login(world.login["admin"])
     bad = ["", "多选", "新题", "甲", "乙", "丙", "丁", "", "", "Z", "解析", "入党条件", "第一条", "2", "2022"]
     data = excel_with(app, {"t01-002": "入党须做到下列哪些？"}, extra_row=bad)
     with app.app_context():

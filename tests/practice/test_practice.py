@@ -176,10 +176,14 @@ def test_member_reports_a_faulty_question_and_an_organiser_resolves_it(app, worl
     r = m.post("/quiz/questions/1/report", data={"note": "选项B也对"}, follow_redirects=True)
     assert "感谢指正" in r.get_data(as_text=True)
     assert "选项B也对" not in login(world.login["org_b"]).get("/admin/question-reports").get_data(as_text=True)
+    # A built-in question: the member's organiser sees the report, the admins (its owners) resolve it.
     organiser = login(world.login["org_a"])
     assert "选项B也对" in organiser.get("/admin/question-reports").get_data(as_text=True)
     with app.app_context():
         report_id = db.session.scalar(select(QuestionReport.id))
-    organiser.post(f"/admin/question-reports/{report_id}/resolve", data={"resolution": "已核实，答案无误"})
+    assert organiser.post(f"/admin/question-reports/{report_id}/resolve", data={"resolution": "无误"}).status_code == 403
+    admin = login(world.login["admin"])
+    admin.post(f"/admin/question-reports/{report_id}/resolve", data={"resolution": "已核实，答案无误"})
     assert "选项B也对" not in organiser.get("/admin/question-reports").get_data(as_text=True)
+    assert "选项B也对" not in admin.get("/admin/question-reports").get_data(as_text=True)
     assert login(world.login["sec_a1"]).get("/admin/question-reports").status_code == 403

@@ -18,7 +18,7 @@ from sqlalchemy import delete, select, text
 
 from learnhub.extensions import db
 from learnhub.models import Assignment, Attempt, ExemptionReason, KnowledgePoint, Organisation, PointTally, Question, User, utcnow
-from learnhub.services import accounts, exemptions, items, quizzes, tallies
+from learnhub.services import accounts, exemptions, key_corrections, quizzes, tallies
 from learnhub.services.quizzes import QuizError, handin, papers
 
 from ..conftest import PG_URL
@@ -60,7 +60,7 @@ def member_data(user: User, org: Organisation) -> accounts.MemberData:
 
 def flip_key(by: User) -> None:
     question = db.session.scalar(select(Question).filter_by(key="t01-003", is_current=True))
-    items.fix_key(question, "错" if question.answer == [True] else "对", "测试：改正答案", by)
+    key_corrections.correct_key(question, "错" if question.answer == [True] else "对", "测试：改正答案", by)
 
 
 @pytest.fixture
@@ -110,7 +110,7 @@ def test_paper_results_entered_by_a_secretary_do_not_count(app, world, ctx, a):
 def test_a_key_correction_moves_counts_between_right_and_wrong(app, world, ctx, a):
     take(a, world.user["m_a1"], ALL)
     take(a, world.user["sec_a1"], {"t01-001", "t01-002"})
-    flip_key(db.session.get(User, world.user["org_a"]))  # 预备期一年 is now 错: 党员甲一 wrong, 书记甲一 right
+    flip_key(db.session.get(User, world.user["admin"]))  # 预备期一年 is now 错: 党员甲一 wrong, 书记甲一 right
     assert stored(a)[("a1", "预备期")] == (6, 3)
     assert_consistent(a)
     take(a, world.user["m_a2"], {"t01-003"})  # graded against the corrected key

@@ -2,9 +2,10 @@
 
 Two sets of "foreign" objects are built on top of the standard world (tests/world.py):
 
-- ``committee_b``: everything belongs to 党委B (member m_b1 of branch B1). Every 党委A role is an outsider.
-- ``branch_a2``: everything belongs to the sibling branch A2 (member m_a2). The secretary of A1 is an
-  outsider there, but the organiser of 党委A is not.
+- ``committee_b``: everything belongs to 党委B (member m_b1 of branch B1), down to a question of 党委B's own
+  bank, a 题目有误 report on it and a key correction of it. Every 党委A role is an outsider.
+- ``branch_a2``: everything belongs to the sibling branch A2 (member m_a2), its question in A2's bank. The
+  secretary of A1 is an outsider there, but the organiser of 党委A is not.
 
 Each object key also records who may legitimately reach it, so the matrix has positive controls: the same
 URL that gives an outsider 404 gives its owner or manager 200, which proves the id is real.
@@ -27,12 +28,13 @@ from learnhub.models import (
     PointLevel,
     PracticeMode,
     Question,
+    QuestionKind,
     User,
 )
-from learnhub.services import materials, practice, question_reports, quizzes
+from learnhub.services import key_corrections, materials, practice, question_reports, quizzes
 
 from ..conftest import DATA
-from ..factories import PASSWORD, make_assignment, practise
+from ..factories import PASSWORD, make_assignment, make_question, practise
 
 ANONYMOUS = "anonymous"
 
@@ -41,9 +43,11 @@ ANONYMOUS = "anonymous"
 class ForeignSet:
     """Ids of objects of one foreign organisation, and who may legitimately reach each of them.
 
-    managers: roles whose staff scope covers the object (reports/admin pages may show it).
+    managers: roles whose staff scope covers the object (reports/admin pages may show it; for a question,
+              the organisers who own it).
     owners:   the member whose own object it is (their attempt, their practice answer).
     assigned: roles to whom an assignment was given (they may open it as a member).
+    usable:   roles for whom a question exists (its organisation's members and organisers, admins).
     """
 
     name: str
@@ -51,16 +55,22 @@ class ForeignSet:
     managers: dict[str, set[str]]
     owners: dict[str, set[str]] = field(default_factory=dict)
     assigned: dict[str, set[str]] = field(default_factory=dict)
+    usable: dict[str, set[str]] = field(default_factory=dict)
 
 
 @dataclass
 class Shared:
-    """Objects that belong to nobody's organisation: the shared bank, the study notes, static files."""
+    """Objects that belong to nobody's organisation: the built-in bank, the study notes, static files."""
 
-    question: int  # a question on nobody's paper (so nobody who sits one is kept from its key)
+    builtin_question: int  # a question of the built-in bank on nobody's paper (so nobody who sits one is kept
+    # from its key)
     part: int  # a part (chapter) of the Constitution that has questions
     material: str  # a study material's slug
     static_file: str = "css/app.css"
+
+    @property
+    def question(self) -> int:
+        return self.builtin_question
 
 
 def _user(world, key: str) -> User:
@@ -68,15 +78,29 @@ def _user(world, key: str) -> User:
 
 
 def _question_on_no_paper() -> Question:
+    """A question of the built-in bank that is on no fixed paper."""
     on_papers = select(AssignmentQuestion.question_id)
-    return db.session.scalars(select(Question).where(Question.id.not_in(on_papers)).order_by(Question.key)).first()
+    return db.session.scalars(select(Question).where(
+        Question.id.not_in(on_papers), Question.owner_org_id.is_(None)
+    ).order_by(Question.key)).first()
+
+
+def other_key(question: Question) -> str:
+    """A key for `question` that differs from its own, as a key correction form takes it."""
+    if question.kind is QuestionKind.TRUEFALSE:
+        return "错" if question.answer == [True] else "对"
+    return "B" if question.answer == [0] else "A"
 
 
 def _foreign_set(
-    name: str, world, member: str, org: str, assignment_id: int, open_org: str, question: Question
+    name: str, world, member: str, org: str, assignment_id: int, open_org: str, question: Question, bank: str
 ) -> dict:
-    """Build one member's attempts, practice answer and question report, and an open assignment for them."""
+    """Build one member's attempts, practice answer (on the built-in `question`), an open assignment for
+    them, a question of organisation `bank`'s own bank with their report on it and a key correction of it."""
     person = _user(world, member)
+    owned = make_question(db.session.get(Organisation, world.org[bank]), f"own-{bank}",
+                          db.session.scalars(select(Question).where(Question.kind == QuestionKind.SINGLE)
+                                             .order_by(Question.key)).first())
     done = quizzes.start_attempt(db.session.get(Assignment, assignment_id), person)
     quizzes.submit_attempt(done, None, 60)
     questions = list(db.session.scalars(select(Question).order_by(Question.key)))[:3]
@@ -87,20 +111,22 @@ def _foreign_set(
     # Practised before the open attempt starts: had the question been on its paper, it would now be sealed.
     answer = practise(person, question, ["0"], PracticeMode.CHAPTER).answer
     in_progress = quizzes.start_attempt(open_assignment, person)
-    report = question_reports.file_report(person, question, "答案好像不对")
+    report = question_reports.file_report(person, owned, "答案好像不对")
+    correction = key_corrections.correct_key(owned, other_key(owned), "核对后更正", _user(world, "admin"))
     # A question served to this member in practice, not on their open paper: only they may answer it.
     unsealed = next(q for q in reversed(list(db.session.scalars(select(Question).order_by(Question.key))))
                     if q.id not in {entry["q"] for entry in in_progress.paper})
     served = practice.serve(person, unsealed, PracticeMode.CHAPTER)
     return dict(
         assignment=assignment_id, assignment_open=open_assignment.id, attempt_done=done.id, attempt_open=in_progress.id,
-        practice_answer=answer.id, report=report.id, user=person.id, org=world.org[org], served=served.id,
+        practice_answer=answer.id, report=report.id, user=person.id, org=world.org[org], question=owned.id,
+        correction=correction.id, served=served.id,
     )
 
 
 @pytest.fixture
 def shared(app, world) -> Shared:
-    """Import the study notes, and pick a shared question and a part that has questions."""
+    """Import the study notes, and pick a built-in question and a part that has questions."""
     with app.app_context():
         materials.import_notes(DATA / "notes")
         question = _question_on_no_paper()
@@ -108,16 +134,16 @@ def shared(app, world) -> Shared:
         while part.level is not PointLevel.PART:
             part = part.parent
         slug = db.session.scalars(select(Material.slug)).first()
-        return Shared(question=question.id, part=part.id, material=slug)
+        return Shared(builtin_question=question.id, part=part.id, material=slug)
 
 
 @pytest.fixture
 def foreign(app, world, shared) -> dict[str, ForeignSet]:
     """The two foreign sets (党委B, and the sibling branch A2), with who may reach what."""
     with app.app_context():
-        question = db.session.get(Question, shared.question)
-        b = _foreign_set("党委B", world, "m_b1", "b1", world.assignment_b, "b1", question)
-        a2 = _foreign_set("第二支部", world, "m_a2", "a2", world.assignment_a, "a2", question)
+        question = db.session.get(Question, shared.builtin_question)
+        b = _foreign_set("党委B", world, "m_b1", "b1", world.assignment_b, "b1", question, bank="b")
+        a2 = _foreign_set("第二支部", world, "m_a2", "a2", world.assignment_a, "a2", question, bank="a2")
     staff_b = {"org_b", "admin"}
     staff_a2 = {"org_a", "admin"}
     committee_b = ForeignSet(
@@ -125,6 +151,7 @@ def foreign(app, world, shared) -> dict[str, ForeignSet]:
         managers={k: staff_b for k in b},
         owners={k: {"m_b1"} for k in ("attempt_done", "attempt_open", "practice_answer", "report", "served")},
         assigned={"assignment": {"m_b1", "org_b"}, "assignment_open": {"m_b1"}},
+        usable={"question": {"m_b1", "org_b", "admin"}},
     )
     branch_a2 = ForeignSet(
         "branch_a2", a2,
@@ -132,6 +159,8 @@ def foreign(app, world, shared) -> dict[str, ForeignSet]:
         managers={**{k: staff_a2 for k in a2}, "assignment": {"sec_a1", "org_a", "admin"}},
         owners={k: {"m_a2"} for k in ("attempt_done", "attempt_open", "practice_answer", "report", "served")},
         assigned={"assignment": {"m_a1", "m_a2", "sec_a1", "org_a", "admin"}, "assignment_open": {"m_a2"}},
+        # A2's question: its members use it, 党委A's organiser owns it; branch A1 never sees it.
+        usable={"question": {"m_a2", "org_a", "admin"}},
     )
     return {"committee_b": committee_b, "branch_a2": branch_a2}
 

@@ -8,10 +8,10 @@ import pytest
 
 from learnhub.extensions import db
 from learnhub.models import Assignment, PracticeMode, Question, User
-from learnhub.services import practice, question_reports, quizzes
+from learnhub.services import key_corrections, practice, question_reports, quizzes
 
 from ..conftest import DATA
-from .conftest import csrf_token_from, login_with_token, table_snapshot
+from .conftest import csrf_token_from, login_with_token, other_key, table_snapshot
 
 MESSAGE = "页面已过期，请刷新后再提交"
 JSON_ENDPOINTS = {"quiz.save"}  # background fetch() requests: they send JSON and read JSON back
@@ -33,10 +33,12 @@ def own(app, world, shared):
         question = attempt.paper[0]["q"]
         member, question = db.session.get(User, world.user["m_a1"]), db.session.get(Question, question)
         report = question_reports.file_report(member, question, "有误")
+        builtin = db.session.get(Question, shared.builtin_question)
+        correction = key_corrections.correct_key(builtin, other_key(builtin), "核对后更正", admin)
         return {
-            "assignment_id": world.assignment_a, "attempt_id": attempt.id, "question_id": shared.question,
+            "assignment_id": world.assignment_a, "attempt_id": attempt.id, "question_id": shared.builtin_question,
             "user_id": world.user["m_a1b"], "org_id": world.org["a1"], "report_id": report.id, "slug": shared.material,
-            "part_id": shared.part,
+            "part_id": shared.part, "correction_id": correction.id,
             "served": practice.serve(admin, db.session.get(Question, shared.question), PracticeMode.CHAPTER).id,
         }
 

@@ -33,10 +33,11 @@ from learnhub.models import (
     User,
     utcnow,
 )
-from learnhub.services import practice, question_reports, quizzes, secrecy
+from learnhub.services import key_corrections, practice, question_reports, quizzes, secrecy
 
 from ..factories import make_assignment, practise
 from ..quiz.helpers import form_fields, shown_answer
+from .conftest import other_key
 from .secret_bank import SecretQuestion, body_text, build_secret_bank, revealed
 from .test_matrix import ENDPOINTS
 
@@ -56,6 +57,7 @@ class Exam:
     practice_answer: int  # the walker's practice answer to sec-s3, given before the exam started
     served: int  # a question of the paper served to the walker in practice before the exam, not answered
     report: int  # the walker's 题目有误 report on sec-s1
+    corrections: list[int]  # key corrections of sec-s4, the last of which can be reverted
 
 
 def _finish(assignment: Assignment, user: User, right: bool = True) -> Attempt:
@@ -86,6 +88,12 @@ def build_exam(world, walker: str, show_answers: ShowAnswers) -> Exam:
                        .values(due=utcnow() - timedelta(hours=1)))
     served = practice.serve(person, current["sec-s2"], PracticeMode.CHAPTER)
     report = question_reports.file_report(person, current["sec-s1"], "选项好像有两个对的")
+    # The admin corrected sec-s4's key and then corrected it back: the second correction, revertible, names
+    # the paper's real key on its revert page.
+    admin, s4 = db.session.get(User, world.user["admin"]), current["sec-s4"]
+    real = key_corrections.shown(s4, s4.answer)
+    first = key_corrections.correct_key(s4, other_key(s4), "核对", admin)
+    back = key_corrections.correct_key(db.session.get(Question, s4.id), real, "改回", admin)
     others = [_finish(exam, db.session.get(User, world.user[m])) for m in ("m_a1b", "m_a2")]
     attempt = quizzes.start_attempt(exam, person)
     # The exam shows every question's options in reverse, so the stored order shows nowhere on the paper.
@@ -94,7 +102,7 @@ def build_exam(world, walker: str, show_answers: ShowAnswers) -> Exam:
     if show_answers is ShowAnswers.AFTER_CLOSE:
         quizzes.submit_attempt(attempt, None, 60)
     return Exam(bank, exam.id, older.id, attempt.id, attempt_older.id, [a.id for a in others], answer.id, served.id,
-                report.id)
+                report.id, [first.id, back.id])
 
 
 @pytest.fixture
@@ -116,6 +124,7 @@ def _objects(world, shared, e: Exam) -> dict[str, list]:
         "assignment": [e.exam, e.older], "assignment_open": [e.exam],
         "attempt_open": [e.attempt_open], "attempt_done": [e.attempt_older, *e.others_done],
         "question": questions, "practice_answer": [e.practice_answer], "report": [e.report],
+        "correction": e.corrections,
         "user": [world.user["m_a1b"], world.user["m_a1"]], "org": [world.org["a1"], world.org["a"]],
     }
 

@@ -59,8 +59,8 @@ def _sample_urls(app, world, foreign, shared) -> list[str]:
     b = foreign["committee_b"].ids  # foreign attempts and answers: their 404 pages are sampled too
     objects = dict(
         assignment_id=world.assignment_a, org_id=world.org["a1"], user_id=world.user["m_a1"],
-        question_id=shared.question, part_id=shared.part, slug=shared.material, filename=shared.static_file,
-        attempt_id=b["attempt_done"], answer_id=b["practice_answer"], report_id=b["report"],
+        question_id=shared.builtin_question, part_id=shared.part, slug=shared.material, filename=shared.static_file,
+        attempt_id=b["attempt_done"], answer_id=b["practice_answer"], report_id=b["report"], correction_id=b["correction"],
     )
     urls = []
     for rule in app.url_map.iter_rules():

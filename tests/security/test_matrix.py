@@ -11,7 +11,9 @@ Expected answers:
 - staff on an object outside their scope: 404 (it does not exist for them);
 - anyone but its member on a member's own object (attempt, practice answer, a question served to them in
   practice): 404, admins included;
-- a member on an assignment not given to their organisation: 404.
+- a member on an assignment not given to their organisation: 404;
+- anyone on a question of another organisation's bank (one not above their own organisation): 404; the
+  question's organisation's organisers (and admins) manage it. Built-in questions: see the tests below.
 Each foreign object also has the roles that may reach it, so the same URL answers 200/302 for its owner
 or manager: a positive control that the id is real and the 404 comes from the access check.
 """
@@ -37,13 +39,13 @@ PUBLIC = "public"  # anyone, logged in or not
 LOGGED_IN = "logged-in"  # any logged-in user (member or staff)
 STAFF = "staff"  # secretaries, organisers, admins; members get 403
 ORGANISER = "organiser"  # organisers and admins; members and secretaries get 403
-SHARED_BANK = "shared-bank"  # organiser-only, on the question bank every organisation shares (no foreign objects)
 
 # How the viewer must stand to the objects the URL names.
-SHARED = "shared"  # belongs to nobody's organisation (bank question, Constitution part, material, static file)
-MANAGED = "managed"  # the viewer's staff scope must cover it
+SHARED = "shared"  # belongs to nobody's organisation (Constitution part, material, static file)
+MANAGED = "managed"  # the viewer's staff scope must cover it (a question: the viewer's organisation owns it)
 OWN = "own"  # it must be the viewer's own (their attempt, their practice answer)
 ASSIGNED = "assigned"  # the assignment must have been given to the viewer's organisation
+USABLE = "usable"  # a question of the bank of the viewer's organisation or one above it (or theirs to manage)
 
 GET_OK = frozenset({200})
 POST_OK = frozenset({200, 302})
@@ -91,8 +93,8 @@ ENDPOINTS: dict[str, Access] = {
                         ok={"POST": frozenset({200, 409})}),
     "quiz.submit": Access(LOGGED_IN, {"attempt_id": "attempt_open"}, OWN),
     "quiz.review": Access(LOGGED_IN, {"attempt_id": "attempt_done"}, OWN),
-    # Any member may flag any question of the shared bank as faulty.
-    "quiz.report_question": Access(LOGGED_IN, {"question_id": "question"}),
+    # A member may flag any question that exists for them as faulty.
+    "quiz.report_question": Access(LOGGED_IN, {"question_id": "question"}, USABLE),
     "practice.index": Access(LOGGED_IN),
     "practice.daily": Access(LOGGED_IN),
     "practice.review": Access(LOGGED_IN, ok={"GET": POST_OK}),  # redirects home when nothing is due
@@ -126,14 +128,17 @@ ENDPOINTS: dict[str, Access] = {
     "admin.question_reports_list": Access(ORGANISER),
     "admin.question_report_resolve": Access(ORGANISER, {"report_id": "report"}, MANAGED,
                                             body=lambda o: {"resolution": "已核实并修改"}),
-    # --- the shared question bank: organisers only, and no organisation owns a question ---------------
-    "admin.bank_list": Access(SHARED_BANK),
-    "admin.bank_edit": Access(SHARED_BANK, {"question_id": "question"}),
-    "admin.bank_retire": Access(SHARED_BANK, {"question_id": "question"}),
-    "admin.bank_import": Access(SHARED_BANK),
-    "admin.bank_import_confirm": Access(SHARED_BANK),
-    # Correcting a shared question's key regrades every organisation's attempts: organisers only.
-    "reports.fix_key": Access(SHARED_BANK, {"question_id": "question"}),
+    # --- the question bank: organisers only, each on the questions their organisations own -----------
+    "admin.bank_list": Access(ORGANISER),
+    "admin.bank_edit": Access(ORGANISER, {"question_id": "question"}, MANAGED),
+    "admin.bank_retire": Access(ORGANISER, {"question_id": "question"}, MANAGED),
+    "admin.bank_import": Access(ORGANISER),
+    "admin.bank_import_confirm": Access(ORGANISER),
+    # Correcting a key regrades papers: the question's owners only, after a preview; and reverting it.
+    "reports.fix_key": Access(ORGANISER, {"question_id": "question"}, MANAGED),
+    "reports.fix_key_confirm": Access(ORGANISER, {"question_id": "question"}, MANAGED),
+    "reports.key_revert": Access(ORGANISER, {"correction_id": "correction"}, MANAGED),
+    "reports.key_revert_confirm": Access(ORGANISER, {"correction_id": "correction"}, MANAGED),
 }
 
 MEMBERS = {"m_a1", "m_a2", "m_b1"}
@@ -149,8 +154,8 @@ TO_LOGIN = "302 to /auth/login"
 def _classify_hint(endpoint: str, rule: str) -> str:
     return (
         f"endpoint {endpoint!r} ({rule}) is not classified: add it to ENDPOINTS in tests/security/test_matrix.py "
-        "with who may use it (PUBLIC / LOGGED_IN / STAFF / ORGANISER / SHARED_BANK), which object each URL "
-        "argument names and how the viewer must stand to it (SHARED / MANAGED / OWN / ASSIGNED)"
+        "with who may use it (PUBLIC / LOGGED_IN / STAFF / ORGANISER), which object each URL "
+        "argument names and how the viewer must stand to it (SHARED / MANAGED / OWN / ASSIGNED / USABLE)"
     )
 
 
@@ -175,9 +180,10 @@ def _expected(role: str, access: Access, fset: ForeignSet, method: str):
         return access.anonymous.get(verb, frozenset()) if access.who == PUBLIC else TO_LOGIN
     if access.who == STAFF and role in MEMBERS:
         return frozenset({403})
-    if access.who in (ORGANISER, SHARED_BANK) and (role in MEMBERS or role in SECRETARIES):
+    if access.who == ORGANISER and (role in MEMBERS or role in SECRETARIES):
         return frozenset({403})
-    allowed = {SHARED: None, MANAGED: fset.managers, OWN: fset.owners, ASSIGNED: fset.assigned}[access.relation]
+    allowed = {SHARED: None, MANAGED: fset.managers, OWN: fset.owners, ASSIGNED: fset.assigned,
+               USABLE: fset.usable}[access.relation]
     refs = [*access.args.values(), *(access.query.values() if verb == "GET" else ()), *(access.body_refs if verb == "POST" else ())]
     for key in refs:
         if allowed is not None and role not in allowed.get(key, set()):
@@ -186,7 +192,7 @@ def _expected(role: str, access: Access, fset: ForeignSet, method: str):
 
 
 def _object_ids(fset: ForeignSet, shared: Shared) -> dict:
-    return {**fset.ids, "question": shared.question, "part": shared.part, "material": shared.material,
+    return {**fset.ids, "builtin_question": shared.builtin_question, "part": shared.part, "material": shared.material,
             "static_file": shared.static_file}
 
 

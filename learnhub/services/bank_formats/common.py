@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 
 from ..bank_files import Bank, BankPoint, BankQuestion, Problem, normalise_text, read_question
 from ..constitution import GENERAL_PROGRAM
@@ -68,7 +69,7 @@ def validate_row(bank: Bank, source: str, label: str, raw: dict, points: dict[st
     scratch = Bank()
     question = read_question(raw, points, source, scratch, part=None, require_explanation=False)
     bank.problems.extend(Problem(source, p.key or label, f"{label}：{p.message}") for p in scratch.problems)
-    return question
+    return None if question is None else replace(question, label=label)
 
 
 def decode_text(data: bytes) -> str | None:

@@ -20,6 +20,7 @@ from ...models import (
     AttemptState,
     KnowledgePoint,
     MemberResult,
+    Organisation,
     Question,
     QuestionKind,
     Response,
@@ -28,6 +29,7 @@ from ...models import (
     utcnow,
 )
 from .. import ServiceError
+from ..bank_access import usable_in
 from ..orgs import ancestor_ids
 
 KIND_ORDER = [QuestionKind.SINGLE, QuestionKind.MULTIPLE, QuestionKind.TRUEFALSE, QuestionKind.FILL]
@@ -144,25 +146,27 @@ def draw_questions(assignment: Assignment, rng: random.Random) -> list[Question]
     """The assignment's fixed paper, or a paper drawn for one member by its rules (no question twice)."""
     if not assignment.draw_rules:
         return [aq.question for aq in assignment.questions]
-    return draw_by_rules(assignment.draw_rules, rng)
+    return draw_by_rules(assignment.draw_rules, rng, assignment.org)
 
 
-def draw_by_rules(rules: list[dict], rng: random.Random) -> list[Question]:
-    """Draw questions by rules, skipping any a previous rule already drew."""
+def draw_by_rules(rules: list[dict], rng: random.Random, org: Organisation) -> list[Question]:
+    """Draw questions for a paper given to `org` by rules, skipping any a previous rule already drew."""
     chosen: dict[str, Question] = {}
     for rule in rules:
-        pool = [q for q in rule_pool(rule) if q.key not in chosen]
+        pool = [q for q in rule_pool(rule, org) if q.key not in chosen]
         for q in rng.sample(pool, min(int(rule["count"]), len(pool))):
             chosen[q.key] = q
     return list(chosen.values())
 
 
-def rule_pool(rule: dict) -> list[Question]:
-    """Current, unretired questions a draw rule picks from: under a knowledge point or a whole part."""
+def rule_pool(rule: dict, org: Organisation) -> list[Question]:
+    """Current, unretired questions a draw rule picks from for a paper given to `org` (or a member of
+    it): under a knowledge point or a whole part, built-in or owned by `org` or an organisation above it."""
     point_ids = _point_ids_under(int(rule.get("point_id") or rule.get("part_id")))
     stmt = (
         select(Question)
-        .where(Question.is_current.is_(True), Question.retired.is_(False), Question.point_id.in_(point_ids))
+        .where(Question.is_current.is_(True), Question.retired.is_(False), Question.point_id.in_(point_ids),
+               usable_in(org))
         .order_by(Question.key)
     )
     if rule.get("difficulty"):
