@@ -193,7 +193,7 @@ def test_answers_arriving_after_the_grace_are_named_on_the_result(app, world, li
     page.context.set_offline(False)
     page.wait_for_url("**/review")
     expect(page.locator(".flash")).to_contain_text("第 2、4 题的答案在截止后才送达，未计分")
-    page.shot("02-late-answers-named")
+    page.screenshot(path=str(page.artifacts / "02-late-answers-named.png"))
     assert graded(app, attempt.id) == (True, [1])
 
 

@@ -12,7 +12,7 @@
     try { var v = localStorage.getItem(key); return v ? JSON.parse(v) : fallback; } catch (e) { return fallback; }
   }
   function store(key, value) { try { localStorage.setItem(key, JSON.stringify(value)); } catch (e) { /* private mode */ } }
-  function keysOf(id) { return { pending: "lh-pending-" + id, seq: "lh-seq-" + id, handin: "lh-handin-" + id }; }
+  function keysOf(id) { return { pending: "lh-pending-" + id, seq: "lh-seq-" + id, handin: "lh-handin-" + id, notice: "lh-notice-" + id }; }
   function forget(keys) {
     try { Object.keys(keys).forEach(function (k) { localStorage.removeItem(keys[k]); }); } catch (e) { /* private mode */ }
   }
@@ -20,11 +20,19 @@
     return fetch(url, { method: "POST", credentials: "same-origin", redirect: "manual", headers: { "Accept": "application/json" }, body: body, signal: signal });
   }
 
-  // The result page: answers left on the phone (the paper was closed while it was offline) go to the
-  // hand-in, which names those not counted; the page then reloads to show that notice.
+  // The result page: it shows the hand-in's notice (which answers were not counted), and answers
+  // still on the phone (the paper was closed while it was offline) go to the hand-in, which names them.
   var result = document.getElementById("handed-in");
   if (result) {
     var rkeys = keysOf(result.dataset.attempt), left = load(rkeys.pending, {}), data = new FormData();
+    var tell = function (notice) {
+      var box = document.createElement("div"), main = document.querySelector("main");
+      box.className = "flash flash-error";
+      box.setAttribute("role", "status");
+      box.textContent = notice;
+      main.insertBefore(box, main.firstChild);
+    };
+    if (load(rkeys.notice, "")) { tell(load(rkeys.notice, "")); forget({ notice: rkeys.notice }); }
     if (!Object.keys(left).length) { forget(rkeys); return; }
     data.append("csrf_token", csrf);
     data.append("shown", Object.keys(left).join(","));
@@ -32,7 +40,7 @@
     post(result.dataset.submitUrl, data).then(function (r) { return r.ok ? r.json() : null; }).then(function (body) {
       if (!body || !body.ok) return;
       forget(rkeys);
-      if (body.notice) window.location.reload();
+      if (body.notice) tell(body.notice);
     }).catch(function () { /* offline: tried again on the next visit */ });
     return;
   }
@@ -235,6 +243,7 @@
       if (!r.ok) throw new Error("HTTP " + r.status);
       return r.json().then(function (body) {
         forget(keys);
+        if (body.notice) store(keys.notice, body.notice);  // shown by the result page
         window.location.replace(body.url);
       });
     }).catch(function () { busy = false; clearTimeout(timeout); wait(); });
