@@ -112,16 +112,24 @@ def save(attempt_id: int):
 @bp.post("/attempts/<int:attempt_id>/submit")
 @login_required
 def submit(attempt_id: int):
-    """Hand in the paper: store the answers on the form, then grade once."""
+    """Hand in the paper: store the answers on the form, then grade once.
+
+    The page's script posts the same form asking for JSON: it is told where the result is only once
+    the hand-in is stored, and keeps the answers on the phone until then. It shows the notice itself:
+    a flash could be overwritten by a page's other requests running at the same time.
+    """
     item = _own_attempt(attempt_id)
     if not FlaskForm().validate_on_submit():
         abort(400)
     shown = {int(p) for p in request.form.get("shown", "").split(",") if p.isdigit()}
     answers = {p: request.form.getlist(f"q{p}") for p in shown}
     item, notice = quizzes.submit_attempt(item, answers, _grace())
+    url = url_for("quiz.review", attempt_id=item.id)
+    if request.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json":
+        return jsonify(ok=True, url=url, notice=notice)
     if notice:
-        flash(notice, "info")
-    return redirect(url_for("quiz.review", attempt_id=item.id))
+        flash(notice, "error")
+    return redirect(url)
 
 
 @bp.get("/attempts/<int:attempt_id>/review")

@@ -20,17 +20,18 @@ def submit_attempt(
     grace_seconds: int,
     now: datetime | None = None,
 ) -> tuple[Attempt, str | None]:
-    """Store the answers sent with the submit (the no-JavaScript form), then finish and grade. Commits.
+    """Store the answers sent with the submit (the whole paper, or answers left on a phone), then
+    finish and grade. Commits.
 
-    Returns the attempt and a notice for the member (e.g. the submit came too late and only the
-    answers saved before the deadline were graded). A second submit returns the first result.
+    Returns the attempt and a notice for the member naming the questions whose answer on the paper
+    was not counted: it came after the deadline and its grace, or after the paper was already
+    handed in. A second submit returns the first result.
     """
     now = now or utcnow()
     attempt = _lock(attempt)
-    if attempt.is_finished:
-        return attempt, None
-    notice = None
     late = attempt.deadline is not None and now > attempt.deadline + timedelta(seconds=grace_seconds)
+    if attempt.is_finished:
+        return attempt, _uncounted_notice(attempt, answers, late)
     if answers and not late:
         seq = last_seq(attempt.id) + 1
         final = attempt.assignment.show_answers is ShowAnswers.IMMEDIATE
@@ -45,11 +46,31 @@ def submit_attempt(
                 except QuizError:
                     continue
                 _upsert_response(attempt.id, question, answer, seq, now)
-    elif answers and late:
-        notice = "交卷时已超过答题截止时间，按截止前已保存的答案评分"
     _finish(attempt, min(now, attempt.deadline) if late and attempt.deadline else now)
+    notice = _uncounted_notice(attempt, answers, late) if late else None
     db.session.commit()
     return attempt, notice
+
+
+def _uncounted_notice(attempt: Attempt, answers: dict[int, object] | None, late: bool) -> str | None:
+    """Name the positions whose answer sent with a hand-in differs from the one graded (None: all counted)."""
+    graded = {r.question_id: r.answer for r in db.session.scalars(select(Response).where(Response.attempt_id == attempt.id))}
+    missed = []
+    for position, raw in sorted((answers or {}).items()):
+        if 1 <= position <= len(attempt.paper):
+            entry = attempt.paper[position - 1]
+            try:
+                answer = decode_answer(db.session.get(Question, entry["q"]), entry["perm"], raw)
+            except QuizError:
+                continue
+            if answer != graded.get(entry["q"], []):
+                missed.append(str(position))
+    if not missed:
+        return None
+    where = "第 " + "、".join(missed) + " 题的答案"
+    if late:
+        return f"交卷时已超过答题截止时间：{where}在截止后才送达，未计分"
+    return f"这份试卷此前已经交卷：{where}未计入"
 
 
 def _finish(attempt: Attempt, when: datetime) -> bool:
