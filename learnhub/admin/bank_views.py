@@ -1,6 +1,6 @@
 """The organisers' question-bank pages: browse, edit (a new revision), retire, import with a preview."""
 
-import secrets
+from datetime import timedelta
 from pathlib import Path
 
 from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
@@ -11,7 +11,7 @@ from wtforms import SelectChoice
 from ..auth.decorators import current_scope
 from ..extensions import db
 from ..models import KnowledgePoint, PointLevel, Question, QuestionKind
-from ..services import bank_formats, question_bank
+from ..services import bank_formats, previews, question_bank
 from ..services.bank_files import format_answer
 from . import bp
 from .forms import BankImportForm, QuestionForm
@@ -108,10 +108,12 @@ def bank_retire(question_id: int):
     return redirect(url_for("admin.bank_edit", question_id=question.id))
 
 
-def _upload_dir() -> Path:
-    path = Path(current_app.instance_path) / "uploads"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+def _preview_dir() -> Path:
+    return previews.folder_in(current_app.instance_path)
+
+
+def _preview_ttl() -> timedelta:
+    return timedelta(minutes=current_app.config["IMPORT_PREVIEW_MINUTES"])
 
 
 @bp.route("/questions/import", methods=["GET", "POST"])
@@ -120,13 +122,13 @@ def bank_import():
     form = BankImportForm()
     form.point.choices = [SelectChoice("", "（不是 Aiken 文件）"), *_point_choices()]
     if form.validate_on_submit():
+        previews.sweep(_preview_dir(), _preview_ttl())  # every upload clears out expired previews
         upload = form.file.data
         data = upload.read()
         bank = bank_formats.parse_file(upload.filename or "", data, question_bank.db_points(), form.point.data or None)
         if bank.problems:
             return render_template("admin/bank_import.html", form=form, problems=bank.problems)
-        token = secrets.token_hex(16)
-        (_upload_dir() / token).write_bytes(data)
+        token = previews.keep(_preview_dir(), data)
         session[UPLOAD_KEY] = {"token": token, "name": upload.filename, "point": form.point.data or None}
         return render_template("admin/bank_preview.html", changes=question_bank.preview(bank), name=upload.filename,
                                form=FlaskForm())
@@ -140,12 +142,11 @@ def bank_import_confirm():
     if not FlaskForm().validate_on_submit() or not pending:
         flash("没有待导入的文件，请重新上传", "error")
         return redirect(url_for("admin.bank_import"))
-    path = _upload_dir() / pending["token"]
-    if not path.is_file():
-        flash("上传的文件已过期，请重新上传", "error")
+    try:
+        data = previews.take(_preview_dir(), pending["token"], _preview_ttl())
+    except previews.PreviewExpired as exc:
+        flash(str(exc), "error")
         return redirect(url_for("admin.bank_import"))
-    data = path.read_bytes()
-    path.unlink()
     bank = bank_formats.parse_file(pending["name"], data, question_bank.db_points(), pending["point"])
     try:
         result = question_bank.import_bank(bank)
