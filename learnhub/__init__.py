@@ -20,6 +20,9 @@ def create_app(config_class=None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         raise RuntimeError("SECRET_KEY is not set: export SECRET_KEY (see README, Configuration)")
     os.makedirs(app.instance_path, exist_ok=True)
+    from . import inputs
+
+    inputs.init_app(app)  # before any route exists: their <int:...> segments use its converter
     if app.config.get("PROXY_COUNT"):
         from werkzeug.middleware.proxy_fix import ProxyFix
 

@@ -1,6 +1,8 @@
 from flask_wtf import FlaskForm
-from wtforms import DecimalField, SelectChoice, SelectField, StringField
-from wtforms.validators import DataRequired, Length, NumberRange
+from wtforms import SelectChoice, SelectField, StringField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+
+from ..inputs import FiniteDecimalField
 
 from ..models import ExemptionReason
 
@@ -11,8 +13,9 @@ class ExemptForm(FlaskForm):
 
 
 class ProxyForm(FlaskForm):
-    score = DecimalField(
+    # InputRequired, not DataRequired: a score of 0 is a score.
+    score = FiniteDecimalField(
         "纸质试卷得分", places=1,
-        validators=[DataRequired("请填写分数"), NumberRange(0, 100, "分数应在 0 到 100 之间")],
+        validators=[InputRequired("请填写分数"), NumberRange(0, 100, "分数应在 0 到 100 之间")],
     )
     note = StringField("代录依据", validators=[DataRequired("请注明代录依据"), Length(max=200)])
