@@ -8,6 +8,8 @@
 - `db.paginate` (extensions.py) takes its page number from `page_number()`: 1 to MAX_PAGE.
 - JSON bodies (`request.get_json`) refuse NaN, Infinity, numbers that overflow a float, integers
   outside 64 bits and nesting deeper than MAX_JSON_DEPTH: get_json(silent=True) then gives None.
+- Only views marked `@accepts_json` take a JSON body; any other answers 415 to one. (Flask-WTF reads a
+  JSON body as form data: a list, a number or nested values there broke every form with a 500.)
 - Form fields: `db_int` as a WTForms coerce, `FiniteDecimalField` for decimals (no NaN, sNaN or infinity).
 """
 
@@ -17,7 +19,7 @@ import decimal
 import json
 import math
 
-from flask import Flask, Request, request
+from flask import Flask, Request, abort, current_app, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.routing import IntegerConverter
@@ -57,7 +59,7 @@ def page_number() -> int:
 class DbIntConverter(IntegerConverter):
     """Flask's int converter, with ids the database cannot hold answered 404 instead of reaching it."""
 
-    def __init__(self, map, fixed_digits: int = 0, min: int | None = None, max: int | None = DB_INT_MAX,  # noqa: A002
+    def __init__(self, map, fixed_digits: int = 0, min: int | None = None, max: int | None = DB_INT_MAX,
                  signed: bool = False):
         super().__init__(map, fixed_digits, min, max, signed)
 
@@ -65,10 +67,10 @@ class DbIntConverter(IntegerConverter):
 class BoundedArgs(ImmutableMultiDict):
     """Query and form values: a `type=int` lookup gives the default for a number the database cannot hold."""
 
-    def get(self, key, default=None, type=None):  # noqa: A002 - Werkzeug's signature
+    def get(self, key, default=None, type=None):
         return super().get(key, default, db_int if type is int else type)
 
-    def getlist(self, key, type=None):  # noqa: A002
+    def getlist(self, key, type=None):
         return super().getlist(key, db_int if type is int else type)
 
 
@@ -113,6 +115,21 @@ class BoundedJSONProvider(DefaultJSONProvider):
         return value
 
 
+def accepts_json(view):
+    """Mark a view that takes a JSON body (the answer save); every other view answers 415 to one."""
+    view.accepts_json = True
+    return view
+
+
+def refuse_unexpected_json() -> None:
+    """Before each request: a JSON body sent to a view that reads forms is refused, not parsed as a form."""
+    if request.method in ("GET", "HEAD", "OPTIONS") or not request.is_json:
+        return
+    view = current_app.view_functions.get(request.endpoint)
+    if view is not None and not getattr(view, "accepts_json", False):
+        abort(415, "请求格式不正确")
+
+
 class BoundedRequest(Request):
     parameter_storage_class = BoundedArgs
 
@@ -143,3 +160,4 @@ def init_app(app: Flask) -> None:
     app.url_map.converters["int"] = DbIntConverter
     app.request_class = BoundedRequest
     app.json = BoundedJSONProvider(app)
+    app.before_request(refuse_unexpected_json)

@@ -4,7 +4,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 from ..extensions import db, login_manager
-from ..inputs import DB_INT_MAX, bounded_int
+from ..inputs import DB_INT_MAX, accepts_json, bounded_int
 from ..models import Assignment, Attempt, Question, ShowAnswers, utcnow
 from ..services import materials, question_reports, quizzes
 from ..services.quizzes import QuizError
@@ -74,6 +74,7 @@ def attempt(attempt_id: int):
 
 
 @bp.post("/attempts/<int:attempt_id>/answers")
+@accepts_json
 def save(attempt_id: int):
     """Save one answer (JSON: position, answer, seq, q); a stale or repeated save is harmless.
 

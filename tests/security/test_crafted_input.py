@@ -12,7 +12,7 @@ from werkzeug.routing import IntegerConverter
 
 from learnhub.extensions import db
 from learnhub.inputs import DB_INT_MAX, INT64_MAX, MAX_JSON_DEPTH, MAX_PAGE, BoundedJSONProvider
-from learnhub.models import Assignment, Attempt, MemberResult, Response
+from learnhub.models import Assignment, Attempt, MemberResult, Response, User
 
 from ..quiz.helpers import attempt_id_from
 
@@ -132,6 +132,20 @@ def test_a_hand_in_with_odd_positions_is_graded(app, world, login):
     assert response.status_code == 302
     with app.app_context():
         assert db.session.get(Attempt, attempt_id).is_finished
+
+
+@pytest.mark.parametrize("body", ["[{}]", "0.5", '{"stem": [3.5e110, [true, null]], "answer": {"a": 1}}', '{"name": "x"}'])
+def test_a_json_body_sent_to_a_form_is_refused(app, world, shared, login, body):
+    """Flask-WTF would read it as form data: lists, numbers and nested values there broke the forms."""
+    c = login(world.login["org_a"])
+    with app.app_context():
+        users = db.session.scalar(select(func.count()).select_from(User))
+    for url in ("/admin/members/new", "/auth/change-password", f"/admin/questions/{shared.question}",
+                "/admin/assignments/new", "/practice/answer"):
+        response = c.post(url, data=body, content_type="application/json")
+        assert response.status_code == 415 and response.json == {"ok": False, "error": "请求格式不正确"}, url
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(User)) == users
 
 
 @pytest.mark.parametrize("text, refused", [
