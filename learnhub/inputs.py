@@ -10,6 +10,8 @@
   outside 64 bits and nesting deeper than MAX_JSON_DEPTH: get_json(silent=True) then gives None.
 - Only views marked `@accepts_json` take a JSON body; any other answers 415 to one. (Flask-WTF reads a
   JSON body as form data: a list, a number or nested values there broke every form with a 500.)
+- A NUL character anywhere in the path, the query, a form or a JSON string is a 400: PostgreSQL refuses
+  it in text with an error, and nobody types one.
 - Form fields: `db_int` as a WTForms coerce, `FiniteDecimalField` for decimals (no NaN, sNaN or infinity).
 """
 
@@ -86,15 +88,20 @@ def _finite_float(text: str) -> float:
 
 
 def _check_nesting(value) -> None:
-    """Refuse nesting deeper than MAX_JSON_DEPTH and integers outside 64 bits (walked without recursion)."""
+    """Refuse nesting deeper than MAX_JSON_DEPTH, integers outside 64 bits and NUL in strings (walked
+    without recursion)."""
     stack = [(value, 1)]
     while stack:
         item, depth = stack.pop()
         if isinstance(item, dict):
+            if any("\x00" in key for key in item):
+                raise ValueError("a NUL character in a key")
             item = item.values()
         elif not isinstance(item, list):
             if type(item) is int and not INT64_MIN <= item <= INT64_MAX:
                 raise ValueError("an integer outside 64 bits")
+            if type(item) is str and "\x00" in item:
+                raise ValueError("a NUL character in a string")
             continue
         if depth > MAX_JSON_DEPTH:
             raise ValueError("JSON nested too deeply")
@@ -121,13 +128,23 @@ def accepts_json(view):
     return view
 
 
-def refuse_unexpected_json() -> None:
-    """Before each request: a JSON body sent to a view that reads forms is refused, not parsed as a form."""
-    if request.method in ("GET", "HEAD", "OPTIONS") or not request.is_json:
+def check_request() -> None:
+    """Before each request: refuse a NUL character in the path, query or form, and a JSON body sent to a
+    view that reads forms (it would be parsed as a form)."""
+    if "\x00" in request.path or _has_nul(request.args):
+        abort(400)
+    if request.method in ("GET", "HEAD", "OPTIONS"):
         return
-    view = current_app.view_functions.get(request.endpoint)
-    if view is not None and not getattr(view, "accepts_json", False):
-        abort(415, "请求格式不正确")
+    if request.is_json:
+        view = current_app.view_functions.get(request.endpoint)
+        if view is not None and not getattr(view, "accepts_json", False):
+            abort(415, "请求格式不正确")
+    elif _has_nul(request.form):
+        abort(400)
+
+
+def _has_nul(values: ImmutableMultiDict) -> bool:
+    return any("\x00" in key or "\x00" in value for key, value in values.items(multi=True))
 
 
 class BoundedRequest(Request):
@@ -160,4 +177,4 @@ def init_app(app: Flask) -> None:
     app.url_map.converters["int"] = DbIntConverter
     app.request_class = BoundedRequest
     app.json = BoundedJSONProvider(app)
-    app.before_request(refuse_unexpected_json)
+    app.before_request(check_request)

@@ -148,9 +148,31 @@ def test_a_json_body_sent_to_a_form_is_refused(app, world, shared, login, body):
         assert db.session.scalar(select(func.count()).select_from(User)) == users
 
 
+def test_a_nul_character_anywhere_is_a_400_and_changes_nothing(app, world, login):
+    """PostgreSQL refuses NUL in text with an error: it never gets that far."""
+    c = login(world.login["org_a"])
+    with app.app_context():
+        users = db.session.scalar(select(func.count()).select_from(User))
+    assert c.get("/admin/members", query_string={"q": "甲\x00"}).status_code == 400
+    assert c.get("/admin/questions", query_string={"kind": "\x00"}).status_code == 400
+    assert c.get("/study/%00").status_code == 400
+    new = {"name": "新\x00党员", "member_no": "X9001", "org_id": world.org["a1"], "category": "full", "password": "abcd1234"}
+    assert c.post("/admin/members/new", data=new).status_code == 400
+    assert app.test_client().post("/auth/login", data={"identifier": "ma1\x00", "password": "x"}).status_code == 400
+    member = login(world.login["m_a1"])
+    attempt_id = _start(member, world.assignment_a)
+    saves = [member.post(f"/quiz/attempts/{attempt_id}/answers", json={"position": p, "answer": ["甲\x00"], "seq": p})
+             for p in range(1, 6)]
+    assert {s.status_code for s in saves} == {400}
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(User)) == users
+        assert db.session.scalar(select(func.count()).select_from(Response).where(Response.attempt_id == attempt_id)) == 0
+
+
 @pytest.mark.parametrize("text, refused", [
     ('{"a": NaN}', True), ('{"a": Infinity}', True), ('{"a": -Infinity}', True), ('{"a": 1e309}', True),
     (f'{{"a": {2**64}}}', True), ("[" * (MAX_JSON_DEPTH + 1) + "]" * (MAX_JSON_DEPTH + 1), True),
+    ('{"a": "x\\u0000"}', True), ('{"\\u0000": 1}', True),
     ("[" * MAX_JSON_DEPTH + "]" * MAX_JSON_DEPTH, False), ('{"a": [1, 2.5, "x", null, true], "b": {"c": -3}}', False),
 ])
 def test_request_json_is_parsed_with_limits(app, text, refused):
