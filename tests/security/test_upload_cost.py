@@ -242,6 +242,20 @@ def test_text_bank_files_are_capped_in_lines_questions_and_markers(app, world):
         assert spent < 1.0, f"{case}: {spent:.2f} s of CPU"
 
 
+@pytest.mark.parametrize("name, text", [("题库.gift", "// learnhub: point=入党条件\n::q::党员\x00须履行义务吗？{T}\n"),
+                                        ("题库.txt", "题\x00干\nA. 甲\nB. 乙\nC. 丙\nANSWER: A\n")])
+def test_a_text_bank_file_with_a_nul_character_is_refused(app, world, login, folder, name, text):
+    """PostgreSQL refuses NUL in text: the import would have failed with a 500 at the confirmation."""
+    c = login(world.login["org_a"])
+    with app.app_context():
+        before = count_rows(Question)
+    message = _messages(_post_bank(c, name, text.encode()).get_data(as_text=True))
+    assert "空字符" in message, message
+    assert not folder.exists() or not list(folder.iterdir())
+    with app.app_context():
+        assert count_rows(Question) == before
+
+
 def test_a_text_bank_file_at_the_question_limit_is_read_in_bounded_time(app, world):
     text = "".join(f"// learnhub: point=入党条件\n::q{i}::第 {i} 题：党员须履行义务吗？{{T####党章第三条。}}\n\n"
                    for i in range(MAX_QUESTIONS))
