@@ -47,6 +47,8 @@ class Config:
     REMEMBER_COOKIE_DURATION = timedelta(days=int(os.environ.get("REMEMBER_DAYS", "14")))
     PERMANENT_SESSION_LIFETIME = timedelta(hours=int(os.environ.get("SESSION_HOURS", "12")))
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_MB", "5")) * 1024 * 1024
+    # An uploaded bank file waits this long for the organiser to confirm its preview, then is deleted.
+    IMPORT_PREVIEW_MINUTES = int(os.environ.get("IMPORT_PREVIEW_MINUTES", "60"))
     TRUSTED_HOSTS = [h for h in os.environ.get("TRUSTED_HOSTS", "").split(",") if h] or None
     # Proxies in front of the app (nginx: 1). Their X-Forwarded-For and -Proto are then believed, so
     # the per-address login limit sees the phone's address, not the proxy's. 0: headers ignored.

@@ -22,6 +22,9 @@ def create_app(config_class=None) -> Flask:
         app.config["SECRET_KEY"] = _checkout_secret(os.path.join(app.instance_path, app.config["SECRET_KEY_FILE"]))
     if not app.config.get("SECRET_KEY"):
         raise RuntimeError("SECRET_KEY is not set: export SECRET_KEY (see README, Configuration)")
+    from . import inputs
+
+    inputs.init_app(app)  # before any route exists: their <int:...> segments use its converter
     if app.config.get("PROXY_COUNT"):
         from werkzeug.middleware.proxy_fix import ProxyFix
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -23,6 +24,7 @@ from .services import (
     mastery,
     materials,
     members,
+    previews,
     question_bank,
     quizzes,
     reports,
@@ -39,6 +41,7 @@ members_cli = AppGroup("members", help="Manage members.")
 attempts_cli = AppGroup("attempts", help="Maintain quiz attempts.")
 orgs_cli = AppGroup("orgs", help="Manage the organisation tree.")
 users_cli = AppGroup("users", help="Manage accounts and grants.")
+uploads_cli = AppGroup("uploads", help="Maintain uploaded files.")
 
 
 def _settings() -> HashSettings:
@@ -175,6 +178,17 @@ def attempts_close_overdue() -> None:
     click.echo(f"{closed} overdue attempts closed")
 
 
+@uploads_cli.command("sweep")
+def uploads_sweep() -> None:
+    """Delete bank-import previews nobody confirmed within IMPORT_PREVIEW_MINUTES (run from cron)."""
+    click.echo(f"{_sweep_previews()} expired import previews deleted")
+
+
+def _sweep_previews() -> int:
+    ttl = timedelta(minutes=current_app.config["IMPORT_PREVIEW_MINUTES"])
+    return previews.sweep(previews.folder_in(current_app.instance_path), ttl)
+
+
 @orgs_cli.command("add")
 @click.argument("name")
 @click.option("--code", required=True, help="Short unique code, used by other commands.")
@@ -257,6 +271,7 @@ def _print_logins() -> None:
 def bootstrap(with_demo: bool) -> None:
     """After `flask db upgrade`: WAL for SQLite, load the bank and notes if empty, build the demo."""
     enable_wal(db.engine)
+    _sweep_previews()
     try:
         if question_bank.bank_is_empty():
             result = question_bank.import_dir(Path(current_app.config["QUESTIONS_DIR"]))
@@ -325,5 +340,6 @@ def report_weak(org_code: str, assignment_id: int | None, output: Path) -> None:
 
 
 def init_app(app: Flask) -> None:
-    for command in (questions_cli, members_cli, attempts_cli, orgs_cli, users_cli, report_cli, seed_demo, bootstrap):
+    for command in (questions_cli, members_cli, attempts_cli, orgs_cli, users_cli, uploads_cli, report_cli, seed_demo,
+                    bootstrap):
         app.cli.add_command(command)

@@ -5,7 +5,7 @@ only their own (services/bank_access.py). A question of another committee does n
 a built-in one they may read but only admins change (403).
 """
 
-import secrets
+from datetime import timedelta
 from pathlib import Path
 
 from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
@@ -16,7 +16,7 @@ from wtforms import SelectChoice
 from ..auth.decorators import current_scope, editable_question_or_403, question_or_404, unsealed
 from ..extensions import db
 from ..models import KnowledgePoint, Organisation, PointLevel, Question, QuestionKind
-from ..services import bank_access, bank_formats, key_corrections, question_bank
+from ..services import bank_access, bank_formats, key_corrections, previews, question_bank
 from ..services.bank_files import format_answer
 from . import bp
 from .forms import BankImportForm, QuestionForm
@@ -126,10 +126,12 @@ def bank_retire(question_id: int):
     return redirect(url_for("admin.bank_edit", question_id=question.id))
 
 
-def _upload_dir() -> Path:
-    path = Path(current_app.instance_path) / "uploads"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+def _preview_dir() -> Path:
+    return previews.folder_in(current_app.instance_path)
+
+
+def _preview_ttl() -> timedelta:
+    return timedelta(minutes=current_app.config["IMPORT_PREVIEW_MINUTES"])
 
 
 def _import_form() -> BankImportForm:
@@ -162,6 +164,7 @@ def bank_import():
     """Upload a bank file and see what it would change; nothing is written until confirmed."""
     form = _import_form()
     if form.validate_on_submit():
+        previews.sweep(_preview_dir(), _preview_ttl())  # every upload clears out expired previews
         upload, owner_id = form.file.data, _owner_id(form.owner.data)
         data = upload.read()
         bank = bank_formats.parse_file(upload.filename or "", data, question_bank.db_points(), form.point.data or None)
@@ -170,8 +173,7 @@ def bank_import():
             changes = question_bank.preview(bank, owner_id)
         except question_bank.BankError as exc:
             return render_template("admin/bank_import.html", form=form, problems=exc.problems)
-        token = secrets.token_hex(16)
-        (_upload_dir() / token).write_bytes(data)
+        token = previews.keep(_preview_dir(), data)
         session[UPLOAD_KEY] = {"token": token, "name": upload.filename, "point": form.point.data or None, "owner": owner_id}
         owner = db.session.get(Organisation, owner_id) if owner_id else None
         return render_template("admin/bank_preview.html", changes=changes, name=upload.filename, form=FlaskForm(),
@@ -186,12 +188,11 @@ def bank_import_confirm():
     if not FlaskForm().validate_on_submit() or not pending:
         flash("没有待导入的文件，请重新上传", "error")
         return redirect(url_for("admin.bank_import"))
-    path = _upload_dir() / pending["token"]
-    if not path.is_file():
-        flash("上传的文件已过期，请重新上传", "error")
+    try:
+        data = previews.take(_preview_dir(), pending["token"], _preview_ttl())
+    except previews.PreviewExpired as exc:
+        flash(str(exc), "error")
         return redirect(url_for("admin.bank_import"))
-    data = path.read_bytes()
-    path.unlink()
     owner_id = pending.get("owner")
     if owner_id not in _owners().values():
         abort(403)  # the viewer lost the grant on that organisation since the preview

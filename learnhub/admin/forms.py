@@ -15,6 +15,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
+from ..inputs import db_int
 from ..models import MemberCategory
 
 CATEGORY_CHOICES = [SelectChoice(c.value, c.label) for c in MemberCategory]
@@ -29,7 +30,7 @@ class MemberForm(FlaskForm):
     phone = StringField(
         "手机号", validators=[Optional(), Regexp(r"^1[3-9]\d{9}$", message="请填写 11 位手机号")]
     )
-    org_id = SelectField("所在支部", coerce=int)
+    org_id = SelectField("所在支部", coerce=db_int)
     category = SelectField("党员类别", choices=CATEGORY_CHOICES)
 
 
@@ -57,7 +58,7 @@ class RuleForm(Form):
     class Meta:
         locales = ["zh"]  # a plain Form, so WTForms' own Chinese messages rather than Flask-WTF's
 
-    node = SelectField("范围", coerce=int, validate_choice=False)
+    node = SelectField("范围", coerce=db_int, validate_choice=False)
     count = IntegerField("题数", validators=[Optional(), NumberRange(1, 100, "每条规则 1–100 题")])
     difficulty = SelectField(
         "难度", validate_choice=False, choices=[SelectChoice("", "不限"), SelectChoice("1", "易"), SelectChoice("2", "中"), SelectChoice("3", "难")]
@@ -67,10 +68,10 @@ class RuleForm(Form):
 class AssignmentForm(FlaskForm):
     title = StringField("任务名称", validators=[DataRequired("请填写任务名称"), Length(max=200)])
     kind = SelectField("类型", choices=[SelectChoice("exam", "考试"), SelectChoice("study", "学习任务")])
-    org_id = SelectField("布置给", coerce=int)
+    org_id = SelectField("布置给", coerce=db_int)
     opens_at = DateTimeLocalField("开始时间", format="%Y-%m-%dT%H:%M", validators=[DataRequired("请填写开始时间")])
     closes_at = DateTimeLocalField("截止时间", format="%Y-%m-%dT%H:%M", validators=[DataRequired("请填写截止时间")])
-    materials = SelectMultipleField("必学资料", coerce=int, validate_choice=False)
+    materials = SelectMultipleField("必学资料", coerce=db_int, validate_choice=False)
     per_member = SelectField(
         "试卷", choices=[SelectChoice("1", "每人单独抽题（防止相互抄）"), SelectChoice("0", "所有人同一套题（顺序打乱）")]
     )

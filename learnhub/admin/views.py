@@ -59,7 +59,8 @@ def members_list():
     """List the members the viewer manages, filtered by organisation or a search term."""
     scope = current_scope()
     stmt = select(User).join(Organisation, Organisation.id == User.org_id).where(scope.org_clause())
-    org = scoped_org_or_404(request.args["org"]) if request.args.get("org", "").isdigit() else None
+    org_id = request.args.get("org", type=int)
+    org = scoped_org_or_404(org_id) if org_id is not None else None
     if org is not None:
         stmt = stmt.where(within(Organisation.path, org.path))
     term = request.args.get("q", "").strip()[:50]

@@ -5,6 +5,7 @@ from sqlalchemy import select
 
 from ..auth.decorators import question_or_404, sealed_keys
 from ..extensions import db, login_manager
+from ..inputs import DB_INT_MAX, accepts_json, bounded_int
 from ..models import Assignment, Attempt, ShowAnswers, utcnow
 from ..services import materials, question_reports, quizzes, secrecy
 from ..services.quizzes import QuizError
@@ -74,6 +75,7 @@ def attempt(attempt_id: int):
 
 
 @bp.post("/attempts/<int:attempt_id>/answers")
+@accepts_json
 def save(attempt_id: int):
     """Save one answer (JSON: position, answer, seq, q); a stale or repeated save is harmless.
 
@@ -87,10 +89,12 @@ def save(attempt_id: int):
     if not isinstance(data, dict):
         return jsonify(ok=False, error="请求格式不正确"), 400
     try:
-        position, seq = int(data.get("position")), int(data.get("seq"))
+        # Both are stored in (or compared with) INTEGER columns: 1e30 or 2**40 is a bad request, not a 500.
+        position, seq = bounded_int(data.get("position"), 1, DB_INT_MAX), bounded_int(data.get("seq"), 0, DB_INT_MAX)
         hint = data.get("q")
+        hint = hint if type(hint) is int and 0 < hint <= DB_INT_MAX else None
         result = quizzes.record_answer(attempt_id, token[0], position, data.get("answer"), seq, _grace(),
-                                       session_version=token[1], question_id=hint if type(hint) is int else None)
+                                       session_version=token[1], question_id=hint)
     except (TypeError, ValueError):
         return jsonify(ok=False, error="请求格式不正确"), 400
     except quizzes.NotYourAttempt:
@@ -121,7 +125,8 @@ def submit(attempt_id: int):
     item = _own_attempt(attempt_id)
     if not FlaskForm().validate_on_submit():
         abort(400)
-    shown = {int(p) for p in request.form.get("shown", "").split(",") if p.isdigit()}
+    # isdecimal, not isdigit: int() refuses "²"; and no position has ten digits.
+    shown = {int(p) for p in request.form.get("shown", "").split(",") if p.isdecimal() and len(p) < 10}
     answers = {p: request.form.getlist(f"q{p}") for p in shown}
     item, notice = quizzes.submit_attempt(item, answers, _grace())
     url = url_for("quiz.review", attempt_id=item.id)

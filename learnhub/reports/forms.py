@@ -12,6 +12,6 @@ class ExemptForm(FlaskForm):
 
 class ProxyForm(FlaskForm):
     # Text, checked by the service (exemptions.paper_score): 0 is a score, and "59.96" is refused, not rounded.
-    score = StringField("纸质试卷得分", validators=[InputRequired("请填写分数"), Length(max=10)],
+    score = StringField("纸质试卷得分", validators=[InputRequired("请填写分数")],
                         render_kw={"inputmode": "decimal", "step": "0.1", "min": "0", "max": "100"})
     note = StringField("代录依据", validators=[DataRequired("请注明代录依据"), Length(max=200)])

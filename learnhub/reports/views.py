@@ -313,7 +313,8 @@ def items_page(assignment_id: int):
 def trends_page():
     """First-try correctness month by month: per branch, or per knowledge point for one branch."""
     scope, now = current_scope(), utcnow()
-    unit = scoped_org_or_404(request.args["unit"]) if request.args.get("unit", "").isdigit() else None
+    unit_id = request.args.get("unit", type=int)
+    unit = scoped_org_or_404(unit_id) if unit_id is not None else None
     tz = current_app.config["BABEL_DEFAULT_TIMEZONE"]
     trend = trends.point_trend(scope, unit, now, tz) if unit else trends.branch_trend(scope, now, tz)
     return render_template("reports/trends.html", trend=trend, unit=unit)

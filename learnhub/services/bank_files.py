@@ -21,6 +21,7 @@ LETTERS = "ABCDEF"
 TRUE_WORD, FALSE_WORD = "对", "错"
 BLANK = re.compile(r"_{3,}")
 KEY = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+_NOT_ALNUM = re.compile(r"[\W_]+")
 OPTION_RANGE = {"single": (3, 6), "multiple": (4, 6)}
 
 
@@ -80,8 +81,8 @@ class Bank:
 
 def normalise_text(text: str) -> str:
     """Fold width, case, spaces and punctuation, for comparing stems and fill-in answers."""
-    text = unicodedata.normalize("NFKC", text).lower()
-    return "".join(ch for ch in text if ch.isalnum())
+    # [\W_] is exactly "not str.isalnum()" (re docs, \w); one regex pass instead of a Python loop per character.
+    return _NOT_ALNUM.sub("", unicodedata.normalize("NFKC", text).lower())
 
 
 def parse_choice_answer(raw: object, n_options: int) -> tuple[int, ...] | None:

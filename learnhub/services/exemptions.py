@@ -80,8 +80,10 @@ def paper_score(value) -> float:
     try:
         score = Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
-        raise ServiceError("分数应为 0 到 100 之间的数字") from None
-    if not score.is_finite() or not 0 <= score <= 100:
+        score = Decimal("NaN")
+    if not score.is_finite():
+        raise ServiceError("请填写一个数字（0 到 100）")
+    if not 0 <= score <= 100:
         raise ServiceError("分数应在 0 到 100 之间")
     if score.as_tuple().exponent < -1 and score != score.quantize(Decimal("0.1")):
         raise ServiceError("分数最多保留一位小数")

@@ -1,17 +1,14 @@
-"""Reading uploaded spreadsheets safely: size and zip-bomb checks, then rows of text."""
+"""Reading uploaded member lists safely: .xlsx through the bounded reader, .csv with row and size caps."""
 
 from __future__ import annotations
 
 import csv
 import io
-import zipfile
 
-from . import ServiceError
+from . import ServiceError, xlsx
 
 MAX_ROWS = 20000
 MAX_COLUMNS = 30
-MAX_UNZIPPED = 60 * 1024 * 1024
-MAX_ENTRIES = 2000
 
 
 class UploadError(ServiceError):
@@ -61,31 +58,7 @@ def _read_csv(data: bytes) -> list[list[str]]:
 
 def _read_xlsx(data: bytes) -> list[list[str]]:
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-        infos = archive.infolist()
-    # RuntimeError covers zipfile refusing a newer zip version it cannot read.
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError, RuntimeError):
-        raise UploadError("文件已损坏或不是有效的 .xlsx 文件") from None
-    if len(infos) > MAX_ENTRIES or sum(i.file_size for i in infos) > MAX_UNZIPPED:
-        raise UploadError("文件解压后过大，已拒绝（可能是恶意文件）")
-    import openpyxl  # imported lazily: only imports need it
-
-    try:
-        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception:  # openpyxl raises many kinds for a malformed workbook
-        raise UploadError("文件已损坏或不是有效的 .xlsx 文件") from None
-    try:
-        sheet = book.worksheets[0]
-        rows = []
-        # max_col: a sheet may claim 16,384 columns and openpyxl would pad every row to that width.
-        for i, row in enumerate(sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS)):
-            if i > MAX_ROWS:
-                raise UploadError(f"文件超过 {MAX_ROWS} 行，请分批导入")
-            rows.append([_cell_text(c) for c in row])
-        return rows
-    except UploadError:
-        raise
-    except Exception:
-        raise UploadError("文件已损坏或不是有效的 .xlsx 文件") from None
-    finally:
-        book.close()
+        found = xlsx.read_first_sheet(data, max_rows=MAX_ROWS + 1, max_columns=MAX_COLUMNS)
+    except xlsx.XlsxRefused as exc:
+        raise UploadError(str(exc)) from None
+    return [[_cell_text(c) for c in values] for _, values in found]

@@ -73,7 +73,7 @@ def test_paper_scores_are_stored_as_typed(app, world, login, typed, stored, pass
 
 
 @pytest.mark.parametrize(("typed", "message"), [("59.96", "最多保留一位小数"), ("", "请填写分数"), ("-1", "0 到 100"),
-                                                ("100.5", "0 到 100"), ("abc", "数字"), ("NaN", "0 到 100")])
+                                                ("100.5", "0 到 100"), ("abc", "请填写一个数字"), ("NaN", "请填写一个数字")])
 def test_unusable_paper_scores_are_refused_and_nothing_is_stored(app, world, login, typed, message):
     c = login(world.login["sec_a1"])
     url = f"/reports/assignments/{world.assignment_a}/members/{world.user['m_a1']}/proxy"

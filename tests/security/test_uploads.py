@@ -9,7 +9,6 @@ import io
 import os
 import re
 import struct
-import time
 import zipfile
 from pathlib import Path
 
@@ -204,13 +203,12 @@ def test_member_import_refuses_hostile_files_clearly(app, world, login, case):
     c = login(world.login["org_a"])
     with app.app_context():
         before = count_rows(User)
-    started = time.perf_counter()
+    # Cost is bounded structurally (tests/security/test_upload_cost.py: refused before the parser runs);
+    # speed itself is measured in bench/ (`python -m bench uploadcost`), not timed here.
     response = _post_members(c, name, _payload(case, data))
-    elapsed = time.perf_counter() - started
     message = _messages(response.get_data(as_text=True))
     assert response.status_code == 200, (case, response.status_code)
     assert CJK.search(message) and any(w in message for w in words), (case, message)
-    assert elapsed < 15, f"{case}: took {elapsed:.1f} s"
     with app.app_context():
         assert count_rows(User) == before
 

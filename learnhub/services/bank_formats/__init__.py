@@ -36,6 +36,8 @@ def parse_file(filename: str, data: bytes, points: dict[str, BankPoint], aiken_p
     text = decode_text(data)
     if text is None:
         return refuse(name, "无法识别文件编码，请另存为 UTF-8 编码的文本文件")
+    if "\x00" in text:  # binary, or UTF-16: and PostgreSQL refuses NUL in text
+        return refuse(name, "文件中有空字符（NUL），不是纯文本文件，请另存为 UTF-8 编码的文本文件")
     if suffix == ".gift":
         return parse_gift(text, points, name)
     if not aiken_point:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from ..bank_files import LETTERS, Bank, BankPoint, BankQuestion, format_answer
 from ..constitution import VERSION
-from .common import generated_key, point_article, refuse, finish
+from .common import MAX_QUESTIONS, finish, generated_key, point_article, refuse, too_long, too_many_questions
 
 
 _AIKEN_OPTION = re.compile(r"\s*([A-Z])\s*[.)．）]\s?(.*)")
@@ -29,7 +29,11 @@ def parse_aiken(text: str, points: dict[str, BankPoint], point: str, source: str
     """Read Aiken (single choice only) into a validated Bank, every question on the one given point."""
     if point not in points:
         return refuse(source, f"知识点「{point}」不存在，请选择一个已有的知识点")
+    if refused := too_long(source, text):
+        return refused
     drafts = _aiken_drafts(text)
+    if len(drafts) > MAX_QUESTIONS:
+        return too_many_questions(source)
     rows = [(f"第 {n} 题", "", _aiken_row(d, points[point])) for n, d in enumerate(drafts, start=1)]
     return finish(source, rows, points)
 

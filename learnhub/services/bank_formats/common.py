@@ -9,15 +9,14 @@ from ..bank_files import Bank, BankPoint, BankQuestion, Problem, normalise_text,
 from ..constitution import GENERAL_PROGRAM
 
 DIFFICULTIES = {"1": 1, "2": 2, "3": 3, "易": 1, "中": 2, "难": 3, "简单": 1, "中等": 2, "困难": 3}
-
+# What a text bank file (GIFT, Aiken) may hold, so its cost is bounded whatever it contains: as many
+# questions as an Excel file has rows, and ten lines for each.
+MAX_QUESTIONS = 20_000
+MAX_LINES = 10 * MAX_QUESTIONS
 
 
 # A row or question is either the dict read_question validates, or the format-level errors found in it.
 Row = tuple[str, str, dict | list[str]]
-
-
-class Refused(Exception):
-    """A file refused before any row is read; the message is shown to the user."""
 
 
 # ---- shared ----------------------------------------------------------------------------------
@@ -41,6 +40,18 @@ def parse_difficulty(text: str) -> object:
 def refuse(source: str, message: str) -> Bank:
     """Return a Bank that carries one file-level problem."""
     return Bank(problems=[Problem(source, "", message)])
+
+
+def too_long(source: str, text: str) -> Bank | None:
+    """Refuse a text file with more lines than any real bank file has (CR, LF or CRLF line ends)."""
+    lines = max(text.count("\n"), text.count("\r"))
+    if lines > MAX_LINES:
+        return refuse(source, f"文件有 {lines} 行，超过上限 {MAX_LINES} 行，请拆分成几个文件再导入")
+    return None
+
+
+def too_many_questions(source: str) -> Bank:
+    return refuse(source, f"文件中的题目超过 {MAX_QUESTIONS} 道，请拆分成几个文件再导入")
 
 
 def finish(source: str, rows: list[Row], points: dict[str, BankPoint]) -> Bank:

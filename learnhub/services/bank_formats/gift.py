@@ -7,7 +7,13 @@ from dataclasses import dataclass, field
 
 from ..bank_files import BLANK, KEY, LETTERS, Bank, BankPoint, BankQuestion
 from ..constitution import VERSION
-from .common import generated_key, point_article, parse_difficulty, finish, Row
+from .common import (
+    MAX_QUESTIONS, Row, finish, generated_key, parse_difficulty, point_article, refuse, too_long, too_many_questions,
+)
+
+# Answer markers (= ~ #) outside comments, in the whole file: each costs a few µs to read, and a question
+# of four options and an explanation has eight.
+MAX_MARKERS = 10 * MAX_QUESTIONS
 
 
 @dataclass
@@ -21,12 +27,19 @@ class _GiftBlock:
 
 def parse_gift(text: str, points: dict[str, BankPoint], source: str = "题库.gift") -> Bank:
     """Read Moodle GIFT into a validated Bank (choice, true/false and one-blank fill-in questions)."""
+    if refused := too_long(source, text):
+        return refused
     rows: list[Row] = []
-    category = ""
+    category, markers = "", 0
     for chunk in re.split(r"\n[ \t]*\n", text.replace("\r\n", "\n").replace("\r", "\n")):
         block = _gift_block(chunk, category)
         category = block.category
+        markers += sum(_mask(block.body).count(marker) for marker in "=~#")
+        if markers > MAX_MARKERS:
+            return refuse(source, f"文件中的答案标记（= ~ #）超过 {MAX_MARKERS} 个，请拆分成几个文件再导入")
         if block.body.strip():
+            if len(rows) == MAX_QUESTIONS:
+                return too_many_questions(source)
             label = f"第 {len(rows) + 1} 题"
             rows.append((label, "", _gift_question(block, points)))
     return finish(source, rows, points)
