@@ -1,16 +1,25 @@
-"""Who is logged in, what every response carries, and the first-password gate."""
+"""Who is logged in, what every response carries, and the first-password gate.
+
+A login is a device row on the server (services/sessions.py): the session cookie carries the user id,
+the session version and the device's random key; the remember-me cookie (REMEMBER_COOKIE, our own, not
+Flask-Login's) a random token that signs the device back in once the session cookie is gone, and is
+replaced each time it does. Logging out deletes the row: both cookies, replayed, then get the login page.
+"""
 
 from __future__ import annotations
 
-from flask import Flask, redirect, request, session, url_for
+from typing import NamedTuple
+
+from flask import Flask, current_app, g, redirect, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import format_datetime
-from flask_login import current_user
+from flask_login import current_user, login_user, logout_user
 from itsdangerous import URLSafeTimedSerializer
 
 from .auth.decorators import current_scope
-from .extensions import db, login_manager
+from .extensions import login_manager
 from .models import User
+from .services import sessions
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -22,6 +31,15 @@ _OPEN_WHILE_CHANGING = {"auth.change_password", "auth.logout", "static", "health
 
 # Endpoints that check the session themselves, in the query they need anyway (see session_token).
 _SELF_CHECKED = {"quiz.save"}
+DEVICE_KEY = "_device"  # the session's entry holding the device's session key
+REMEMBER_COOKIE = "remember_device"
+_LEGACY_REMEMBER_COOKIE = "remember_token"  # Flask-Login's own, from before: no longer honoured, deleted
+
+
+class SessionToken(NamedTuple):
+    user_id: int
+    session_version: int
+    device: str  # the digest of the device's session key, as stored
 
 
 def parse_token(token) -> tuple[int, int] | None:
@@ -33,18 +51,40 @@ def parse_token(token) -> tuple[int, int] | None:
     return user_id, version
 
 
-def session_token() -> tuple[int, int] | None:
+def session_token() -> SessionToken | None:
     """Who the request claims to be, without loading the user: the answer-save path's first step.
 
-    The claim is checked by the caller's own query (version, active, first password). A request
-    without a session id (only a remember-me cookie, or none) goes through Flask-Login as usual.
+    The claim is checked by the caller's own query (version, active, first password, device still
+    signed in). A request without a session id or device key (only a remember-me cookie, or none)
+    goes through Flask-Login as usual.
     """
-    token = parse_token(session.get("_user_id", ""))
-    if token is not None:
-        return token
-    if current_user.is_authenticated:
-        return current_user.id, current_user.session_version
+    token, key = parse_token(session.get("_user_id", "")), session.get(DEVICE_KEY)
+    if token is not None and key:
+        return SessionToken(*token, sessions.digest(key))
+    if current_user.is_authenticated and (key := session.get(DEVICE_KEY)):  # e.g. just signed back in
+        return SessionToken(current_user.id, current_user.session_version, sessions.digest(key))
     return None
+
+
+def device_key() -> str | None:
+    """This device's session key (what services/sessions.py knows it by), if it is signed in."""
+    return session.get(DEVICE_KEY)
+
+
+def sign_in_device(user: User, issued: sessions.Issued, fresh: bool = True) -> None:
+    """Put a login into this response's cookies: the session (user, version, device key) and remember-me."""
+    login_user(user, remember=False, fresh=fresh)
+    session.permanent = True
+    session[DEVICE_KEY] = issued.session_key
+    if issued.remember_token:
+        g.remember_cookie = (issued.remember_token, issued.expires_at)
+
+
+def sign_out_device() -> None:
+    """Forget this device's login in the response: session entries and the remember-me cookie."""
+    logout_user()
+    session.pop(DEVICE_KEY, None)
+    g.remember_cookie = None
 
 
 class SessionInterface(SecureCookieSessionInterface):
@@ -77,15 +117,47 @@ class SessionInterface(SecureCookieSessionInterface):
 
 @login_manager.user_loader
 def load_user(token: str) -> User | None:
-    """Load the user from the session; a stale session version (logout elsewhere, reset) logs out."""
-    parsed = parse_token(token)
-    if parsed is None:
+    """Load the user from the session, if its device is still signed in and its version current."""
+    parsed, key = parse_token(token), session.get(DEVICE_KEY)
+    if parsed is None or not key:
         return None
-    user_id, version = parsed
-    user = db.session.get(User, user_id)
-    if user is None or user.session_version != version or not user.active:
+    return sessions.signed_in_user(*parsed, key)
+
+
+@login_manager.request_loader
+def load_remembered_user(req) -> User | None:
+    """Sign the device back in from its remember-me cookie (no session, or an ended one); rotates the token."""
+    token = req.cookies.get(REMEMBER_COOKIE)
+    if not token:
         return None
+    restored = sessions.restore(token, req.headers.get("User-Agent", ""))
+    if restored is None:
+        g.remember_cookie = None  # revoked, replaced or expired: the browser may as well forget it
+        return None
+    user, issued = restored
+    sign_in_device(user, issued, fresh=False)
     return user
+
+
+def _update_remember_cookie(response):
+    """Set or delete the remember-me cookie when this request asked to (g.remember_cookie)."""
+    legacy = _LEGACY_REMEMBER_COOKIE in request.cookies
+    if "remember_cookie" not in g and not legacy:
+        return response
+    config = current_app.config
+    options = {"domain": config.get("REMEMBER_COOKIE_DOMAIN"), "path": config.get("REMEMBER_COOKIE_PATH", "/"),
+               "secure": config["REMEMBER_COOKIE_SECURE"], "httponly": config["REMEMBER_COOKIE_HTTPONLY"],
+               "samesite": config["REMEMBER_COOKIE_SAMESITE"]}
+    if legacy:  # Flask-Login's cookie, from before devices were recorded: it would shadow ours
+        response.delete_cookie(_LEGACY_REMEMBER_COOKIE, **options)
+    if "remember_cookie" not in g:
+        return response
+    if g.remember_cookie is None:
+        response.delete_cookie(REMEMBER_COOKIE, **options)
+    else:
+        token, expires = g.remember_cookie
+        response.set_cookie(REMEMBER_COOKIE, token, expires=expires, **options)
+    return response
 
 
 def init_app(app: Flask) -> None:
@@ -94,6 +166,7 @@ def init_app(app: Flask) -> None:
     login_manager.login_message = "请先登录"
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
+    app.after_request(_update_remember_cookie)
 
     @app.before_request
     def force_new_password():

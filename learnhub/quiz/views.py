@@ -88,8 +88,9 @@ def save(attempt_id: int):
     try:
         position, seq = int(data.get("position")), int(data.get("seq"))
         hint = data.get("q")
-        result = quizzes.record_answer(attempt_id, token[0], position, data.get("answer"), seq, _grace(),
-                                       session_version=token[1], question_id=hint if type(hint) is int else None)
+        result = quizzes.record_answer(attempt_id, token.user_id, position, data.get("answer"), seq, _grace(),
+                                       session_version=token.session_version, device=token.device,
+                                       question_id=hint if type(hint) is int else None)
     except (TypeError, ValueError):
         return jsonify(ok=False, error="请求格式不正确"), 400
     except quizzes.NotYourAttempt:

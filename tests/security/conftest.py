@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -29,7 +30,7 @@ from learnhub.models import (
     QuestionKind,
     User,
 )
-from learnhub.services import materials, practice, question_reports, quizzes
+from learnhub.services import materials, practice, question_reports, quizzes, sessions
 
 from ..conftest import DATA
 from ..factories import PASSWORD, make_assignment
@@ -86,9 +87,11 @@ def _foreign_set(
     in_progress = quizzes.start_attempt(open_assignment, person)
     answer = practice.answer(person, question, ["0"], PracticeMode.CHAPTER).answer
     report = question_reports.file_report(person, question, "答案好像不对")
+    device = sessions.start(person, "Android", remember=True, lifetime=timedelta(days=1))
+    db.session.commit()
     return dict(
         assignment=assignment_id, assignment_open=open_assignment.id, attempt_done=done.id, attempt_open=in_progress.id,
-        practice_answer=answer.id, report=report.id, user=person.id, org=world.org[org],
+        practice_answer=answer.id, report=report.id, user=person.id, org=world.org[org], device=device.device_id,
     )
 
 
@@ -117,14 +120,14 @@ def foreign(app, world, shared) -> dict[str, ForeignSet]:
     committee_b = ForeignSet(
         "committee_b", b,
         managers={k: staff_b for k in b},
-        owners={k: {"m_b1"} for k in ("attempt_done", "attempt_open", "practice_answer", "report")},
+        owners={k: {"m_b1"} for k in ("attempt_done", "attempt_open", "practice_answer", "report", "device")},
         assigned={"assignment": {"m_b1", "org_b"}, "assignment_open": {"m_b1"}},
     )
     branch_a2 = ForeignSet(
         "branch_a2", a2,
         # 党委A's assignment reaches branch A1 too, so its secretary may see the assignment (not A2's rows).
         managers={**{k: staff_a2 for k in a2}, "assignment": {"sec_a1", "org_a", "admin"}},
-        owners={k: {"m_a2"} for k in ("attempt_done", "attempt_open", "practice_answer", "report")},
+        owners={k: {"m_a2"} for k in ("attempt_done", "attempt_open", "practice_answer", "report", "device")},
         assigned={"assignment": {"m_a1", "m_a2", "sec_a1", "org_a", "admin"}, "assignment_open": {"m_a2"}},
     )
     return {"committee_b": committee_b, "branch_a2": branch_a2}

@@ -4,18 +4,20 @@ changes nothing. The same request with the page's token goes through, so the ref
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from learnhub.extensions import db
 from learnhub.models import Assignment, Question, User
-from learnhub.services import question_reports, quizzes
+from learnhub.services import question_reports, quizzes, sessions
 
 from ..conftest import DATA
 from .conftest import csrf_token_from, login_with_token, table_snapshot
 
 MESSAGE = "页面已过期，请刷新后再提交"
 JSON_ENDPOINTS = {"quiz.save"}  # background fetch() requests: they send JSON and read JSON back
-LAST = {"auth.logout"}  # ends the session: run after the others
+LAST = {"auth.logout", "auth.sign_out_everywhere"}  # end the session: run after the others
 
 
 @pytest.fixture
@@ -33,10 +35,12 @@ def own(app, world, shared):
         question = attempt.paper[0]["q"]
         member, question = db.session.get(User, world.user["m_a1"]), db.session.get(Question, question)
         report = question_reports.file_report(member, question, "有误")
+        other_device = sessions.start(admin, "Windows", remember=False, lifetime=timedelta(days=1))
+        db.session.commit()
         return {
             "assignment_id": world.assignment_a, "attempt_id": attempt.id, "question_id": shared.question,
             "user_id": world.user["m_a1b"], "org_id": world.org["a1"], "report_id": report.id, "slug": shared.material,
-            "part_id": shared.part,
+            "part_id": shared.part, "device_id": other_device.device_id,
         }
 
 
