@@ -19,6 +19,7 @@ from itsdangerous import URLSafeTimedSerializer
 from .auth.decorators import current_scope
 from .extensions import login_manager
 from .models import User
+from .services import login as logins
 from .services import sessions
 
 CSP = (
@@ -167,6 +168,8 @@ def init_app(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
     app.after_request(_update_remember_cookie)
+    # Parsed once, so a mistyped LOGIN_*_LIMITS setting stops the app at start, not at the first login.
+    app.extensions["learnhub.login_rules"] = logins.LoginRules.from_config(app.config)
 
     @app.before_request
     def force_new_password():

@@ -32,7 +32,7 @@ def login():
     if form.validate_on_submit():
         try:
             signed_in = logins.sign_in(
-                logins.LoginRules.from_config(current_app.config), current_app.extensions["learnhub.counters"],
+                current_app.extensions["learnhub.login_rules"], current_app.extensions["learnhub.counters"],
                 form.identifier.data, form.password.data, request.remote_addr or "",
                 request.headers.get("User-Agent", ""), remember=form.remember.data,
             )

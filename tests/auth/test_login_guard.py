@@ -142,3 +142,8 @@ def test_ipv6_addresses_are_counted_by_their_64_prefix(app, world):
         post_login(app, "ma1", "wrongpass1", address=f"2001:db8:1:2::{i + 1}")
     assert post_login(app, "ma1", address="2001:db8:1:2:ffff::9").status_code == 429
     assert post_login(app, "ma1", address="2001:db8:1:3::1").status_code == 302
+
+
+def test_a_mistyped_limit_stops_the_app_at_start(make_app):
+    with pytest.raises(ValueError):
+        make_app(LOGIN_FAILURE_LIMITS="five per quarter hour")
