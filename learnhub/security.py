@@ -8,9 +8,10 @@ replaced each time it does. Logging out deletes the row: both cookies, replayed,
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import NamedTuple
 
-from flask import Flask, current_app, g, redirect, request, session, url_for
+from flask import Flask, after_this_request, current_app, redirect, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import format_datetime
 from flask_login import current_user, login_user, logout_user
@@ -59,7 +60,8 @@ def session_token() -> SessionToken | None:
     signed in). A request without a session id or device key (only a remember-me cookie, or none)
     goes through Flask-Login as usual.
     """
-    token, key = parse_token(session.get("_user_id", "")), session.get(DEVICE_KEY)
+    current = session._get_current_object()  # one proxy lookup, not one per entry: the hottest path
+    token, key = parse_token(current.get("_user_id", "")), current.get(DEVICE_KEY)
     if token is not None and key:
         return SessionToken(*token, sessions.digest(key))
     if current_user.is_authenticated and (key := session.get(DEVICE_KEY)):  # e.g. just signed back in
@@ -78,14 +80,14 @@ def sign_in_device(user: User, issued: sessions.Issued, fresh: bool = True) -> N
     session.permanent = True
     session[DEVICE_KEY] = issued.session_key
     if issued.remember_token:
-        g.remember_cookie = (issued.remember_token, issued.expires_at)
+        _set_remember_cookie((issued.remember_token, issued.expires_at))
 
 
 def sign_out_device() -> None:
     """Forget this device's login in the response: session entries and the remember-me cookie."""
     logout_user()
     session.pop(DEVICE_KEY, None)
-    g.remember_cookie = None
+    _set_remember_cookie(None)
 
 
 class SessionInterface(SecureCookieSessionInterface):
@@ -133,32 +135,33 @@ def load_remembered_user(req) -> User | None:
         return None
     restored = sessions.restore(token, req.headers.get("User-Agent", ""))
     if restored is None:
-        g.remember_cookie = None  # revoked, replaced or expired: the browser may as well forget it
+        _set_remember_cookie(None)  # revoked, replaced or expired: the browser may as well forget it
         return None
     user, issued = restored
     sign_in_device(user, issued, fresh=False)
     return user
 
 
-def _update_remember_cookie(response):
-    """Set or delete the remember-me cookie when this request asked to (g.remember_cookie)."""
-    legacy = _LEGACY_REMEMBER_COOKIE in request.cookies
-    if "remember_cookie" not in g and not legacy:
+def _set_remember_cookie(value: tuple[str, datetime] | None) -> None:
+    """Set (token, expiry) or delete (None) the remember-me cookie on this request's response.
+
+    A hook for this request only (after_this_request), so the other requests, answer saves above all,
+    pay nothing for it.
+    """
+
+    @after_this_request
+    def update(response):
+        config = current_app.config
+        options = {"domain": config.get("REMEMBER_COOKIE_DOMAIN"), "path": config.get("REMEMBER_COOKIE_PATH", "/"),
+                   "secure": config["REMEMBER_COOKIE_SECURE"], "httponly": config["REMEMBER_COOKIE_HTTPONLY"],
+                   "samesite": config["REMEMBER_COOKIE_SAMESITE"]}
+        if value is None:
+            response.delete_cookie(REMEMBER_COOKIE, **options)
+        else:
+            response.set_cookie(REMEMBER_COOKIE, value[0], expires=value[1], **options)
+        if _LEGACY_REMEMBER_COOKIE in request.cookies:  # Flask-Login's own, from before: it would shadow ours
+            response.delete_cookie(_LEGACY_REMEMBER_COOKIE, **options)
         return response
-    config = current_app.config
-    options = {"domain": config.get("REMEMBER_COOKIE_DOMAIN"), "path": config.get("REMEMBER_COOKIE_PATH", "/"),
-               "secure": config["REMEMBER_COOKIE_SECURE"], "httponly": config["REMEMBER_COOKIE_HTTPONLY"],
-               "samesite": config["REMEMBER_COOKIE_SAMESITE"]}
-    if legacy:  # Flask-Login's cookie, from before devices were recorded: it would shadow ours
-        response.delete_cookie(_LEGACY_REMEMBER_COOKIE, **options)
-    if "remember_cookie" not in g:
-        return response
-    if g.remember_cookie is None:
-        response.delete_cookie(REMEMBER_COOKIE, **options)
-    else:
-        token, expires = g.remember_cookie
-        response.set_cookie(REMEMBER_COOKIE, token, expires=expires, **options)
-    return response
 
 
 def init_app(app: Flask) -> None:
@@ -167,7 +170,6 @@ def init_app(app: Flask) -> None:
     login_manager.login_message = "请先登录"
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
-    app.after_request(_update_remember_cookie)
     # Parsed once, so a mistyped LOGIN_*_LIMITS setting stops the app at start, not at the first login.
     app.extensions["learnhub.login_rules"] = logins.LoginRules.from_config(app.config)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -16,9 +16,13 @@ class DeviceSession(db.Model):
     """One login on one device. The session cookie carries a random key and, with 保持登录, the remember-me
     cookie a random token; only their SHA-256 digests are kept here. Deleting the row ends both."""
 
+    # Unique on the key with the user after it: an answer save's check (services/quizzes.py) reads this
+    # index alone, not the table (each page a save touches costs it, as SQLite rereads pages after writes).
+    __table_args__ = (UniqueConstraint("key_hash", "user_id"),)
+
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
-    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64))
     remember_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # The login, or the last time the remember-me token signed the device back in (and was rotated).

@@ -549,13 +549,13 @@ _GUARDED_WRITES = {
 }
 # A known attempt's write also checks what its save did not read: the same attempt row, not past
 # its deadline and grace, the member's session still valid and its device still signed in (a unique
-# index lookup). Returns the attempt's highest seq.
+# index lookup: logged out, no save). The device's expiry (a login's 14-day cap) is left to the full
+# path, which a process takes again at least every KNOWN_SECONDS. Returns the attempt's highest seq.
 _KNOWN_WRITES = {
     d: _guarded_insert(
         d,
         'SELECT 1 FROM attempt JOIN "user" ON "user".id = attempt.user_id '
         "JOIN device_session ON device_session.key_hash = :device AND device_session.user_id = attempt.user_id "
-        "AND device_session.expires_at > :saved_at "
         "WHERE attempt.id = :attempt_id AND attempt.user_id = :user_id AND attempt.started_at = :started_at "
         "AND attempt.state = :open AND (attempt.deadline IS NULL OR attempt.deadline >= :late_limit) "
         'AND "user".session_version = :session_version AND "user".active AND NOT "user".must_change_password',

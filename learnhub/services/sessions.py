@@ -22,6 +22,11 @@ from ..models import DeviceSession, User, utcnow
 from . import ServiceError
 
 
+def _new_key() -> str:
+    """A session key: 128 random bits (OWASP asks 64), short because every request's cookie carries it."""
+    return secrets.token_urlsafe(16)
+
+
 def digest(secret: str) -> str:
     """The SHA-256 hex digest under which a session key or a remember-me token is stored."""
     return hashlib.sha256(secret.encode()).hexdigest()
@@ -44,7 +49,7 @@ def start(user: User, user_agent: str, remember: bool, lifetime: timedelta, now:
         delete(DeviceSession).where(DeviceSession.user_id == user.id, DeviceSession.expires_at <= now)
         .execution_options(synchronize_session=False)
     )
-    key, token = secrets.token_urlsafe(32), secrets.token_urlsafe(32) if remember else None
+    key, token = _new_key(), secrets.token_urlsafe(32) if remember else None
     row = DeviceSession(
         user_id=user.id, key_hash=digest(key), remember_hash=digest(token) if token else None,
         created_at=now, last_used_at=now, expires_at=now + lifetime, user_agent=summarise(user_agent),
@@ -78,7 +83,7 @@ def restore(remember_token: str, user_agent: str, now: datetime | None = None) -
     if row is None or row.expires_at <= now or not row.user.active:
         db.session.rollback()
         return None
-    key, token = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    key, token = _new_key(), secrets.token_urlsafe(32)
     row.key_hash, row.remember_hash, row.last_used_at = digest(key), digest(token), now
     if user_agent:
         row.user_agent = summarise(user_agent)

@@ -49,7 +49,7 @@ def upgrade():
     sa.Column('user_agent', sa.String(length=60), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_device_session_user_id_user'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_device_session')),
-    sa.UniqueConstraint('key_hash', name=op.f('uq_device_session_key_hash')),
+    sa.UniqueConstraint('key_hash', 'user_id', name=op.f('uq_device_session_key_hash')),
     sa.UniqueConstraint('remember_hash', name=op.f('uq_device_session_remember_hash'))
     )
     with op.batch_alter_table('device_session', schema=None) as batch_op:
