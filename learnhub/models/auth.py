@@ -25,7 +25,8 @@ class DeviceSession(db.Model):
     key_hash: Mapped[str] = mapped_column(String(64))
     remember_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # The login, or the last time the remember-me token signed the device back in (and was rotated).
+    # The login, or the last time the remember-me token signed the device back in (and was rotated);
+    # not touched by ordinary requests, which never write.
     last_used_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # A login lasts at most this long, whatever its cookies say (REMEMBER_DAYS after the login).
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
