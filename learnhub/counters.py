@@ -6,8 +6,8 @@ or empty (the default), in which case the counters are rows of the app's own dat
 through a storage the limits library (under Flask-Limiter) uses like any other. `memory://`, the old
 default, means the database too, with a warning in the log.
 
-The app keeps its own fixed-window limiter over the same storage for the failed-login counts
-(`app.extensions["learnhub.counters"]`, services/login.py): it applies whether or not Flask-Limiter's
+The app keeps its own handle on the same storage for the failed-login counts
+(`app.extensions["learnhub.counters"]`, services/login.py): they apply whether or not Flask-Limiter's
 request limits are switched on.
 """
 
@@ -18,7 +18,6 @@ from typing import ClassVar
 
 from flask import Flask, current_app
 from limits.storage import Storage, storage_from_string
-from limits.strategies import FixedWindowRateLimiter
 from sqlalchemy import bindparam, delete, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -128,5 +127,4 @@ def storage_uri(configured: str | None, logger=None) -> str:
 def init_app(app: Flask) -> None:
     """Point Flask-Limiter at the shared storage and give the app its own counters over it (call first)."""
     uri = app.config["RATELIMIT_STORAGE_URI"] = storage_uri(app.config.get("RATELIMIT_STORAGE_URI"), app.logger)
-    storage = storage_from_string(uri, **app.config.get("RATELIMIT_STORAGE_OPTIONS", {}))
-    app.extensions["learnhub.counters"] = FixedWindowRateLimiter(storage)
+    app.extensions["learnhub.counters"] = storage_from_string(uri, **app.config.get("RATELIMIT_STORAGE_OPTIONS", {}))

@@ -71,27 +71,27 @@ def sign_in(rules: LoginRules, counters, identifier: str, password: str, address
             remember: bool) -> SignedIn:
     """Check a login and record the device it signs in. Commits.
 
-    `counters`: the app's fixed-window limiter (app.extensions["learnhub.counters"]).
+    `counters`: the app's counter storage (app.extensions["learnhub.counters"]), fixed windows.
     :raise LoginThrottled: too many failures; the message says when to try again.
     :raise LoginError: wrong login name or password (one message for both).
     """
     limits = _limits(rules, identifier.strip(), address)
-    wait = _wait(counters, limits)
-    if wait:
+    counts = [counters.get(key) for _, key in limits]
+    if wait := _wait(counters, limits, counts):
         raise LoginThrottled(f"登录失败次数过多，{retry_after(wait)}")
     user = find_login_user(identifier)
     known = user is not None and user.active
     password_hash = user.password_hash if known else dummy_hash(rules.hashing)
     if not verify_password(rules.hashing, password_hash, password) or not known:
-        for item, keys in limits:
-            counters.hit(item, *keys)
-        wait = _wait(counters, limits)
-        if wait:  # this failure used up a limit: say so now rather than at the next try
+        counts = [counters.incr(key, item.get_expiry()) for item, key in limits]
+        if wait := _wait(counters, limits, counts):  # this failure used up a limit: say so now
             raise LoginThrottled(f"{WRONG}。登录失败次数过多，{retry_after(wait)}")
         raise LoginError(WRONG)
-    # Counters are written before this transaction writes (counters.DatabaseStorage explains why).
-    for item, keys in limits[:len(rules.per_name_and_address)]:
-        counters.clear(item, *keys)
+    # Failures are counted until a success (NIST: consecutive). Counters are written before this
+    # transaction writes (counters.DatabaseStorage explains why), and only those that hold any.
+    for (_, key), count in zip(limits[:len(rules.per_name_and_address)], counts, strict=False):
+        if count:
+            counters.clear(key)
     hasher = rules.hashing.hasher()
     if hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hasher.hash(password)
@@ -136,14 +136,14 @@ def retry_after(seconds: float) -> str:
     return f"请 {math.ceil(minutes / 60)} 小时后再试"
 
 
-def _limits(rules: LoginRules, identifier: str, address: str) -> list[tuple[RateLimitItem, tuple[str, ...]]]:
-    """Each limit with the counter it applies to: (name, address) ones first, then the address, then the name."""
+def _limits(rules: LoginRules, identifier: str, address: str) -> list[tuple[RateLimitItem, str]]:
+    """Each limit with its counter's key: (name, address) ones first, then the address, then the name."""
     who = hashlib.sha256(identifier.encode()).hexdigest()[:32]  # counters never hold phone numbers
     where = _network(address)
     return (
-        [(item, ("login-pair", rules.prefix, who, where)) for item in rules.per_name_and_address]
-        + [(item, ("login-address", rules.prefix, where)) for item in rules.per_address]
-        + [(item, ("login-name", rules.prefix, who)) for item in rules.per_name]
+        [(item, item.key_for("login-pair", rules.prefix, who, where)) for item in rules.per_name_and_address]
+        + [(item, item.key_for("login-address", rules.prefix, where)) for item in rules.per_address]
+        + [(item, item.key_for("login-name", rules.prefix, who)) for item in rules.per_name]
     )
 
 
@@ -160,10 +160,10 @@ def _network(address: str) -> str:
     return f"{ipaddress.ip_network(f'{ip}/64', strict=False).network_address}/64"
 
 
-def _wait(counters, limits) -> float:
+def _wait(counters, limits, counts: list[int]) -> float:
     """Seconds until every exhausted limit has reset (0: none is exhausted)."""
     wait = 0.0
-    for item, keys in limits:
-        if not counters.test(item, *keys):
-            wait = max(wait, counters.get_window_stats(item, *keys).reset_time - counter_store.now(), 1.0)
+    for (item, key), count in zip(limits, counts, strict=True):
+        if count >= item.amount:
+            wait = max(wait, counters.get_expiry(key) - counter_store.now(), 1.0)
     return wait
