@@ -294,13 +294,13 @@ def load_tree(loader: Loader, plan: Plan, password_hash: str, rng: random.Random
     for o in plan.orgs:
         loader.add("organisation", (o.id, o.name, f"org{o.id}", o.kind, o.parent.id if o.parent else None, o.path, o.position, created))
     user_cols = ["id", "member_no", "phone", "name", "org_id", "category", "password_hash", "must_change_password",
-                 "is_admin", "active", "session_version", "failed_logins", "created_at"]
+                 "is_admin", "active", "session_version", "created_at"]
     loader.table(User.__table__, user_cols)
-    loader.add("user", (1, ORGANISER_NO, None, "省直机关组织员", 1, "full", password_hash, False, False, True, 1, 0, created))
+    loader.add("user", (1, ORGANISER_NO, None, "省直机关组织员", 1, "full", password_hash, False, False, True, 1, created))
     for i, org in enumerate(plan.member_org):
         name = rng.choice(SURNAMES) + rng.choice(GIVEN[::2]) + (rng.choice(GIVEN) if rng.random() < 0.7 else "")
         category = "probationary" if rng.random() < 0.05 else "full"
-        loader.add("user", (i + 2, member_no(i), f"13{i:09d}", name, org.id, category, password_hash, False, False, True, 1, 0, created))
+        loader.add("user", (i + 2, member_no(i), f"13{i:09d}", name, org.id, category, password_hash, False, False, True, 1, created))
     loader.table(Grant.__table__, ["user_id", "org_id", "role"])
     loader.add("grant", (1, 1, "organiser"))
     for branch_id, index in plan.secretaries.items():

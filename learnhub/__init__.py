@@ -70,6 +70,7 @@ def _checkout_secret(path: str) -> str:
 
 
 def _configure_extensions(app: Flask) -> None:
+    from . import counters
     from .extensions import (
         autocommit_engine, babel, compress, configure_idle_ping, configure_sqlite, csrf, db, limiter, login_manager,
         migrate,
@@ -81,6 +82,7 @@ def _configure_extensions(app: Flask) -> None:
     )
     csrf.init_app(app)
     babel.init_app(app, locale_selector=lambda: "zh_Hans_CN")
+    counters.init_app(app)  # before the limiter: it picks the storage every process shares
     limiter.init_app(app)
     _only_decorated_limits(app, limiter)
     compress.init_app(app)

@@ -1,16 +1,27 @@
-"""Who is logged in, what every response carries, and the first-password gate."""
+"""Who is logged in, what every response carries, and the first-password gate.
+
+A login is a device row on the server (services/sessions.py): the session cookie carries the user id,
+the session version and the device's random key; the remember-me cookie (REMEMBER_COOKIE, our own, not
+Flask-Login's) a random token that signs the device back in once the session cookie is gone, and is
+replaced each time it does. Logging out deletes the row: both cookies, replayed, then get the login page.
+"""
 
 from __future__ import annotations
 
-from flask import Flask, redirect, request, session, url_for
+from datetime import datetime
+from typing import NamedTuple
+
+from flask import Flask, after_this_request, current_app, redirect, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import format_datetime
-from flask_login import current_user
+from flask_login import current_user, login_user, logout_user
 from itsdangerous import URLSafeTimedSerializer
 
 from .auth.decorators import current_scope
-from .extensions import db, login_manager
+from .extensions import login_manager
 from .models import User
+from .services import login as logins
+from .services import sessions
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -22,6 +33,15 @@ _OPEN_WHILE_CHANGING = {"auth.change_password", "auth.logout", "static", "health
 
 # Endpoints that check the session themselves, in the query they need anyway (see session_token).
 _SELF_CHECKED = {"quiz.save"}
+DEVICE_KEY = "_device"  # the session's entry holding the device's session key
+REMEMBER_COOKIE = "remember_device"
+_LEGACY_REMEMBER_COOKIE = "remember_token"  # Flask-Login's own, from before: no longer honoured, deleted
+
+
+class SessionToken(NamedTuple):
+    user_id: int
+    session_version: int
+    device: str  # the digest of the device's session key, as stored
 
 
 def parse_token(token) -> tuple[int, int] | None:
@@ -33,18 +53,41 @@ def parse_token(token) -> tuple[int, int] | None:
     return user_id, version
 
 
-def session_token() -> tuple[int, int] | None:
+def session_token() -> SessionToken | None:
     """Who the request claims to be, without loading the user: the answer-save path's first step.
 
-    The claim is checked by the caller's own query (version, active, first password). A request
-    without a session id (only a remember-me cookie, or none) goes through Flask-Login as usual.
+    The claim is checked by the caller's own query (version, active, first password, device still
+    signed in). A request without a session id or device key (only a remember-me cookie, or none)
+    goes through Flask-Login as usual.
     """
-    token = parse_token(session.get("_user_id", ""))
-    if token is not None:
-        return token
-    if current_user.is_authenticated:
-        return current_user.id, current_user.session_version
+    current = session._get_current_object()  # one proxy lookup, not one per entry: the hottest path
+    token, key = parse_token(current.get("_user_id", "")), current.get(DEVICE_KEY)
+    if token is not None and key:
+        return SessionToken(*token, sessions.digest(key))
+    if current_user.is_authenticated and (key := session.get(DEVICE_KEY)):  # e.g. just signed back in
+        return SessionToken(current_user.id, current_user.session_version, sessions.digest(key))
     return None
+
+
+def device_key() -> str | None:
+    """This device's session key (what services/sessions.py knows it by), if it is signed in."""
+    return session.get(DEVICE_KEY)
+
+
+def sign_in_device(user: User, issued: sessions.Issued, fresh: bool = True) -> None:
+    """Put a login into this response's cookies: the session (user, version, device key) and remember-me."""
+    login_user(user, remember=False, fresh=fresh)
+    session.permanent = True
+    session[DEVICE_KEY] = issued.session_key
+    if issued.remember_token:
+        _set_remember_cookie((issued.remember_token, issued.expires_at))
+
+
+def sign_out_device() -> None:
+    """Forget this device's login in the response: session entries and the remember-me cookie."""
+    logout_user()
+    session.pop(DEVICE_KEY, None)
+    _set_remember_cookie(None)
 
 
 class SessionInterface(SecureCookieSessionInterface):
@@ -77,15 +120,48 @@ class SessionInterface(SecureCookieSessionInterface):
 
 @login_manager.user_loader
 def load_user(token: str) -> User | None:
-    """Load the user from the session; a stale session version (logout elsewhere, reset) logs out."""
-    parsed = parse_token(token)
-    if parsed is None:
+    """Load the user from the session, if its device is still signed in and its version current."""
+    parsed, key = parse_token(token), session.get(DEVICE_KEY)
+    if parsed is None or not key:
         return None
-    user_id, version = parsed
-    user = db.session.get(User, user_id)
-    if user is None or user.session_version != version or not user.active:
+    return sessions.signed_in_user(*parsed, key)
+
+
+@login_manager.request_loader
+def load_remembered_user(req) -> User | None:
+    """Sign the device back in from its remember-me cookie (no session, or an ended one); rotates the token."""
+    token = req.cookies.get(REMEMBER_COOKIE)
+    if not token:
         return None
+    restored = sessions.restore(token, req.headers.get("User-Agent", ""))
+    if restored is None:
+        _set_remember_cookie(None)  # revoked, replaced or expired: the browser may as well forget it
+        return None
+    user, issued = restored
+    sign_in_device(user, issued, fresh=False)
     return user
+
+
+def _set_remember_cookie(value: tuple[str, datetime] | None) -> None:
+    """Set (token, expiry) or delete (None) the remember-me cookie on this request's response.
+
+    A hook for this request only (after_this_request), so the other requests, answer saves above all,
+    pay nothing for it.
+    """
+
+    @after_this_request
+    def update(response):
+        config = current_app.config
+        options = {"domain": config.get("REMEMBER_COOKIE_DOMAIN"), "path": config.get("REMEMBER_COOKIE_PATH", "/"),
+                   "secure": config["REMEMBER_COOKIE_SECURE"], "httponly": config["REMEMBER_COOKIE_HTTPONLY"],
+                   "samesite": config["REMEMBER_COOKIE_SAMESITE"]}
+        if value is None:
+            response.delete_cookie(REMEMBER_COOKIE, **options)
+        else:
+            response.set_cookie(REMEMBER_COOKIE, value[0], expires=value[1], **options)
+        if _LEGACY_REMEMBER_COOKIE in request.cookies:  # Flask-Login's own, from before: it would shadow ours
+            response.delete_cookie(_LEGACY_REMEMBER_COOKIE, **options)
+        return response
 
 
 def init_app(app: Flask) -> None:
@@ -94,6 +170,8 @@ def init_app(app: Flask) -> None:
     login_manager.login_message = "请先登录"
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
+    # Parsed once, so a mistyped LOGIN_*_LIMITS setting stops the app at start, not at the first login.
+    app.extensions["learnhub.login_rules"] = logins.LoginRules.from_config(app.config)
 
     @app.before_request
     def force_new_password():

@@ -1,6 +1,7 @@
 """All models, re-exported for the app and for Alembic."""
 
 from .audit import ExportLog, KeyCorrection
+from .auth import DeviceSession, RateCounter
 from .content import KnowledgePoint, Material, PointLevel, Question, QuestionKind, material_point
 from .org import ORG_KIND_LABELS, Grant, MemberCategory, Organisation, OrgKind, Role, User
 from .quiz import (
@@ -35,4 +36,5 @@ __all__ = [
     "PointLevel", "PointTally", "Question", "QuestionKind", "Reading", "Response", "Role", "Scoring", "ShowAnswers",
     "User", "assignment_material", "material_point", "utcnow", "Exemption", "ExemptionReason", "MistakeCard",
     "PracticeAnswer", "PracticeMode", "PracticeServed", "QuestionReport", "ReportStatus", "ExportLog", "KeyCorrection",
+    "DeviceSession", "RateCounter",
 ]

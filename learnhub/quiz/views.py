@@ -93,8 +93,8 @@ def save(attempt_id: int):
         position, seq = bounded_int(data.get("position"), 1, DB_INT_MAX), bounded_int(data.get("seq"), 0, DB_INT_MAX)
         hint = data.get("q")
         hint = hint if type(hint) is int and 0 < hint <= DB_INT_MAX else None
-        result = quizzes.record_answer(attempt_id, token[0], position, data.get("answer"), seq, _grace(),
-                                       session_version=token[1], question_id=hint)
+        result = quizzes.record_answer(attempt_id, token.user_id, position, data.get("answer"), seq, _grace(),
+                                       session_version=token.session_version, device=token.device, question_id=hint)
     except (TypeError, ValueError):
         return jsonify(ok=False, error="请求格式不正确"), 400
     except quizzes.NotYourAttempt:

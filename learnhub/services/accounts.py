@@ -1,29 +1,22 @@
-"""Passwords, logging in, and keeping members' accounts."""
+"""Passwords, and keeping members' accounts (logging in: services/login.py)."""
 
 from __future__ import annotations
 
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select
 
 from ..extensions import db
-from ..models import MemberCategory, Organisation, User, utcnow
-from . import ServiceError, tallies
+from ..models import MemberCategory, Organisation, User
+from . import ServiceError, sessions, tallies
 
 PHONE = re.compile(r"^1[3-9]\d{9}$")
 MEMBER_NO = re.compile(r"^[A-Za-z0-9_-]{2,32}$")
 MIN_PASSWORD = 8
-# A well-formed hash to verify against when the account does not exist, so both paths cost the same.
-_DUMMY_HASH: dict[tuple, str] = {}
-
-
-class LoginError(ServiceError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -53,87 +46,43 @@ def check_password_strength(password: str) -> None:
         raise ServiceError("密码需同时包含字母和数字")
 
 
-def find_login_user(identifier: str) -> User | None:
-    """Find the account a login name refers to: a member number first, else a phone number."""
-    identifier = identifier.strip()
-    return db.session.scalar(select(User).where(User.member_no == identifier)) or db.session.scalar(
-        select(User).where(User.phone == identifier)
-    )
-
-
 def identifier_taken(value: str, existing: User | None = None) -> bool:
     """True if another account already logs in with `value`, as its member number or its phone."""
     other = db.session.scalar(select(User).where(or_(User.member_no == value, User.phone == value)))
     return other is not None and other is not existing
 
 
-def authenticate(settings: HashSettings, identifier: str, password: str, max_failures: int, lock_minutes: int) -> User:
-    """Return the user if the password is right; count failures per account and lock it for a while.
-
-    The message never says whether the account or the password was wrong. Commits.
-    """
-    user = find_login_user(identifier)
-    hasher = settings.hasher()
-    now = utcnow()
-    if user is None or not user.active:
-        dummy = _DUMMY_HASH.setdefault((settings,), hasher.hash("not-a-password"))
-        _verify(hasher, dummy, password)
-        raise LoginError("账号或密码不正确")
-    if user.locked_until is not None and user.locked_until > now:
-        minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
-        raise LoginError(f"密码连续输错次数过多，账号已暂时锁定，请 {minutes} 分钟后再试，或请支部书记重置密码")
-    # The hash is checked outside any write transaction (on SQLite reads take no lock), so
-    # concurrent logins run in parallel; a failure is counted in SQL, so none is lost.
-    if not _verify(hasher, user.password_hash, password):
-        failures = db.session.execute(
-            update(User).where(User.id == user.id).values(failed_logins=User.failed_logins + 1)
-            .returning(User.failed_logins).execution_options(synchronize_session=False)
-        ).scalar_one()
-        if failures >= max_failures:
-            db.session.execute(
-                update(User).where(User.id == user.id)
-                .values(locked_until=now + timedelta(minutes=lock_minutes), failed_logins=0)
-                .execution_options(synchronize_session=False)
-            )
-        db.session.commit()
-        raise LoginError("账号或密码不正确")
-    if hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = hasher.hash(password)
-    user.failed_logins = 0
-    user.locked_until = None
-    user.last_login_at = now
-    db.session.commit()
-    return user
-
-
-def _verify(hasher: PasswordHasher, password_hash: str, password: str) -> bool:
+def verify_password(settings: HashSettings, password_hash: str, password: str) -> bool:
+    """True if the password matches the hash (one argon2 verify, whatever the outcome)."""
     try:
-        return hasher.verify(password_hash, password)
+        return settings.hasher().verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 
 
-def change_password(settings: HashSettings, user: User, current: str, new: str) -> None:
-    """Change the user's own password; old sessions elsewhere are signed out. Commits."""
-    if not _verify(settings.hasher(), user.password_hash, current):
+def change_password(settings: HashSettings, user: User, current: str, new: str, session_key: str | None = None) -> None:
+    """Change the user's own password; every other device is signed out (remember-me tokens too). Commits.
+
+    `session_key`: the device the change is made on, which stays signed in.
+    """
+    if not verify_password(settings, user.password_hash, current):
         raise ServiceError("当前密码不正确")
     if new == current:
         raise ServiceError("新密码不能与当前密码相同")
     check_password_strength(new)
     user.password_hash = hash_password(settings, new)
     user.must_change_password = False
-    user.session_version += 1
+    sessions.end_all(user, keep_key=session_key)
     db.session.commit()
 
 
 def reset_password(settings: HashSettings, user: User) -> str:
-    """Give the user a temporary password they must change at next login; return it. Commits."""
+    """Give the user a temporary password they must change at next login; return it. Signs them out
+    of every device (remember-me tokens too). Commits."""
     temporary = temporary_password()
     user.password_hash = hash_password(settings, temporary)
     user.must_change_password = True
-    user.failed_logins = 0
-    user.locked_until = None
-    user.session_version += 1
+    sessions.end_all(user)
     db.session.commit()
     return temporary
 
@@ -213,5 +162,5 @@ def set_active(user: User, active: bool) -> None:
     if active != user.active:
         with tallies.member_recounted(user):  # a disabled member's answers leave the report
             user.active = active
-    user.session_version += 1
+    sessions.end_all(user)
     db.session.commit()

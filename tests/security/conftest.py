@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -31,7 +32,7 @@ from learnhub.models import (
     QuestionKind,
     User,
 )
-from learnhub.services import key_corrections, materials, practice, question_reports, quizzes
+from learnhub.services import key_corrections, materials, practice, question_reports, quizzes, sessions
 
 from ..conftest import DATA
 from ..factories import PASSWORD, make_assignment, make_question, practise
@@ -117,10 +118,12 @@ def _foreign_set(
     unsealed = next(q for q in reversed(list(db.session.scalars(select(Question).order_by(Question.key))))
                     if q.id not in {entry["q"] for entry in in_progress.paper})
     served = practice.serve(person, unsealed, PracticeMode.CHAPTER)
+    device = sessions.start(person, "Android", remember=True, lifetime=timedelta(days=1))
+    db.session.commit()
     return dict(
         assignment=assignment_id, assignment_open=open_assignment.id, attempt_done=done.id, attempt_open=in_progress.id,
         practice_answer=answer.id, report=report.id, user=person.id, org=world.org[org], question=owned.id,
-        correction=correction.id, served=served.id,
+        correction=correction.id, served=served.id, device=device.device_id,
     )
 
 
@@ -149,7 +152,7 @@ def foreign(app, world, shared) -> dict[str, ForeignSet]:
     committee_b = ForeignSet(
         "committee_b", b,
         managers={k: staff_b for k in b},
-        owners={k: {"m_b1"} for k in ("attempt_done", "attempt_open", "practice_answer", "report", "served")},
+        owners={k: {"m_b1"} for k in ("attempt_done", "attempt_open", "practice_answer", "report", "served", "device")},
         assigned={"assignment": {"m_b1", "org_b"}, "assignment_open": {"m_b1"}},
         usable={"question": {"m_b1", "org_b", "admin"}},
     )
@@ -157,7 +160,7 @@ def foreign(app, world, shared) -> dict[str, ForeignSet]:
         "branch_a2", a2,
         # 党委A's assignment reaches branch A1 too, so its secretary may see the assignment (not A2's rows).
         managers={**{k: staff_a2 for k in a2}, "assignment": {"sec_a1", "org_a", "admin"}},
-        owners={k: {"m_a2"} for k in ("attempt_done", "attempt_open", "practice_answer", "report", "served")},
+        owners={k: {"m_a2"} for k in ("attempt_done", "attempt_open", "practice_answer", "report", "served", "device")},
         assigned={"assignment": {"m_a1", "m_a2", "sec_a1", "org_a", "admin"}, "assignment_open": {"m_a2"}},
         # A2's question: its members use it, 党委A's organiser owns it; branch A1 never sees it.
         usable={"question": {"m_a2", "org_a", "admin"}},

@@ -4,18 +4,20 @@ changes nothing. The same request with the page's token goes through, so the ref
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from learnhub.extensions import db
 from learnhub.models import Assignment, PracticeMode, Question, User
-from learnhub.services import key_corrections, practice, question_reports, quizzes
+from learnhub.services import key_corrections, practice, question_reports, quizzes, sessions
 
 from ..conftest import DATA
 from .conftest import csrf_token_from, login_with_token, other_key, table_snapshot
 
 MESSAGE = "页面已过期，请刷新后再提交"
 JSON_ENDPOINTS = {"quiz.save"}  # background fetch() requests: they send JSON and read JSON back
-LAST = {"auth.logout"}  # ends the session: run after the others
+LAST = {"auth.logout", "auth.sign_out_everywhere"}  # end the session: run after the others
 
 
 @pytest.fixture
@@ -35,10 +37,12 @@ def own(app, world, shared):
         report = question_reports.file_report(member, question, "有误")
         builtin = db.session.get(Question, shared.builtin_question)
         correction = key_corrections.correct_key(builtin, other_key(builtin), "核对后更正", admin)
+        other_device = sessions.start(admin, "Windows", remember=False, lifetime=timedelta(days=1))
+        db.session.commit()
         return {
             "assignment_id": world.assignment_a, "attempt_id": attempt.id, "question_id": shared.builtin_question,
             "user_id": world.user["m_a1b"], "org_id": world.org["a1"], "report_id": report.id, "slug": shared.material,
-            "part_id": shared.part, "correction_id": correction.id,
+            "part_id": shared.part, "correction_id": correction.id, "device_id": other_device.device_id,
             "served": practice.serve(admin, db.session.get(Question, shared.question), PracticeMode.CHAPTER).id,
         }
 

@@ -33,7 +33,7 @@ from learnhub.models import (
     User,
     utcnow,
 )
-from learnhub.services import key_corrections, practice, question_reports, quizzes, secrecy
+from learnhub.services import key_corrections, practice, question_reports, quizzes, secrecy, sessions
 
 from ..factories import make_assignment, practise
 from ..quiz.helpers import form_fields, shown_answer
@@ -58,6 +58,7 @@ class Exam:
     served: int  # a question of the paper served to the walker in practice before the exam, not answered
     report: int  # the walker's 题目有误 report on sec-s1
     corrections: list[int]  # key corrections of sec-s4, the last of which can be reverted
+    device: int  # another device the walker is signed in on
 
 
 def _finish(assignment: Assignment, user: User, right: bool = True) -> Attempt:
@@ -101,8 +102,10 @@ def build_exam(world, walker: str, show_answers: ShowAnswers) -> Exam:
     db.session.commit()
     if show_answers is ShowAnswers.AFTER_CLOSE:
         quizzes.submit_attempt(attempt, None, 60)
+    device = sessions.start(person, "Android", remember=True, lifetime=timedelta(days=1))
+    db.session.commit()
     return Exam(bank, exam.id, older.id, attempt.id, attempt_older.id, [a.id for a in others], answer.id, served.id,
-                report.id, [first.id, back.id])
+                report.id, [first.id, back.id], device.device_id)
 
 
 @pytest.fixture
@@ -124,7 +127,7 @@ def _objects(world, shared, e: Exam) -> dict[str, list]:
         "assignment": [e.exam, e.older], "assignment_open": [e.exam],
         "attempt_open": [e.attempt_open], "attempt_done": [e.attempt_older, *e.others_done],
         "question": questions, "practice_answer": [e.practice_answer], "report": [e.report],
-        "correction": e.corrections,
+        "correction": e.corrections, "device": [e.device],
         "user": [world.user["m_a1b"], world.user["m_a1"]], "org": [world.org["a1"], world.org["a"]],
     }
 
@@ -183,6 +186,10 @@ def walk(app, client, world, shared, e: Exam) -> tuple[list[tuple[str, str, obje
     return seen, walked
 
 
+# Endpoints that end the session (test_matrix: ends_session), walked last: their login redirect is expected.
+SESSION_ENDERS = {"/auth/logout", "/auth/sign-out-everywhere"}
+
+
 def leaks_in(seen, bank: dict[str, SecretQuestion], sealed: set[str]) -> list[str]:
     """Keys shown by any response of the walk; also a server error, or a walk that lost its session (it
     would then see only the login page and prove nothing)."""
@@ -191,7 +198,7 @@ def leaks_in(seen, bank: dict[str, SecretQuestion], sealed: set[str]) -> list[st
         if response.status_code >= 500:
             problems.append(f"{method} {url}: {response.status_code}")
             continue
-        if "/auth/login" in (response.location or "") and url != "/auth/logout":
+        if "/auth/login" in (response.location or "") and url not in SESSION_ENDERS:
             problems.append(f"{method} {url}: sent to the login page (the walk lost its session)")
         text, sheet = body_text(response)
         problems += [f"{method} {url} -> {response.status_code}: {leak}" for leak in revealed(text, bank, sealed, sheet)]

@@ -110,7 +110,7 @@ def ids(app, world, shared, foreign) -> Ids:
             "attempt_id": attempt.id, "assignment_id": world.assignment_a, "user_id": world.user["m_a1b"],
             "org_id": world.org["a1"], "question_id": shared.question, "part_id": shared.part, "answer_id": answer.id,
             "report_id": foreign["branch_a2"].ids["report"], "slug": shared.material, "filename": shared.static_file,
-            "correction_id": foreign["branch_a2"].ids["correction"],
+            "correction_id": foreign["branch_a2"].ids["correction"], "device_id": foreign["branch_a2"].ids["device"],
         }
         pool = {v for v in named.values() if isinstance(v, int)} | set(world.org.values())
         pool |= {world.assignment_b} | {v for f in foreign.values() for v in f.ids.values() if isinstance(v, int)}

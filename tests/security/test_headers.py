@@ -153,7 +153,7 @@ def _login_response(app, world, remember: bool = False):
 
 def test_session_and_remember_cookies_are_httponly_and_samesite_lax(app, world):
     _, cookies = _login_response(app, world, remember=True)
-    for name in ("session", "remember_token"):
+    for name in ("session", "remember_device"):
         assert name in cookies, f"no {name} cookie set at login"
         assert "httponly" in cookies[name]["raw"], name
         assert cookies[name].get("samesite", "").lower() == "lax", name
@@ -164,7 +164,7 @@ def test_cookies_are_secure_when_configured(app, world, make_app):
     # Config sets both from the one SESSION_COOKIE_SECURE environment variable (see the next test).
     secure = make_app(SESSION_COOKIE_SECURE=True, REMEMBER_COOKIE_SECURE=True)
     _, cookies = _login_response(secure, world, remember=True)
-    for name in ("session", "remember_token"):
+    for name in ("session", "remember_device"):
         assert "secure" in cookies[name]["raw"] and "httponly" in cookies[name]["raw"], name
 
 
@@ -198,7 +198,7 @@ def _logged_out(client) -> bool:
 def test_a_password_change_ends_the_members_other_sessions(app, world, login):
     here, phone = login(world.login["m_a1"]), app.test_client()
     phone.post("/auth/login", data={"identifier": world.login["m_a1"], "password": "pass1234", "remember": "y"})
-    remembered = phone.get_cookie("remember_token")
+    remembered = phone.get_cookie("remember_device")
     assert not _logged_out(here) and not _logged_out(phone) and remembered
     change = {"current": "pass1234", "new": "newpass5678", "confirm": "newpass5678"}
     response = here.post("/auth/change-password", data=change)
@@ -207,7 +207,7 @@ def test_a_password_change_ends_the_members_other_sessions(app, world, login):
     assert _logged_out(phone), "another device's session survived the password change"
     # A remember-me cookie alone (the browser dropped the session cookie) must not log it back in either.
     fresh = app.test_client()
-    fresh.set_cookie("remember_token", remembered.value)
+    fresh.set_cookie("remember_device", remembered.value)
     assert _logged_out(fresh)
 
 

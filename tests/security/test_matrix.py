@@ -81,6 +81,10 @@ ENDPOINTS: dict[str, Access] = {
     ),
     # --- any logged-in user -------------------------------------------------------------------------
     "auth.change_password": Access(LOGGED_IN),
+    "auth.account": Access(LOGGED_IN),
+    # Signing out one's own device: anyone else's device does not exist for them, admins included.
+    "auth.device_sign_out": Access(LOGGED_IN, {"device_id": "device"}, OWN, ok={"POST": frozenset({302})}),
+    "auth.sign_out_everywhere": Access(LOGGED_IN, ok={"POST": frozenset({302})}, ends_session=True),
     "study.index": Access(LOGGED_IN),
     "study.materials_list": Access(LOGGED_IN),
     "study.material": Access(LOGGED_IN, {"slug": "material"}),
@@ -222,7 +226,7 @@ def _check(role, endpoint, method, url, response, expected) -> str | None:
         return None if status == 302 and location == "/auth/login" else f"{where}: expected 302 to /auth/login"
     if status not in expected:
         return f"{where}: expected {sorted(expected)}"
-    if status == 302 and role != ANONYMOUS and location == "/auth/login" and endpoint != "auth.logout":
+    if status == 302 and role != ANONYMOUS and location == "/auth/login" and not ENDPOINTS[endpoint].ends_session:
         return f"{where}: a permitted request sent a logged-in user to the login page"
     return None
 

@@ -15,6 +15,8 @@ from flask.sessions import SecureCookieSessionInterface
 from config import DevelopmentConfig
 from learnhub import create_app
 
+from .conftest import login_with_token
+
 ROOT = Path(__file__).resolve().parents[2]
 # The key `make run` used before: public, since it was in the repository.
 OLD_PUBLIC_KEY = "dev-only-secret-key-change-me"
@@ -54,16 +56,14 @@ def test_a_cookie_forged_with_the_old_public_key_opens_nothing(tmp_path, databas
     app = _dev_app(database_url, tmp_path / "secret_key")
     forger = create_app(type("Forger", (DevelopmentConfig,), {"SECRET_KEY": OLD_PUBLIC_KEY,
                                                               "SQLALCHEMY_DATABASE_URI": database_url}))
-    admin_session = {"_user_id": f"{world.user['admin']}:1", "_fresh": True}
-    forged = SecureCookieSessionInterface().get_signing_serializer(forger).dumps(admin_session)
+    admin = login_with_token(app.test_client(), world.login["admin"])
+    assert admin.get("/reports/").status_code == 200  # the control: this checkout's own cookie opens the page
+    payload = SecureCookieSessionInterface().get_signing_serializer(app).loads(admin.get_cookie("session").value)
+    forged = SecureCookieSessionInterface().get_signing_serializer(forger).dumps(payload)
     client = app.test_client()
     client.set_cookie("session", forged)
     response = client.get("/reports/")
     assert response.status_code == 302 and "/auth/login" in response.location
-    # The control: the same session signed with this checkout's own key is accepted.
-    genuine = SecureCookieSessionInterface().get_signing_serializer(app).dumps(admin_session)
-    client.set_cookie("session", genuine)
-    assert client.get("/reports/").status_code == 200
 
 
 def test_production_defaults_to_secure_cookies_and_hsts():

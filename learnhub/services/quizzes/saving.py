@@ -12,10 +12,21 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import Integer, bindparam, func, select, text
+from sqlalchemy import Integer, String, and_, bindparam, func, select, text
 
 from ...extensions import db
-from ...models import Assignment, Attempt, AttemptState, Question, QuestionKind, Response, ShowAnswers, User, utcnow
+from ...models import (
+    Assignment,
+    Attempt,
+    AttemptState,
+    DeviceSession,
+    Question,
+    QuestionKind,
+    Response,
+    ShowAnswers,
+    User,
+    utcnow,
+)
 from ..grading import is_correct
 from .papers import AttemptClosed, NotYourAttempt, PasswordChangeRequired, QuizError, SessionEnded, _to_shown, decode_answer
 
@@ -54,9 +65,13 @@ _SAVE_CONTEXT = (
     select(
         Attempt.user_id, Attempt.paper, Attempt.state, Attempt.deadline, Attempt.started_at,
         _LAST_SEQ.label("last_seq"), Assignment.show_answers, User.session_version, User.active, User.must_change_password,
+        DeviceSession.expires_at.label("device_expires"),
     )
     .join(Assignment, Assignment.id == Attempt.assignment_id)
     .join(User, User.id == Attempt.user_id)
+    # The device the save comes from must still be signed in (services/sessions.py): logged out, no save.
+    .outerjoin(DeviceSession, and_(DeviceSession.user_id == Attempt.user_id,
+                                   DeviceSession.key_hash == bindparam("device", type_=String)))
     .where(Attempt.id == bindparam("attempt_id", type_=Integer))
 )
 # The page sends the question's id with its position: then the question comes in the same round
@@ -82,15 +97,18 @@ def last_seq(attempt_id: int) -> int:
 def record_answer(
     attempt_id: int, user_id: int, position: int, raw, seq: int, grace_seconds: int,
     now: datetime | None = None, session_version: int | None = None, question_id: int | None = None,
+    device: str | None = None,
 ) -> SaveResult:
     """Store one answer unless a newer one (higher `seq`) is already stored. Commits.
 
-    `session_version`: when given, the member's session is checked in the same query (stale version
-    or disabled account: SessionEnded; first password not changed: PasswordChangeRequired), so the
-    save needs no separate load of the user. Someone else's attempt: NotYourAttempt. `question_id`:
+    `session_version`: when given, the member's session is checked in the same query (stale version,
+    disabled account, or `device` (the digest of the session's device key) logged out or expired:
+    SessionEnded; first password not changed: PasswordChangeRequired), so the save needs no separate
+    load of the user. Someone else's attempt: NotYourAttempt. `question_id`:
     the id the page showed at that position, a hint that saves a query when it matches the paper.
     """
-    args = (attempt_id, user_id, position, raw, seq, grace_seconds, now or utcnow(), session_version, question_id)
+    args = (attempt_id, user_id, position, raw, seq, grace_seconds, now or utcnow(), session_version, question_id,
+            device)
     # Called amid other work (the demo data, tests): in its transaction. A request's save creates
     # no ORM session at all (has() does not create one).
     if db.session.registry.has() and (session := db.session()).in_transaction():
@@ -106,15 +124,18 @@ def record_answer(
 
 
 def _record(conn, attempt_id: int, user_id: int, position: int, raw, seq: int, grace_seconds: int, now: datetime,
-            session_version: int | None, question_id: int | None) -> SaveResult:
+            session_version: int | None, question_id: int | None, device: str | None) -> SaveResult:
     if question_id is None:
-        row = conn.execute(_SAVE_CONTEXT, {"attempt_id": attempt_id}).first()
+        row = conn.execute(_SAVE_CONTEXT, {"attempt_id": attempt_id, "device": device}).first()
     else:
-        row = conn.execute(_SAVE_CONTEXT_WITH_QUESTION, {"attempt_id": attempt_id, "question_id": question_id}).first()
+        row = conn.execute(
+            _SAVE_CONTEXT_WITH_QUESTION, {"attempt_id": attempt_id, "question_id": question_id, "device": device}
+        ).first()
     if row is None or row.user_id != user_id:
         raise NotYourAttempt("没有找到这次答题")
     if session_version is not None:
-        if row.session_version != session_version or not row.active:
+        signed_in = row.device_expires is not None and row.device_expires > now
+        if row.session_version != session_version or not row.active or not signed_in:
             raise SessionEnded("请重新登录")
         if row.must_change_password:
             raise PasswordChangeRequired("请先修改初始密码")
@@ -198,11 +219,11 @@ def _known() -> _KnownStore:
 
 
 def _record_known(conn, attempt_id: int, user_id: int, position: int, raw, seq: int, grace_seconds: int, now: datetime,
-                  session_version: int | None, question_id: int | None) -> SaveResult | None:
+                  session_version: int | None, question_id: int | None, device: str | None) -> SaveResult | None:
     """The save in one statement when this process knows the attempt and the question; None: take the full path."""
     store = _known()
     known = store.get(store.attempts, attempt_id)
-    if known is None or known.final or known.user_id != user_id or session_version is None:
+    if known is None or known.final or known.user_id != user_id or session_version is None or device is None:
         return None
     if question_id is None or not 1 <= position <= len(known.paper) or known.paper[position - 1]["q"] != question_id:
         return None
@@ -214,7 +235,7 @@ def _record_known(conn, attempt_id: int, user_id: int, position: int, raw, seq: 
     except QuizError:
         return None  # the full path gives the error, after the checks that come first
     values = _response_values(attempt_id, question, answer, seq, now)
-    values.update(user_id=user_id, started_at=known.started_at, session_version=session_version,
+    values.update(user_id=user_id, started_at=known.started_at, session_version=session_version, device=device,
                   late_limit=now - timedelta(seconds=grace_seconds))
     row = conn.execute(_KNOWN_WRITES[conn.dialect.name], values).first()
     return None if row is None else SaveResult(saved=True, last_seq=max(seq, row[0]))
@@ -280,18 +301,21 @@ _GUARDED_WRITES = {
     for d in ("sqlite", "postgresql") for final in (False, True)
 }
 # A known attempt's write also checks what its save did not read: the same attempt row, not past
-# its deadline and grace, the member's session still valid. Returns the attempt's highest seq.
+# its deadline and grace, the member's session still valid and its device still signed in (a unique
+# index lookup: logged out, no save). The device's expiry (a login's 14-day cap) is left to the full
+# path, which a process takes again at least every KNOWN_SECONDS. Returns the attempt's highest seq.
 _KNOWN_WRITES = {
     d: _guarded_insert(
         d,
         'SELECT 1 FROM attempt JOIN "user" ON "user".id = attempt.user_id '
+        "JOIN device_session ON device_session.key_hash = :device AND device_session.user_id = attempt.user_id "
         "WHERE attempt.id = :attempt_id AND attempt.user_id = :user_id AND attempt.started_at = :started_at "
         "AND attempt.state = :open AND (attempt.deadline IS NULL OR attempt.deadline >= :late_limit) "
         'AND "user".session_version = :session_version AND "user".active AND NOT "user".must_change_password',
         _ON_CONFLICT_UPDATE,
         "(SELECT coalesce(max(r.seq), 0) FROM response AS r WHERE r.attempt_id = :attempt_id)",
         bindparam("user_id", type_=Integer), bindparam("session_version", type_=Integer),
-        bindparam("started_at", type_=Attempt.__table__.c.started_at.type),
+        bindparam("device", type_=String), bindparam("started_at", type_=Attempt.__table__.c.started_at.type),
         bindparam("late_limit", type_=Attempt.__table__.c.deadline.type),
     )
     for d in ("sqlite", "postgresql")
