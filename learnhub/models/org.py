@@ -84,7 +84,9 @@ class Organisation(db.Model):
 class User(UserMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     member_no: Mapped[str] = mapped_column(String(32), unique=True)
-    phone: Mapped[str | None] = mapped_column(String(20), unique=True)
+    # Not unique: a family may share one phone, and a refusal would tell a secretary that the number
+    # is registered in some other organisation. A phone login picks the account whose password matches.
+    phone: Mapped[str | None] = mapped_column(String(20), index=True)
     name: Mapped[str] = mapped_column(String(50))
     org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
     category: Mapped[MemberCategory] = mapped_column(_enum(MemberCategory), default=MemberCategory.FULL)

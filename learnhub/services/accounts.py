@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from ..extensions import db
 from ..models import MemberCategory, Organisation, User
@@ -47,8 +47,8 @@ def check_password_strength(password: str) -> None:
 
 
 def identifier_taken(value: str, existing: User | None = None) -> bool:
-    """True if another account already logs in with `value`, as its member number or its phone."""
-    other = db.session.scalar(select(User).where(or_(User.member_no == value, User.phone == value)))
+    """True if another account already has `value` as its member number."""
+    other = db.session.scalar(select(User).where(User.member_no == value))
     return other is not None and other is not existing
 
 
@@ -118,14 +118,11 @@ def validate_member(data: MemberData, existing: User | None = None) -> list[str]
     if not MEMBER_NO.match(data.member_no or ""):
         problems.append("党员编号应为 2–32 位字母、数字或连字符")
     elif identifier_taken(data.member_no, existing):
-        problems.append(f"党员编号 {data.member_no} 已被使用（作为其他党员的编号或手机号）")
-    if data.phone:
-        if not PHONE.match(data.phone):
-            problems.append(f"手机号 {data.phone} 格式不正确")
-        elif identifier_taken(data.phone, existing):
-            problems.append(f"手机号 {data.phone} 已被使用（作为其他党员的编号或手机号）")
-        elif data.phone == data.member_no:
-            pass  # one's own number twice is harmless
+        problems.append(f"党员编号 {data.member_no} 已被使用")
+    # A phone may be shared (a family's one phone): any well-formed number is accepted, so the answer
+    # never tells whether a number is registered somewhere else.
+    if data.phone and not PHONE.match(data.phone):
+        problems.append(f"手机号 {data.phone} 格式不正确")
     return problems
 
 

@@ -79,10 +79,8 @@ def sign_in(rules: LoginRules, counters, identifier: str, password: str, address
     counts = [counters.get(key) for _, key in limits]
     if wait := _wait(counters, limits, counts):
         raise LoginThrottled(f"登录失败次数过多，{retry_after(wait)}")
-    user = find_login_user(identifier)
-    known = user is not None and user.active
-    password_hash = user.password_hash if known else dummy_hash(rules.hashing)
-    if not verify_password(rules.hashing, password_hash, password) or not known:
+    user = _matching_account(rules.hashing, login_candidates(identifier), password)
+    if user is None:
         counts = [counters.incr(key, item.get_expiry()) for item, key in limits]
         if wait := _wait(counters, limits, counts):  # this failure used up a limit: say so now
             raise LoginThrottled(f"{WRONG}。登录失败次数过多，{retry_after(wait)}")
@@ -101,11 +99,29 @@ def sign_in(rules: LoginRules, counters, identifier: str, password: str, address
     return SignedIn(user, issued)
 
 
-def find_login_user(identifier: str) -> User | None:
-    """The account a login name refers to: a member number first, else a phone number (one query)."""
+# Accounts one phone may sign in to: a family's shared phone, not a way to try a password many times.
+MAX_SHARED_PHONE = 5
+
+
+def login_candidates(identifier: str) -> list[User]:
+    """The active accounts a login name may mean: the member number's, else those of the phone number
+    (a phone may be shared; its accounts are tried in turn by password)."""
     identifier = identifier.strip()
-    found = db.session.scalars(select(User).where(or_(User.member_no == identifier, User.phone == identifier))).all()
-    return next((u for u in found if u.member_no == identifier), found[0] if found else None)
+    found = db.session.scalars(
+        select(User).where(or_(User.member_no == identifier, User.phone == identifier), User.active.is_(True))
+        .order_by(User.id).limit(MAX_SHARED_PHONE + 1)
+    ).all()
+    by_number = [u for u in found if u.member_no == identifier]
+    return by_number or found[:MAX_SHARED_PHONE]
+
+
+def _matching_account(settings: HashSettings, candidates: list[User], password: str) -> User | None:
+    """The candidate whose password this is. With no candidate the dummy hash is verified, so an unknown
+    name costs one verify, as a known one does."""
+    if not candidates:
+        verify_password(settings, dummy_hash(settings), password)
+        return None
+    return next((u for u in candidates if verify_password(settings, u.password_hash, password)), None)
 
 
 _DUMMY_HASHES: dict[HashSettings, str] = {}

@@ -70,11 +70,8 @@ def _check_row(line: int, values: list[str], orgs, taken: set[str], seen: dict[s
         errors.append(RowError(line, "党员编号", f"「{number}」应为 2–32 位字母、数字或连字符"))
     else:
         errors += _identifier_errors(line, "党员编号", number, taken, seen)
-    if phone:
-        if not PHONE.match(phone):
-            errors.append(RowError(line, "手机号", f"「{phone}」不是有效的 11 位手机号"))
-        elif phone != number:
-            errors += _identifier_errors(line, "手机号", phone, taken, seen)
+    if phone and not PHONE.match(phone):
+        errors.append(RowError(line, "手机号", f"「{phone}」不是有效的 11 位手机号"))
     candidates = [o for o in orgs.get(org_name, []) if o.kind in (OrgKind.BRANCH, OrgKind.GROUP)] or orgs.get(org_name, [])
     if not org_name:
         errors.append(RowError(line, "所在支部", "不能为空"))
@@ -88,9 +85,9 @@ def _check_row(line: int, values: list[str], orgs, taken: set[str], seen: dict[s
 
 
 def _identifier_errors(line: int, column: str, value: str, taken: set[str], seen: dict[str, int]) -> list[RowError]:
-    """A member number or phone must name one account only: not in the system, not earlier in the file."""
+    """A member number names one account only: not in the system, not earlier in the file."""
     if value in taken:
-        return [RowError(line, column, f"「{value}」已被系统中的党员用作编号或手机号")]
+        return [RowError(line, column, f"「{value}」已被系统中的党员用作编号")]
     if value in seen:
         return [RowError(line, column, f"「{value}」与第 {seen[value]} 行重复")]
     seen[value] = line
@@ -107,12 +104,10 @@ def import_members(scope: Scope, rows: list[list[str]], password: str, settings:
     if len(rows) == 1:
         raise ImportRejected(["文件只有表头，没有党员数据"])
     orgs = _org_lookup(scope)
-    # Both member numbers and phones log in, so each must be unique across both.
-    taken = set(db.session.scalars(select(User.member_no))) | set(
-        db.session.scalars(select(User.phone).where(User.phone.is_not(None)))
-    )
+    # Member numbers are unique; phones need not be (a phone login tries the accounts that share it).
+    taken = set(db.session.scalars(select(User.member_no)))
     errors: list[RowError] = []
-    seen: dict[str, int] = {}  # member numbers and phones used so far in the file -> first line
+    seen: dict[str, int] = {}  # member numbers used so far in the file -> first line
     parsed = []
     for line, row in enumerate(rows[1:], start=2):
         values = [row[index[k]] if k in index and index[k] < len(row) else "" for k in COLUMNS]

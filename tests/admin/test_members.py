@@ -128,7 +128,7 @@ def test_import_with_bad_rows_imports_nothing_and_names_every_row(app, world, lo
     assert count_users(app) == before
     assert "导入未执行" in page
     for expected in (
-        "第 3 行「姓名」：不能为空", "第 4 行「党员编号」：「ma1」已被系统中的党员用作编号或手机号", "第 5 行「手机号」",
+        "第 3 行「姓名」：不能为空", "第 4 行「党员编号」：「ma1」已被系统中的党员用作编号", "第 5 行「手机号」",
         "第 6 行「所在支部」：「第二支部」不是你管理范围内的组织", "第 7 行「党员类别」", "第 8 行「党员编号」：「G100」与第 2 行重复",
     ):
         assert expected in page, expected
