@@ -88,7 +88,7 @@ def answer():
     if not FlaskForm().validate_on_submit():
         abort(400)
     try:
-        feedback = practice.answer(current_user, request.form.get("served", type=int) or 0, request.form.getlist("a"))
+        feedback = practice.answer(current_user, request.form.get("served", type=int) or 0, request.form.getlist("a"), tz=_tz())
     except practice.NotServed as exc:
         raise Refusal(404, str(exc)) from None
     except (practice.PracticeError, QuizError) as exc:

@@ -1,12 +1,21 @@
 """The mistake book (错题本): questions a member got wrong come back on an FSRS spaced schedule
-until answered right on a few spaced reviews."""
+until answered right on a few spaced reviews.
+
+Every change to a card locks it first (created, if need be, with INSERT .. ON CONFLICT DO NOTHING),
+so two answers at once, an exam hand-in beside a practice page, give the same
+book as the same events one after the other, never a duplicate card.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
+from flask import current_app
 from fsrs import Card, Rating, Scheduler
 from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from ..extensions import db
 from ..models import MistakeCard, Question
@@ -14,27 +23,40 @@ from ..models import MistakeCard, Question
 CLEAR_AFTER = 3  # right answers on spaced reviews that take a question out of the book
 # Day-scale steps only: a member reviews on a later day, not ten minutes later.
 _scheduler = Scheduler(learning_steps=(), relearning_steps=(), enable_fuzzing=False)
+_CHUNK = 500  # rows per INSERT
 
 
-def record_mistakes(user_id: int, questions: list[Question], now: datetime) -> None:
+def _zone(tz: str | None) -> ZoneInfo:
+    return ZoneInfo(tz or current_app.config["BABEL_DEFAULT_TIMEZONE"])
+
+
+def record_mistakes(user_id: int, questions: list[Question], now: datetime, tz: str | None = None) -> None:
     """Put questions answered wrong in an exam into the member's mistake book (does not commit)."""
-    for question in questions:
-        schedule(user_id, question, False, now, review=False)
+    for question in sorted(questions, key=lambda q: q.key):  # one lock order: no deadlocks between hand-ins
+        schedule(user_id, question, False, now, review=False, tz=tz)
 
 
-def schedule(user_id: int, question: Question, correct: bool, now: datetime, review: bool) -> bool:
-    """Schedule the question in the book; return True if this answer cleared it."""
-    card = db.session.scalar(select(MistakeCard).where(
-        MistakeCard.user_id == user_id, MistakeCard.question_key == question.key
-    ))
-    if correct and (card is None or card.cleared_at is not None or not review):
-        return False  # right outside a review: nothing to schedule
+def schedule(user_id: int, question: Question, correct: bool, now: datetime, review: bool, tz: str | None = None) -> bool:
+    """Schedule the question in the member's book after an answer; return True if this answer cleared it.
+
+    A wrong answer (any mode) puts the question in the book or back into it; a right one counts in review.
+    Does not commit; the card stays locked until the caller's transaction ends.
+    """
+    if not correct:
+        _insert_placeholders([user_id], question, now)
+    card = _locked_cards(question.key, [user_id]).get(user_id)
     if card is None:
-        card = MistakeCard(user_id=user_id, question_key=question.key, question_id=question.id,
-                           card=Card(due=now).to_dict(), due=now, created_at=now, right_streak=0, lapses=0)
-        db.session.add(card)
-    fsrs_card, _ = _scheduler.review_card(Card.from_dict(card.card), Rating.Good if correct else Rating.Again, review_datetime=now)
-    card.card, card.due, card.question_id = fsrs_card.to_dict(), fsrs_card.due, question.id
+        return False  # right, and not in the book: nothing to schedule
+    return _step(card, question.id, correct, review, now, _zone(tz))
+
+
+def _step(card, question_id: int, correct: bool, review: bool, now: datetime, zone: ZoneInfo) -> bool:
+    """Apply one answer to a card ; True if it cleared it."""
+    if correct and (card.cleared_at is not None or not review):
+        return False  # right outside a review: nothing to schedule
+    fsrs_card, _ = _scheduler.review_card(Card.from_dict(card.card), Rating.Good if correct else Rating.Again,
+                                          review_datetime=now)
+    card.card, card.due, card.question_id = fsrs_card.to_dict(), fsrs_card.due, question_id
     if correct:
         card.right_streak += 1
         if card.right_streak >= CLEAR_AFTER:
@@ -45,6 +67,30 @@ def schedule(user_id: int, question: Question, correct: bool, now: datetime, rev
         card.lapses += 1
         card.cleared_at = None
     return False
+
+
+def _fresh(when: datetime) -> dict:
+    """The columns of a card not yet reviewed (its first answer, wrong, schedules it)."""
+    return {"card": Card(due=when).to_dict(), "due": when, "created_at": when, "right_streak": 0, "lapses": 0, "cleared_at": None}
+
+
+def _insert_placeholders(user_ids: Iterable[int], question: Question, now: datetime) -> None:
+    """Make sure each member has a card row for the question's key, so it can be locked; existing ones stay."""
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    rows = [dict(user_id=u, question_key=question.key, question_id=question.id, **_fresh(now)) for u in sorted(user_ids)]
+    for start in range(0, len(rows), _CHUNK):
+        db.session.execute(insert(MistakeCard).values(rows[start:start + _CHUNK])
+                           .on_conflict_do_nothing(index_elements=["user_id", "question_key"]))
+
+
+def _locked_cards(question_key: str, user_ids: list[int]) -> dict[int, MistakeCard]:
+    """These members' cards for the key, locked and read afresh (FOR UPDATE: SQLite's write lock)."""
+    cards = db.session.scalars(
+        select(MistakeCard).where(MistakeCard.question_key == question_key, MistakeCard.user_id.in_(user_ids))
+        .order_by(MistakeCard.user_id).with_for_update().execution_options(populate_existing=True)
+    )
+    return {card.user_id: card for card in cards}
 
 
 def next_due(user_id: int) -> datetime | None:
