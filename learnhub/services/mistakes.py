@@ -1,6 +1,10 @@
 """The mistake book (错题本): questions a member got wrong come back on an FSRS spaced schedule
 until answered right on a few spaced reviews.
 
+Days are local days in the configured zone (LEARNHUB_TIMEZONE): a card due "in one day" is due from
+00:00 of the next local day, so a question missed at 20:00 is there for review next morning. Only a
+review answered while its card is due counts toward clearing it; a wrong answer always counts.
+
 Every change to a card locks it first (created, if need be, with INSERT .. ON CONFLICT DO NOTHING),
 so two answers at once, an exam hand-in beside a practice page, give the same
 book as the same events one after the other, never a duplicate card.
@@ -9,7 +13,7 @@ book as the same events one after the other, never a duplicate card.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -30,6 +34,17 @@ def _zone(tz: str | None) -> ZoneInfo:
     return ZoneInfo(tz or current_app.config["BABEL_DEFAULT_TIMEZONE"])
 
 
+def day_start(day: date, zone: ZoneInfo) -> datetime:
+    """00:00 of a local day, as an aware UTC time."""
+    return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
+
+
+def due_day(fsrs_due: datetime, now: datetime, zone: ZoneInfo) -> datetime:
+    """The start of the local day FSRS's due time falls on, and never earlier than the next local day."""
+    day = max(fsrs_due.astimezone(zone).date(), now.astimezone(zone).date() + timedelta(days=1))
+    return day_start(day, zone)
+
+
 def record_mistakes(user_id: int, questions: list[Question], now: datetime, tz: str | None = None) -> None:
     """Put questions answered wrong in an exam into the member's mistake book (does not commit)."""
     for question in sorted(questions, key=lambda q: q.key):  # one lock order: no deadlocks between hand-ins
@@ -39,7 +54,8 @@ def record_mistakes(user_id: int, questions: list[Question], now: datetime, tz: 
 def schedule(user_id: int, question: Question, correct: bool, now: datetime, review: bool, tz: str | None = None) -> bool:
     """Schedule the question in the member's book after an answer; return True if this answer cleared it.
 
-    A wrong answer (any mode) puts the question in the book or back into it; a right one counts in review.
+    A wrong answer (any mode) puts the question in the book or back into it, due the next local day.
+    A right answer counts only in review, while the card is due; otherwise the card is left alone.
     Does not commit; the card stays locked until the caller's transaction ends.
     """
     if not correct:
@@ -51,11 +67,12 @@ def schedule(user_id: int, question: Question, correct: bool, now: datetime, rev
 
 
 def _step(card, question_id: int, correct: bool, review: bool, now: datetime, zone: ZoneInfo) -> bool:
-    """Apply one answer to a card ; True if it cleared it."""
-    if correct and (card.cleared_at is not None or not review):
-        return False  # right outside a review: nothing to schedule
+    """Apply one answer to a card; True if it cleared it."""
+    if correct and (card.cleared_at is not None or not review or card.due > now):
+        return False  # right outside a due review: the schedule stays as it is
     fsrs_card, _ = _scheduler.review_card(Card.from_dict(card.card), Rating.Good if correct else Rating.Again,
                                           review_datetime=now)
+    fsrs_card.due = due_day(fsrs_card.due, now, zone)
     card.card, card.due, card.question_id = fsrs_card.to_dict(), fsrs_card.due, question_id
     if correct:
         card.right_streak += 1
@@ -97,3 +114,4 @@ def next_due(user_id: int) -> datetime | None:
     return db.session.scalar(select(func.min(MistakeCard.due)).where(
         MistakeCard.user_id == user_id, MistakeCard.cleared_at.is_(None)
     ))
+
