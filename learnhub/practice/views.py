@@ -31,7 +31,7 @@ def index():
     now = utcnow()
     today = practice.daily(current_user, now, _tz())
     return render_template(
-        "practice/index.html", daily=today.questions, done=today.done, stats=practice.stats(current_user, now), parts=_parts(),
+        "practice/index.html", daily=today.questions, done=today.done, stats=practice.stats(current_user, now, _tz()), parts=_parts(),
         due=len(practice.due_cards(current_user, now, _tz())), next_due=mistakes.next_due(current_user.id),
     )
 

@@ -2,7 +2,8 @@
 until answered right on a few spaced reviews.
 
 Days are local days in the configured zone (LEARNHUB_TIMEZONE): a card due "in one day" is due from
-00:00 of the next local day, so a question missed at 20:00 is there for review next morning. Only a
+00:00 of the next local day, so a question missed at 20:00 is there for review next morning; a card
+is due all day on its day (`due_before`). Only a
 review answered while its card is due counts toward clearing it; a wrong answer always counts.
 
 Every change to a card locks it first (created, if need be, with INSERT .. ON CONFLICT DO NOTHING),
@@ -46,6 +47,16 @@ def due_day(fsrs_due: datetime, now: datetime, zone: ZoneInfo) -> datetime:
     return day_start(day, zone)
 
 
+def due_before(now: datetime, tz: str | None = None) -> datetime:
+    """A card is due today if its due time is before this: the start of the next local day. (Cards
+    scheduled before due dates were whole days have a time of day; they are due all of that day.)"""
+    return _tomorrow(now, _zone(tz))
+
+
+def _tomorrow(now: datetime, zone: ZoneInfo) -> datetime:
+    return day_start(now.astimezone(zone).date() + timedelta(days=1), zone)
+
+
 def record_mistakes(user_id: int, questions: list[Question], now: datetime, tz: str | None = None) -> None:
     """Put questions answered wrong in an exam into the member's mistake book (does not commit)."""
     if not questions:
@@ -75,7 +86,7 @@ def schedule(user_id: int, question: Question, correct: bool, now: datetime, rev
 
 def _step(card, question_id: int, correct: bool, review: bool, now: datetime, zone: ZoneInfo) -> bool:
     """Apply one answer to a card (a MistakeCard, or a _Replay while rebuilding); True if it cleared it."""
-    if correct and (card.cleared_at is not None or not review or card.due > now):
+    if correct and (card.cleared_at is not None or not review or card.due >= _tomorrow(now, zone)):
         return False  # right outside a due review: the schedule stays as it is
     fsrs_card, _ = _scheduler.review_card(Card.from_dict(card.card), Rating.Good if correct else Rating.Again,
                                           review_datetime=now)

@@ -154,7 +154,8 @@ def due_cards(user: User, now: datetime, tz: str) -> list[MistakeCard]:
     left = max(0, REVIEW_CAP - done_today)
     if not left:
         return []
-    stmt = select(MistakeCard).where(MistakeCard.user_id == user.id, MistakeCard.cleared_at.is_(None), MistakeCard.due <= now)
+    stmt = select(MistakeCard).where(MistakeCard.user_id == user.id, MistakeCard.cleared_at.is_(None),
+                                     MistakeCard.due < mistakes.due_before(now, tz))
     sealed = secrecy.sealed_keys(user, now)
     if sealed:
         stmt = stmt.where(MistakeCard.question_key.not_in(sealed))
@@ -260,8 +261,9 @@ def _current_revision(question: Question) -> Question:
     return current
 
 
-def stats(user: User, now: datetime | None = None) -> PracticeStats:
-    """What the member knows: first-try correctness in practice and the state of the mistake book."""
+def stats(user: User, now: datetime | None = None, tz: str | None = None) -> PracticeStats:
+    """What the member knows: first-try correctness in practice and the state of the mistake book
+    (due today: by the local day in `tz`, by default the configured zone)."""
     now = now or utcnow()
     answered, first, first_right = db.session.execute(select(
         func.count(PracticeAnswer.id),
@@ -270,7 +272,7 @@ def stats(user: User, now: datetime | None = None) -> PracticeStats:
     ).where(PracticeAnswer.user_id == user.id)).one()
     in_book, due_now, cleared = db.session.execute(select(
         func.count(MistakeCard.id).filter(MistakeCard.cleared_at.is_(None)),
-        func.count(MistakeCard.id).filter(MistakeCard.cleared_at.is_(None), MistakeCard.due <= now),
+        func.count(MistakeCard.id).filter(MistakeCard.cleared_at.is_(None), MistakeCard.due < mistakes.due_before(now, tz)),
         func.count(MistakeCard.id).filter(MistakeCard.cleared_at.is_not(None)),
     ).where(MistakeCard.user_id == user.id)).one()
     return PracticeStats(answered, first, first_right, in_book, due_now, cleared)

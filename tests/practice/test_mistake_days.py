@@ -110,3 +110,18 @@ def test_a_review_page_answered_after_its_card_moved_on_leaves_the_schedule_alon
     card = _card(member, q)
     assert feedback.answer.is_correct and not feedback.cleared
     assert (card.due, card.right_streak, card.lapses) == (due, 0, lapses) and due == MIDNIGHT
+
+
+def test_a_card_scheduled_at_a_time_of_day_is_due_all_of_that_day(app, world, ctx):
+    """Cards scheduled before due dates were whole days (due at 20:00 on Wednesday) are due, and their
+    reviews count, from 00:00 on Wednesday."""
+    member, q = _member_and(world)
+    practise(member, q, wrong(q), PracticeMode.DAILY, now=EVENING)
+    card = _card(member, q)
+    card.due = EVENING + timedelta(days=1)
+    db.session.commit()
+    assert practice.due_cards(member, LAST_MINUTE, TZ) == []
+    assert [c.question_key for c in practice.due_cards(member, MIDNIGHT, TZ)] == [q.key]
+    assert practice.stats(member, MIDNIGHT, TZ).due_now == 1
+    practise(member, q, right(q), PracticeMode.REVIEW, now=MIDNIGHT + timedelta(hours=8))
+    assert _card(member, q).right_streak == 1
