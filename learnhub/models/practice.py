@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, select, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -20,14 +20,29 @@ class PracticeMode(enum.Enum):
     REVIEW = "review"  # 错题复习
 
 
-class PracticeAnswer(db.Model):
-    """One answer given in practice, with instant feedback; `first_try` marks the member's first go at that question."""
+def _key_of_question(context) -> str:
+    """Default for PracticeAnswer.question_key: the stable key of the answered revision."""
+    question_id = context.get_current_parameters()["question_id"]
+    return context.connection.scalar(select(Question.key).where(Question.id == question_id))
 
-    __table_args__ = (Index("ix_practice_answer_user_time", "user_id", "answered_at"),)
+
+class PracticeAnswer(db.Model):
+    """One answer given in practice, with instant feedback; `first_try` marks the member's first go at that question.
+
+    Exactly one answer per member and question key is the first try: a partial unique index holds it
+    even when two pages of the member answer the same question at once (another revision included).
+    """
+
+    __table_args__ = (
+        Index("ix_practice_answer_user_time", "user_id", "answered_at"),
+        Index("uq_practice_answer_first_try", "user_id", "question_key", unique=True,
+              sqlite_where=text("first_try"), postgresql_where=text("first_try")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
     question_id: Mapped[int] = mapped_column(ForeignKey("question.id"), index=True)
+    question_key: Mapped[str] = mapped_column(String(64), default=_key_of_question)  # the question's stable key
     mode: Mapped[PracticeMode] = mapped_column(_enum(PracticeMode))
     answer: Mapped[list] = mapped_column(JSON)
     is_correct: Mapped[bool] = mapped_column(default=False)

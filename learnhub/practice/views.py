@@ -31,7 +31,7 @@ def index():
     now = utcnow()
     today = practice.daily(current_user, now, _tz())
     return render_template(
-        "practice/index.html", daily=today.questions, done=today.done, stats=practice.stats(current_user, now), parts=_parts(),
+        "practice/index.html", daily=today.questions, done=today.done, stats=practice.stats(current_user, now, _tz()), parts=_parts(),
         due=len(practice.due_cards(current_user, now, _tz())), next_due=mistakes.next_due(current_user.id),
     )
 
@@ -88,7 +88,7 @@ def answer():
     if not FlaskForm().validate_on_submit():
         abort(400)
     try:
-        feedback = practice.answer(current_user, request.form.get("served", type=int) or 0, request.form.getlist("a"))
+        feedback = practice.answer(current_user, request.form.get("served", type=int) or 0, request.form.getlist("a"), tz=_tz())
     except practice.NotServed as exc:
         raise Refusal(404, str(exc)) from None
     except (practice.PracticeError, QuizError) as exc:

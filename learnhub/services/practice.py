@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import MistakeCard, PracticeAnswer, PracticeMode, PracticeServed, Question, User, utcnow
@@ -156,7 +157,8 @@ def due_cards(user: User, now: datetime, tz: str) -> list[MistakeCard]:
     left = max(0, REVIEW_CAP - done_today)
     if not left:
         return []
-    stmt = select(MistakeCard).where(MistakeCard.user_id == user.id, MistakeCard.cleared_at.is_(None), MistakeCard.due <= now)
+    stmt = select(MistakeCard).where(MistakeCard.user_id == user.id, MistakeCard.cleared_at.is_(None),
+                                     MistakeCard.due < mistakes.due_before(now, tz))
     sealed = secrecy.sealed_keys(user, now)
     if sealed:
         stmt = stmt.where(MistakeCard.question_key.not_in(sealed))
@@ -181,13 +183,14 @@ def serve(user: User, question: Question, mode: PracticeMode, now: datetime | No
     return served
 
 
-def answer(user: User, served_id: int, raw, now: datetime | None = None) -> Feedback:
+def answer(user: User, served_id: int, raw, now: datetime | None = None, tz: str | None = None) -> Feedback:
     """Grade the answer to a question the server served this member, record it and update the mistake
-    book. Commits. The question and the mode come from the served record, never from the request.
+    book (days in `tz`, by default the configured zone). Commits. The question and the mode come from the
+    served record, never from the request.
 
     NotServed: no such record of this member's. PracticeError: no answer given, or the question now sits
     on a paper of theirs whose answers are not out yet (nothing is stored). A second submit of the same
-    page returns the first answer's feedback.
+    page, even at the same moment, returns the first answer's feedback and stores nothing.
     """
     now = now or utcnow()
     served = db.session.scalar(select(PracticeServed).where(
@@ -195,8 +198,8 @@ def answer(user: User, served_id: int, raw, now: datetime | None = None) -> Feed
     )) if 0 < served_id < 2**31 else None
     if served is None:
         raise NotServed(NOT_SERVED)
-    if served.answer is not None:
-        return Feedback(answer=served.answer, right=right_answer(served.answer.question), cleared=False)
+    if served.answer_id is not None:
+        return _given(served)
     question = served.question
     if question.retired or not question.is_current:
         question = _current_revision(question)
@@ -205,26 +208,48 @@ def answer(user: User, served_id: int, raw, now: datetime | None = None) -> Feed
     given = decode_answer(question, list(range(len(question.options))), raw)
     if not given:
         raise PracticeError("请先作答")
+    # Claim the served record: a second submit of this page waits here, then finds it answered.
+    served = db.session.scalar(select(PracticeServed).where(PracticeServed.id == served.id)
+                               .with_for_update().execution_options(populate_existing=True))
+    if served.answer_id is not None:
+        return _given(served)
     correct = is_correct(question, given)
-    seen = db.session.scalar(select(func.count()).select_from(PracticeAnswer).join(Question).where(
-        PracticeAnswer.user_id == user.id, Question.key == question.key
-    ))
-    row = PracticeAnswer(user_id=user.id, question=question, mode=served.mode, answer=given, is_correct=correct,
-                         first_try=not seen, answered_at=now)
-    db.session.add(row)
-    cleared = mistakes.schedule(user.id, question, correct, now, review=served.mode is PracticeMode.REVIEW)
-    db.session.flush()
-    # Claim the served record as this statement writes: of two submits at once, one answer is kept.
-    claimed = db.session.execute(
-        update(PracticeServed).where(PracticeServed.id == served.id, PracticeServed.answer_id.is_(None))
-        .values(answer_id=row.id).execution_options(synchronize_session=False)
-    ).rowcount
-    if claimed != 1:
-        db.session.rollback()
-        served = db.session.get(PracticeServed, served_id)
-        return Feedback(answer=served.answer, right=right_answer(served.answer.question), cleared=False)
+    row = _record(user, question, served.mode, given, correct, now)
+    served.answer_id = row.id
+    cleared = mistakes.schedule(user.id, question, correct, now, review=served.mode is PracticeMode.REVIEW, tz=tz)
     db.session.commit()
     return Feedback(answer=row, right=right_answer(question), cleared=cleared)
+
+
+def _given(served: PracticeServed) -> Feedback:
+    """The feedback of the answer a served question already received."""
+    return Feedback(answer=served.answer, right=right_answer(served.answer.question), cleared=False)
+
+
+def _record(user: User, question: Question, mode: PracticeMode, given: list, correct: bool, now: datetime) -> PracticeAnswer:
+    """Store a practice answer (flushed); the first one of the member's to this question key is the first try.
+
+    If another page of theirs stores a first try to the key at the same moment, the unique index refuses
+    the second and it is stored as a later try, as if it had come second.
+    """
+    def stored(first_try: bool) -> PracticeAnswer:
+        row = PracticeAnswer(user_id=user.id, question=question, question_key=question.key, mode=mode, answer=given,
+                             is_correct=correct, first_try=first_try, answered_at=now)
+        db.session.add(row)
+        return row
+
+    seen = db.session.scalar(select(PracticeAnswer.id).where(
+        PracticeAnswer.user_id == user.id, PracticeAnswer.question_key == question.key, PracticeAnswer.first_try.is_(True)
+    ).limit(1)) is not None
+    if not seen:
+        try:
+            with db.session.begin_nested():
+                return stored(True)
+        except IntegrityError:
+            pass  # the other page's first try committed meanwhile
+    row = stored(False)
+    db.session.flush()
+    return row
 
 
 def right_answer(question: Question) -> list:
@@ -239,8 +264,9 @@ def _current_revision(question: Question) -> Question:
     return current
 
 
-def stats(user: User, now: datetime | None = None) -> PracticeStats:
-    """What the member knows: first-try correctness in practice and the state of the mistake book."""
+def stats(user: User, now: datetime | None = None, tz: str | None = None) -> PracticeStats:
+    """What the member knows: first-try correctness in practice and the state of the mistake book
+    (due today: by the local day in `tz`, by default the configured zone)."""
     now = now or utcnow()
     answered, first, first_right = db.session.execute(select(
         func.count(PracticeAnswer.id),
@@ -249,7 +275,7 @@ def stats(user: User, now: datetime | None = None) -> PracticeStats:
     ).where(PracticeAnswer.user_id == user.id)).one()
     in_book, due_now, cleared = db.session.execute(select(
         func.count(MistakeCard.id).filter(MistakeCard.cleared_at.is_(None)),
-        func.count(MistakeCard.id).filter(MistakeCard.cleared_at.is_(None), MistakeCard.due <= now),
+        func.count(MistakeCard.id).filter(MistakeCard.cleared_at.is_(None), MistakeCard.due < mistakes.due_before(now, tz)),
         func.count(MistakeCard.id).filter(MistakeCard.cleared_at.is_not(None)),
     ).where(MistakeCard.user_id == user.id)).one()
     return PracticeStats(answered, first, first_right, in_book, due_now, cleared)
