@@ -4,7 +4,7 @@ The key is copied from each answer's question revision. Extra first tries left b
 at once are turned into later tries, keeping the earliest, so the index can be built.
 
 Revision ID: 0007p
-Revises: 0006f
+Revises: 0006g
 Create Date: 2026-12-06 12:00:00
 
 """
@@ -13,7 +13,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0007p'
-down_revision = '0006f'
+down_revision = '0006g'
 branch_labels = None
 depends_on = None
 
