@@ -117,6 +117,8 @@ def validate_member(data: MemberData, existing: User | None = None) -> list[str]
         problems.append("姓名过长")
     if not MEMBER_NO.match(data.member_no or ""):
         problems.append("党员编号应为 2–32 位字母、数字或连字符")
+    elif PHONE.match(data.member_no):
+        problems.append("党员编号不能是手机号（手机号请填在“手机号”一栏）")
     elif identifier_taken(data.member_no, existing):
         problems.append(f"党员编号 {data.member_no} 已被使用")
     # A phone may be shared (a family's one phone): any well-formed number is accepted, so the answer

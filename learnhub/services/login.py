@@ -104,15 +104,16 @@ MAX_SHARED_PHONE = 5
 
 
 def login_candidates(identifier: str) -> list[User]:
-    """The active accounts a login name may mean: the member number's, else those of the phone number
-    (a phone may be shared; its accounts are tried in turn by password)."""
+    """The active accounts a login name may mean: the member number's and those of the phone number
+    (a phone may be shared); they are tried in turn by password."""
     identifier = identifier.strip()
     found = db.session.scalars(
         select(User).where(or_(User.member_no == identifier, User.phone == identifier), User.active.is_(True))
         .order_by(User.id).limit(MAX_SHARED_PHONE + 1)
     ).all()
-    by_number = [u for u in found if u.member_no == identifier]
-    return by_number or found[:MAX_SHARED_PHONE]
+    # The member number's account first; a phone's accounts after it (member numbers cannot look like
+    # phones, but older data may).
+    return sorted(found, key=lambda u: u.member_no != identifier)[:MAX_SHARED_PHONE]
 
 
 def _matching_account(settings: HashSettings, candidates: list[User], password: str) -> User | None:

@@ -68,6 +68,8 @@ def _check_row(line: int, values: list[str], orgs, taken: set[str], seen: dict[s
         errors.append(RowError(line, "党员编号", "不能为空"))
     elif not MEMBER_NO.match(number):
         errors.append(RowError(line, "党员编号", f"「{number}」应为 2–32 位字母、数字或连字符"))
+    elif PHONE.match(number):
+        errors.append(RowError(line, "党员编号", f"「{number}」是手机号，请填在“手机号”一栏"))
     else:
         errors += _identifier_errors(line, "党员编号", number, taken, seen)
     if phone and not PHONE.match(phone):
