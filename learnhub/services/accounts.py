@@ -65,22 +65,38 @@ def change_password(settings: HashSettings, user: User, current: str, new: str, 
 
     `session_key`: the device the change is made on, which stays signed in.
     """
-    if not verify_password(settings, user.password_hash, current):
+    checked = user.password_hash
+    if not verify_password(settings, checked, current):
         raise ServiceError("当前密码不正确")
     if new == current:
         raise ServiceError("新密码不能与当前密码相同")
     check_password_strength(new)
-    user.password_hash = hash_password(settings, new)
+    new_hash = hash_password(settings, new)  # the slow part, before any lock
+    # A reset by the secretary may have landed since the check: then the current password typed here
+    # is no longer the current one, as if the reset had come first.
+    if _locked(user).password_hash != checked:
+        db.session.rollback()
+        raise ServiceError("密码刚刚被重置，请用新的临时密码重新登录")
+    user.password_hash = new_hash
     user.must_change_password = False
     sessions.end_all(user, keep_key=session_key)
     db.session.commit()
+
+
+def _locked(user: User) -> User:
+    """Re-read the user's row with a lock, so password changes and resets of one account run one at a time."""
+    return db.session.scalars(
+        select(User).where(User.id == user.id).with_for_update().execution_options(populate_existing=True)
+    ).one()
 
 
 def reset_password(settings: HashSettings, user: User) -> str:
     """Give the user a temporary password they must change at next login; return it. Signs them out
     of every device (remember-me tokens too). Commits."""
     temporary = temporary_password()
-    user.password_hash = hash_password(settings, temporary)
+    new_hash = hash_password(settings, temporary)
+    _locked(user)
+    user.password_hash = new_hash
     user.must_change_password = True
     sessions.end_all(user)
     db.session.commit()

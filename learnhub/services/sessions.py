@@ -112,7 +112,8 @@ def end_all(user: User, keep_key: str | None = None) -> None:
     if keep_key:
         query = query.where(DeviceSession.key_hash != digest(keep_key))
     db.session.execute(query.execution_options(synchronize_session=False))
-    user.session_version += 1
+    # In SQL: two of these at once (a reset racing a password change) both count.
+    user.session_version = User.session_version + 1
 
 
 def sign_out_everywhere(user: User) -> None:

@@ -3,6 +3,7 @@ before (a stolen phone, a shared computer) get the login page; remember-me token
 
 from __future__ import annotations
 
+import threading
 from urllib.parse import urlsplit
 
 import pytest
@@ -214,3 +215,35 @@ def test_services_save_without_a_session_as_before(app, world, ctx):
     member = db.session.get(User, world.user["m_a1"])
     attempt = quizzes.start_attempt(db.session.get(Assignment, world.assignment_a), member)
     assert quizzes.save_answer(attempt, 1, 0, 1, 60).saved
+
+
+def test_a_reset_racing_the_members_own_password_change_signs_the_member_out(app, world, login, monkeypatch):
+    """The member's change has checked their current password when the secretary's reset lands (forced):
+    the outcome is the reset's, as if it had come second — the member is signed out everywhere and the
+    temporary password stands; the change is refused in Chinese."""
+    phone = login(world.login["m_a1"])
+    temporary = []
+    real_check = accounts.check_password_strength
+
+    def reset_lands_now(password):
+        def reset():
+            with app.app_context():
+                member = db.session.get(User, world.user["m_a1"])
+                temporary.append(accounts.reset_password(HashSettings.from_config(app.config), member))
+        thread = threading.Thread(target=reset)
+        thread.start()
+        thread.join(30)
+        return real_check(password)
+
+    monkeypatch.setattr(accounts, "check_password_strength", reset_lands_now)
+    response = phone.post("/auth/change-password", data={"current": "pass1234", "new": "newpass5678",
+                                                          "confirm": "newpass5678"}, follow_redirects=True)
+    monkeypatch.undo()
+    assert temporary and "密码刚刚被重置" in response.get_data(as_text=True)
+    home = phone.get("/")
+    assert home.status_code == 302 and "/auth/login" in home.location
+    with app.app_context():
+        member = db.session.get(User, world.user["m_a1"])
+        assert member.must_change_password
+    again = app.test_client().post("/auth/login", data={"identifier": world.login["m_a1"], "password": temporary[0]})
+    assert again.status_code == 302
