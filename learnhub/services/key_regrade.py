@@ -163,11 +163,11 @@ def _paper_batch(correction_id: int, lo: int, hi: int | None) -> tuple[list[Flip
         mine_here = [r for r in papers if r.org_id == org_id]
         before = orgs.get(str(org_id), [0, 0])
         orgs[str(org_id)] = [before[0] + len(mine_here), before[1] + len({r.user_id for r in mine_here})]
+    correction.orgs = _org_rows(orgs)
     correction.attempts_regraded += len(papers)
     correction.members += len({r.user_id for r in papers})
     correction.scores_changed += sum(1 for aid, r in regraded.items() if scores[aid][0] != r.score)
     correction.passes_changed += sum(1 for aid, r in regraded.items() if scores[aid][1] != bool(r.passed))
-    correction.orgs = _org_rows(orgs)
     correction.progress = {**correction.progress, "orgs": orgs, "through": hi if hi is not None else lo,
                            "papers_done": hi is None}
     flips = [Flip(r.user_id, question.id, now) for r, now in flipped if r.state is AttemptState.FINISHED]

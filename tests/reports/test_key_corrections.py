@@ -15,10 +15,10 @@ import pytest
 from sqlalchemy import select
 
 from learnhub.extensions import db
-from learnhub.models import Assignment, KeyCorrection, MemberResult, Organisation, Question, User
+from learnhub.models import Assignment, KeyCorrection, MemberResult, Organisation, PracticeMode, Question, User
 from learnhub.services import key_corrections, quizzes
 
-from ..factories import make_assignment, make_question
+from ..factories import make_assignment, make_question, practise
 from ..quiz.helpers import shown_answer
 from ..security.conftest import table_snapshot
 
@@ -114,6 +114,21 @@ def test_a_correction_is_reverted_after_a_preview_and_the_revert_is_logged(app, 
     again = admin.get(f"/reports/key-corrections/{correction_id}/revert").get_data(as_text=True)
     assert "这次改正已经撤销过了" in again and "确认撤销" not in again
     assert "已撤销" in admin.get(f"/admin/questions/{taken}").get_data(as_text=True)
+
+
+def test_a_correction_names_the_answers_it_turned_right_or_wrong_for_the_mistake_books(app, world, taken, ctx):
+    """Row 10 of issue 17 (the key-correction part): the mistake books are to follow the regrade, so the
+    correction says whose answers to the question it flipped, on handed-in papers and in practice."""
+    question = db.session.get(Question, taken)
+    practise(db.session.get(User, world.user["m_b1"]), question, "true", PracticeMode.CHAPTER)  # right until now
+    practise(db.session.get(User, world.user["m_a1"]), question, "false", PracticeMode.CHAPTER)  # wrong until now
+    fixed = key_corrections.correct_key(question, "错", "核对", db.session.get(User, world.user["admin"]))
+    u = world.user
+    assert sorted((f.user_id, f.question_id, f.now_correct, f.practice) for f in fixed.flips) == sorted([
+        (u["m_a1"], taken, False, False), (u["sec_a1"], taken, True, False), (u["m_b1"], taken, False, False),
+        (u["m_b1"], taken, False, True), (u["m_a1"], taken, True, True),
+    ])
+    assert key_corrections.revert(fixed, "撤销", db.session.get(User, u["admin"])).flips  # and back again
 
 
 def test_a_correction_changed_again_later_cannot_be_reverted_on_its_own(app, world, taken, ctx):
