@@ -107,10 +107,6 @@ def key_resume(correction_id: int):
     """Finish a regrade cut short (a crash or a restart during a correction) from where it got to."""
     correction = _correction(correction_id)
     if FlaskForm().validate_on_submit():
-        try:
-            done = key_corrections.resume(correction)
-        except ServiceError as exc:
-            flash(str(exc), "error")
-        else:
-            flash(f"已完成重新评分：共 {done.attempts_regraded} 份试卷，{done.scores_changed} 份分数改变", "success")
+        done = key_corrections.resume(correction)
+        flash(f"已完成重新评分：共 {done.attempts_regraded} 份试卷，{done.scores_changed} 份分数改变", "success")
     return redirect(url_for("admin.bank_edit", question_id=correction.question_id))

@@ -181,12 +181,9 @@ def revert(correction: KeyCorrection, reason: str, by: User) -> KeyCorrection:
 
 
 def resume(correction: KeyCorrection) -> KeyCorrection:
-    """Finish a regrade cut short (a crash, a restart) from where it got to. Commits each batch.
-
-    :raise ServiceError: it is finished already.
-    """
-    if correction.finished_at is not None:
-        raise ServiceError("这次改正已经完成重新评分")
+    """Finish a regrade cut short (a crash, a restart) from where it got to. Commits each batch. If the
+    regrade is in fact still running elsewhere, the two take turns batch by batch; if it is finished,
+    nothing happens."""
     correction.flips = key_regrade.run(correction.id)
     return correction
 
@@ -216,7 +213,8 @@ def _check_finished(question: Question) -> None:
     if db.session.scalar(select(exists().where(
         KeyCorrection.question_id == question.id, KeyCorrection.finished_at.is_(None)
     ))):
-        raise ServiceError("这道题上一次改正答案后的重新评分尚未完成：请在题目页面的答案改正记录中点「继续重新评分」，完成后再操作")
+        raise ServiceError("这道题上一次改正答案后的重新评分尚未完成：请稍后再试；如果重新评分已中断（如服务器重启），"
+                           "请在题目页面的答案改正记录中点「继续重新评分」")
 
 
 def _reason(reason: str, missing: str) -> str:
@@ -227,7 +225,8 @@ def _reason(reason: str, missing: str) -> str:
 
 
 def _locked(question: Question) -> Question:
-    """Re-read the question with a row lock: two corrections of one key run one after the other."""
+    """Re-read the question with a row lock: of two corrections of one key started together, the second
+    finds the key changed, or the first's regrade under way (and is refused)."""
     return db.session.scalars(
         select(Question).where(Question.id == question.id).with_for_update().execution_options(populate_existing=True)
     ).one()
@@ -249,7 +248,7 @@ def _apply(question: Question, new_answer: list, reason: str, by: User, reverts:
         _check_finished(question)
     correction = KeyCorrection(
         question_id=question.id, old_answer=list(question.answer), new_answer=new_answer, reason=reason, by_id=by.id,
-        reverts_id=reverts.id if reverts else None, orgs=[], progress=dict(key_regrade.START),
+        reverts_id=reverts.id if reverts else None, orgs=[], progress=key_regrade.new_progress(),
     )
     question.answer = new_answer
     db.session.add(correction)

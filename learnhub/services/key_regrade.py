@@ -49,7 +49,6 @@ from .quizzes import update_results
 BATCH_SECONDS = 0.02  # how long a batch should hold its locks (SQLite's write lock: well under ~50 ms)
 FIRST_BATCH = 20  # members in the first batch; later ones are sized from the time the last one took
 MIN_BATCH, MAX_BATCH = 10, 1000  # a batch's fixed cost (tallies, commit) is worth ten members at least
-START = {"through": 0, "papers_done": False, "practice": 0, "orgs": {}}  # `progress` of a new correction
 
 
 # Updates by id as plain Core statements, run for many rows at once (executemany): the ORM's bulk
@@ -71,6 +70,11 @@ class Flip:
     question_id: int
     now_correct: bool
     practice: bool = False  # a practice answer (else an answer on a handed-in paper)
+
+
+def new_progress() -> dict:
+    """The `progress` of a correction whose regrade has not begun."""
+    return {"through": 0, "papers_done": False, "practice": 0, "orgs": {}}
 
 
 def run(correction_id: int) -> list[Flip]:

@@ -313,3 +313,31 @@ def test_a_regrade_cut_short_is_finished_by_resuming_it_and_counts_each_paper_on
     all_regraded(app, world, 60)
     page = admin.get(f"/admin/questions/{question_id}").get_data(as_text=True)
     assert "重新评分未完成" not in page and "撤销这次改正" in page
+
+
+def test_two_runs_of_one_regrade_take_turns_and_count_each_paper_once(app, world, monkeypatch):
+    """Resuming a regrade that is in fact still running (an organiser's click, or two) is harmless."""
+    with app.app_context():
+        many_papers(world, 99)
+    real = key_regrade._paper_batch
+
+    def stops_after_one(*args):
+        monkeypatch.setattr(key_regrade, "_paper_batch", real)
+        real(*args)
+        raise RuntimeError("the server stopped")
+
+    monkeypatch.setattr(key_regrade, "FIRST_BATCH", 10)
+    monkeypatch.setattr(key_regrade, "MAX_BATCH", 10)
+    monkeypatch.setattr(key_regrade, "_paper_batch", stops_after_one)
+    with pytest.raises(RuntimeError):
+        correct(app, world)
+
+    def resume():
+        with app.app_context():
+            key_corrections.resume(db.session.scalar(select(KeyCorrection)))
+    runs = [Thread(resume) for _ in range(3)]
+    for run in runs:
+        run.start()
+    for run in runs:
+        run.finish()
+    all_regraded(app, world, 100)
