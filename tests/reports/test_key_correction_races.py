@@ -268,11 +268,12 @@ def test_a_correction_over_many_papers_lets_other_members_save_while_it_regrades
     correcting.start()
     correcting.finish(120)
     saving.finish()
-    longest = max(holds.held["correction"])
-    # Before batches: the whole correction at once, seconds on a busy machine. Batches aim at 20 ms;
-    # the bounds leave room for a loaded machine (and the first batch, which compiles its statements).
-    assert longest < 0.5, f"the correction held the database {longest:.3f} s at once"
-    assert len(waits) >= 3 and max(waits) < 1.0, f"a save waited {max(waits):.3f} s"
+    held = sorted(holds.held["correction"])
+    # Before batches: the whole correction at once, 5-7 s on a busy machine. Batches aim at 20 ms; the
+    # bounds leave room for a loaded machine (and the first batch, which compiles its statements).
+    assert held[len(held) // 2] < 0.1 and held[-1] < 1.0, f"the correction held the database for {held[-5:]} s"
+    assert len(held) >= 10 and len(waits) >= 10, (len(held), len(waits))
+    assert max(waits) < 1.5, f"a save waited {max(waits):.3f} s"
     all_regraded(app, world, PAPERS)
 
 
