@@ -6,6 +6,7 @@ Parts on their own:
   python -m bench load     [--database-url URL] [--duration S]
   python -m bench savecost [--database-url URL] [--saves N] [--callgrind]
   python -m bench uploadcost [--rounds N]
+  python -m bench keyfix   [--papers N] [--postgres]   (a scratch database of its own)
 """
 
 from __future__ import annotations
@@ -75,6 +76,13 @@ def cmd_uploadcost(args) -> None:
     from .uploadcost import run
 
     run(args.rounds)
+
+
+def cmd_keyfix(args) -> None:
+    """A key correction over N handed-in papers: its time, longest write-lock hold, a save's longest wait."""
+    from .keyfix import run
+
+    print(json.dumps(run(args.papers, args.postgres), indent=1))
 
 
 def run_backend(backend: str, url: str, args, phases: dict) -> dict:
@@ -168,7 +176,7 @@ def main(argv: list[str] | None = None) -> None:
                         help="first wait up to SECONDS for the load average to fall under 0.5")
     sub = parser.add_subparsers(dest="command")
     for name, fn in (("generate", cmd_generate), ("reports", cmd_reports), ("load", cmd_load),
-                     ("savecost", cmd_savecost), ("uploadcost", cmd_uploadcost)):
+                     ("savecost", cmd_savecost), ("uploadcost", cmd_uploadcost), ("keyfix", cmd_keyfix)):
         p = sub.add_parser(name, help=fn.__doc__)
         _options(p, defaults=False)
         p.set_defaults(fn=fn)
@@ -177,6 +185,8 @@ def main(argv: list[str] | None = None) -> None:
     sub.choices["savecost"].add_argument("--saves", type=int, default=2000, help="saves per round (default 2000)")
     sub.choices["savecost"].add_argument("--callgrind", action="store_true", help="also count instructions per save")
     sub.choices["uploadcost"].add_argument("--rounds", type=int, default=3, help="rounds per file (default 3)")
+    sub.choices["keyfix"].add_argument("--papers", type=int, default=6000, help="handed-in papers (default 6000)")
+    sub.choices["keyfix"].add_argument("--postgres", action="store_true", help="a scratch PostgreSQL database, not SQLite")
     args = parser.parse_args(argv)
     if args.database_url is None:
         args.database_url = DEFAULT_SQLITE_URL.replace("bench.sqlite", "bench-quick.sqlite") if args.quick else DEFAULT_SQLITE_URL

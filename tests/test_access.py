@@ -18,7 +18,7 @@ STAFF_AREAS = ("reports.", "admin.")
 ORGANISER_ONLY = {
     "admin.question_reports_list", "admin.question_report_resolve", "admin.bank_list", "admin.bank_edit",
     "admin.bank_retire", "admin.bank_import", "admin.bank_import_confirm", "reports.fix_key", "reports.fix_key_confirm",
-    "reports.key_revert", "reports.key_revert_confirm",
+    "reports.key_revert", "reports.key_revert_confirm", "reports.key_resume",
 }
 
 

@@ -29,7 +29,12 @@ class ExportLog(db.Model):
 class KeyCorrection(db.Model):
     """A wrong answer key corrected on one revision, or a correction reverted (`reverts_id`): who, when,
     why, the keys before and after, and what the regrade changed (`orgs`: [[name, papers, members], ...]
-    per organisation the exam was given to)."""
+    per organisation the exam was given to).
+
+    The key changes first; the papers are then regraded in batches, each committed with the counts so
+    far and `progress` (services/key_regrade.py). `finished_at` is empty until the last batch: a regrade
+    cut short (a crash, a restart) is finished from `progress` by resuming it.
+    """
 
     id: Mapped[int] = mapped_column(primary_key=True)
     question_id: Mapped[int] = mapped_column(ForeignKey("question.id"), index=True)
@@ -44,6 +49,10 @@ class KeyCorrection(db.Model):
     reverts_id: Mapped[int | None] = mapped_column(ForeignKey("key_correction.id"))
     by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the regrade's last batch committed
+    # While regrading: {"through": last member id whose papers are done (null: none yet), "practice":
+    # last practice answer id done, "orgs": {org id: [papers, members]}}. Null once finished.
+    progress: Mapped[dict | None] = mapped_column(JSON)
 
     by: Mapped[User | None] = relationship()
     question: Mapped[Question] = relationship()

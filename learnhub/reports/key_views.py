@@ -99,3 +99,14 @@ def key_revert_confirm(correction_id: int):
             return redirect(url_for("reports.key_revert", correction_id=correction.id))
         flash(f"已撤销改正，恢复原答案，重新评分 {undone.attempts_regraded} 份试卷", "success")
     return redirect(url_for("admin.bank_edit", question_id=correction.question_id))
+
+
+@bp.post("/key-corrections/<int:correction_id>/resume")
+@staff_required
+def key_resume(correction_id: int):
+    """Finish a regrade cut short (a crash or a restart during a correction) from where it got to."""
+    correction = _correction(correction_id)
+    if FlaskForm().validate_on_submit():
+        done = key_corrections.resume(correction)
+        flash(f"已完成重新评分：共 {done.attempts_regraded} 份试卷，{done.scores_changed} 份分数改变", "success")
+    return redirect(url_for("admin.bank_edit", question_id=correction.question_id))

@@ -5,10 +5,17 @@ that holds it. It is previewed first (`plan_correction`: how many papers and mem
 organisations, whose scores change and who passes or fails because of it), then applied and logged
 (`correct_key`: who, when, why, the old and new key, the counts), and can be reverted (`revert`):
 the old key comes back, everything is regraded again, and that is logged too.
+
+Applying one commits the new key and the log row first, then regrades in short batches that lock
+the papers they regrade (key_regrade.py: why hand-ins racing a correction are graded once, with the
+new key, and counted once). A regrade cut short is finished by `resume`; until then the question
+takes no other correction or revert.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from types import SimpleNamespace
 
@@ -26,11 +33,10 @@ from ..models import (
     Response,
     User,
 )
-from . import ServiceError, tallies
+from . import ServiceError, key_regrade
 from .bank_files import Bank, format_answer, read_question
 from .grading import is_correct
 from .question_bank import db_points, to_bank_question
-from .quizzes import update_result
 
 REASON_MAX = 300
 
@@ -110,8 +116,10 @@ def shown(question: Question, answer: list) -> str:
 def plan_correction(question: Question, raw: str) -> Plan:
     """What correcting the question's key to `raw` would change. Changes nothing.
 
-    :raise ServiceError: the key is not valid for the question, or unchanged.
+    :raise ServiceError: the key is not valid for the question, or unchanged, or the last correction's
+        regrade is unfinished.
     """
+    _check_finished(question)
     return _plan(question, parse_key(question, raw))
 
 
@@ -144,23 +152,40 @@ def _plan(question: Question, new_answer: list) -> Plan:
 
 
 def correct_key(question: Question, raw: str, reason: str, by: User) -> KeyCorrection:
-    """Correct the key of this revision in place, regrade every paper and practice answer on it, and log it. Commits.
+    """Correct the key of this revision in place, log it, and regrade every paper and practice answer
+    on it. Commits: the key and the log row first, then each batch of the regrade.
+
+    The log row returned carries `flips` (not stored): the answers whose correctness the regrade
+    flipped, [key_regrade.Flip], for the members' mistake books.
 
     :raise ServiceError: in Chinese; nothing is changed.
     """
-    question = _locked(question)
-    return _apply(question, parse_key(question, raw), reason, by, reverts=None)
+    reason = _reason(reason, "请说明改正的理由")
+    with _released_on_error():
+        question = _locked(question)
+        new_answer = parse_key(question, raw)
+    return _apply(question, new_answer, reason, by, reverts=None)
 
 
 def revert(correction: KeyCorrection, reason: str, by: User) -> KeyCorrection:
-    """Put back the key a correction replaced, regrade again, and log the revert. Commits.
+    """Put back the key a correction replaced, regrade again, and log the revert. Commits as correct_key.
 
     :raise ServiceError: the correction is a revert itself, was reverted already, or a later correction
-        changed the key since.
+        changed the key since, or its regrade is unfinished.
     """
-    question = _locked(correction.question)
-    check_revertible(correction)
+    reason = _reason(reason, "请说明撤销的理由")
+    with _released_on_error():
+        question = _locked(correction.question)
+        check_revertible(correction)
     return _apply(question, list(correction.old_answer), reason, by, reverts=correction)
+
+
+def resume(correction: KeyCorrection) -> KeyCorrection:
+    """Finish a regrade cut short (a crash, a restart) from where it got to. Commits each batch. If the
+    regrade is in fact still running elsewhere, the two take turns batch by batch; if it is finished,
+    nothing happens."""
+    correction.flips = key_regrade.run(correction.id)
+    return correction
 
 
 def revert_plan(correction: KeyCorrection) -> Plan:
@@ -180,53 +205,56 @@ def check_revertible(correction: KeyCorrection) -> None:
         raise ServiceError("这次改正已经撤销过了")
     if correction.question.answer != correction.new_answer:
         raise ServiceError("此后答案又改动过，请先撤销后来的改正")
+    _check_finished(correction.question)
+
+
+def _check_finished(question: Question) -> None:
+    """:raise ServiceError: a correction of this question is still regrading (or was cut short)."""
+    if db.session.scalar(select(exists().where(
+        KeyCorrection.question_id == question.id, KeyCorrection.finished_at.is_(None)
+    ))):
+        raise ServiceError("这道题上一次改正答案后的重新评分尚未完成：请稍后再试；如果重新评分已中断（如服务器重启），"
+                           "请在题目页面的答案改正记录中点「继续重新评分」")
+
+
+def _reason(reason: str, missing: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ServiceError(missing)
+    return reason[:REASON_MAX]
 
 
 def _locked(question: Question) -> Question:
-    """Re-read the question with a row lock: two corrections of one key run one after the other."""
+    """Re-read the question with a row lock: of two corrections of one key started together, the second
+    finds the key changed, or the first's regrade under way (and is refused)."""
     return db.session.scalars(
         select(Question).where(Question.id == question.id).with_for_update().execution_options(populate_existing=True)
     ).one()
 
 
+@contextmanager
+def _released_on_error() -> Iterator[None]:
+    """On a refusal, end the transaction at once: the question's lock (SQLite's write lock) goes with it."""
+    try:
+        yield
+    except ServiceError:
+        db.session.rollback()
+        raise
+
+
 def _apply(question: Question, new_answer: list, reason: str, by: User, reverts: KeyCorrection | None) -> KeyCorrection:
-    reason = (reason or "").strip()
-    if not reason:
-        raise ServiceError("请说明撤销的理由" if reverts else "请说明改正的理由")
-    plan = _plan(question, new_answer)
+    """Change the key and log it (one commit), then regrade (key_regrade.run); the counts fill in as it goes."""
+    with _released_on_error():
+        _check_finished(question)
     correction = KeyCorrection(
-        question_id=question.id, old_answer=plan.old_answer, new_answer=new_answer, reason=reason[:REASON_MAX],
-        by_id=by.id, attempts_regraded=plan.papers, members=plan.members, scores_changed=len(plan.changes),
-        passes_changed=len(plan.pass_changes), orgs=[[o.org.name, o.papers, len(o.members)] for o in plan.orgs],
-        reverts_id=reverts.id if reverts else None,
+        question_id=question.id, old_answer=list(question.answer), new_answer=new_answer, reason=reason, by_id=by.id,
+        reverts_id=reverts.id if reverts else None, orgs=[], progress=key_regrade.new_progress(),
     )
     question.answer = new_answer
-    db.session.flush()
-    _regrade(question)
     db.session.add(correction)
     db.session.commit()
+    correction.flips = key_regrade.run(correction.id)
     return correction
-
-
-def _regrade(question: Question) -> None:
-    """Regrade every response and practice answer on the question, then the finished papers that hold it;
-    the first-try tallies move with the responses."""
-    attempt_ids = set()
-    with tallies.recounted(Response.question_id == question.id):
-        for response in db.session.scalars(select(Response).where(Response.question_id == question.id)):
-            response.is_correct = is_correct(question, response.answer)
-            attempt_ids.add(response.attempt_id)
-    for answer in db.session.scalars(select(PracticeAnswer).where(PracticeAnswer.question_id == question.id)):
-        answer.is_correct = is_correct(question, answer.answer)
-    db.session.flush()
-    finished = select(Attempt).where(Attempt.id.in_(attempt_ids), Attempt.state == AttemptState.FINISHED)
-    for attempt in db.session.scalars(finished):
-        right = db.session.scalar(select(func.count()).select_from(Response).where(
-            Response.attempt_id == attempt.id, Response.is_correct.is_(True)))
-        attempt.correct_count = right
-        attempt.score = round(100.0 * right / attempt.total, 1) if attempt.total else 0.0
-        attempt.passed = attempt.score >= attempt.assignment.pass_mark
-        update_result(attempt)
 
 
 def corrections_of(key: str) -> list[KeyCorrection]:

@@ -15,10 +15,10 @@ import pytest
 from sqlalchemy import select
 
 from learnhub.extensions import db
-from learnhub.models import Assignment, KeyCorrection, MemberResult, Organisation, Question, User
+from learnhub.models import Assignment, KeyCorrection, MemberResult, MistakeCard, Organisation, PracticeMode, Question, User
 from learnhub.services import key_corrections, quizzes
 
-from ..factories import make_assignment, make_question
+from ..factories import make_assignment, make_question, practise
 from ..quiz.helpers import shown_answer
 from ..security.conftest import table_snapshot
 
@@ -116,6 +116,21 @@ def test_a_correction_is_reverted_after_a_preview_and_the_revert_is_logged(app, 
     assert "已撤销" in admin.get(f"/admin/questions/{taken}").get_data(as_text=True)
 
 
+def test_a_correction_names_the_answers_it_turned_right_or_wrong_for_the_mistake_books(app, world, taken, ctx):
+    """Row 10 of issue 17 (the key-correction part): the mistake books are to follow the regrade, so the
+    correction says whose answers to the question it flipped, on handed-in papers and in practice."""
+    question = db.session.get(Question, taken)
+    practise(db.session.get(User, world.user["m_b1"]), question, "true", PracticeMode.CHAPTER)  # right until now
+    practise(db.session.get(User, world.user["m_a1"]), question, "false", PracticeMode.CHAPTER)  # wrong until now
+    fixed = key_corrections.correct_key(question, "错", "核对", db.session.get(User, world.user["admin"]))
+    u = world.user
+    assert sorted((f.user_id, f.question_id, f.now_correct, f.practice) for f in fixed.flips) == sorted([
+        (u["m_a1"], taken, False, False), (u["sec_a1"], taken, True, False), (u["m_b1"], taken, False, False),
+        (u["m_b1"], taken, False, True), (u["m_a1"], taken, True, True),
+    ])
+    assert key_corrections.revert(fixed, "撤销", db.session.get(User, u["admin"])).flips  # and back again
+
+
 def test_a_correction_changed_again_later_cannot_be_reverted_on_its_own(app, world, taken, ctx):
     admin = db.session.get(User, world.user["admin"])
     question = db.session.get(Question, taken)
@@ -158,3 +173,23 @@ def test_an_organiser_corrects_their_committees_question_on_their_committees_pap
     assert r.status_code == 302 and r.location.endswith(f"/reports/assignments/{exam_id}/items")
     with app.app_context():
         assert db.session.get(MemberResult, (exam_id, world.user["m_a1"])).score == 0.0
+
+
+def test_a_correction_updates_the_mistake_books(app, world, taken, ctx):
+    """Row 10 of issue 17: m_a1 answered t01-003 right and sec_a1 wrong; the key turns out to be the other
+    way round. sec_a1's card goes (their only mistake is now right), m_a1 gets one; a revert undoes both."""
+    admin = db.session.get(User, world.user["admin"])
+
+    def in_book(member: str) -> bool:
+        return db.session.scalar(select(MistakeCard.id).where(
+            MistakeCard.user_id == world.user[member], MistakeCard.question_key == "t01-003",
+            MistakeCard.cleared_at.is_(None))) is not None
+
+    assert (in_book("m_a1"), in_book("sec_a1")) == (False, True)
+    question = db.session.get(Question, taken)
+    fixed = key_corrections.correct_key(question, "错" if question.answer == [True] else "对", "核对", admin)
+    db.session.expire_all()
+    assert (in_book("m_a1"), in_book("sec_a1")) == (True, False)
+    key_corrections.revert(fixed, "撤销", admin)
+    db.session.expire_all()
+    assert (in_book("m_a1"), in_book("sec_a1")) == (False, True)

@@ -143,6 +143,7 @@ ENDPOINTS: dict[str, Access] = {
     "reports.fix_key_confirm": Access(ORGANISER, {"question_id": "question"}, MANAGED),
     "reports.key_revert": Access(ORGANISER, {"correction_id": "correction"}, MANAGED),
     "reports.key_revert_confirm": Access(ORGANISER, {"correction_id": "correction"}, MANAGED),
+    "reports.key_resume": Access(ORGANISER, {"correction_id": "correction"}, MANAGED),
 }
 
 MEMBERS = {"m_a1", "m_a2", "m_b1"}

@@ -1,7 +1,7 @@
 """Taking a quiz: papers and attempts (`papers`), saving each answer as it is given (`saving`),
 handing in and grading (`handin`). The names callers use are gathered here."""
 
-from .handin import close_if_overdue, close_overdue, submit_attempt, update_result
+from .handin import close_if_overdue, close_overdue, submit_attempt, update_result, update_results
 from .papers import (
     AttemptClosed,
     NotYourAttempt,
@@ -31,5 +31,5 @@ __all__ = [
     "SessionEnded", "answers_visible", "assignments_for", "attempts_of", "build_paper", "close_if_overdue",
     "close_overdue", "decode_answer", "draw_by_rules", "draw_questions", "is_assigned", "last_seq",
     "open_attempt", "paper_items", "record_answer", "result_of", "rule_pool", "save_answer", "seconds_left",
-    "start_attempt", "submit_attempt", "update_result",
+    "start_attempt", "submit_attempt", "update_result", "update_results",
 ]

@@ -198,8 +198,11 @@ def build_paper(questions: list[Question], rng: random.Random) -> list[dict]:
 
 
 def _questions_of(attempt: Attempt) -> dict[int, Question]:
+    """The paper's questions, read afresh: grading uses the key as it is now, even if this session
+    loaded a question before a key correction committed."""
     ids = [entry["q"] for entry in attempt.paper]
-    return {q.id: q for q in db.session.scalars(select(Question).where(Question.id.in_(ids)))}
+    return {q.id: q for q in db.session.scalars(
+        select(Question).where(Question.id.in_(ids)).execution_options(populate_existing=True))}
 
 
 def paper_items(attempt: Attempt) -> list[PaperItem]:
