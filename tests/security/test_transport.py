@@ -14,6 +14,7 @@ from flask.sessions import SecureCookieSessionInterface
 
 from config import DevelopmentConfig
 from learnhub import create_app
+from learnhub.extensions import db
 
 from .conftest import login_with_token
 
@@ -30,10 +31,31 @@ def _config_values(env: dict, expr: str) -> list[str]:
     return out.stdout.split()
 
 
+_APPS: list = []
+
+
+@pytest.fixture(autouse=True)
+def _close_apps():
+    """Apps made here with create_app hold pooled connections: close them (PostgreSQL warns otherwise)."""
+    yield
+    while _APPS:
+        app = _APPS.pop()
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+            app.extensions["learnhub.autocommit_engine"].dispose()
+
+
+def _create(config):
+    app = create_app(config)
+    _APPS.append(app)
+    return app
+
+
 def _dev_app(database_url: str, key_file: Path):
     config = type("Dev", (DevelopmentConfig,), {"SECRET_KEY": None, "SECRET_KEY_FILE": str(key_file),
                                                  "SQLALCHEMY_DATABASE_URI": database_url})
-    return create_app(config)
+    return _create(config)
 
 
 def test_development_has_no_key_in_the_code():
@@ -54,7 +76,7 @@ def test_each_checkout_gets_its_own_random_key_kept_private(tmp_path, database_u
 
 def test_a_cookie_forged_with_the_old_public_key_opens_nothing(tmp_path, database_url, world):
     app = _dev_app(database_url, tmp_path / "secret_key")
-    forger = create_app(type("Forger", (DevelopmentConfig,), {"SECRET_KEY": OLD_PUBLIC_KEY,
+    forger = _create(type("Forger", (DevelopmentConfig,), {"SECRET_KEY": OLD_PUBLIC_KEY,
                                                               "SQLALCHEMY_DATABASE_URI": database_url}))
     admin = login_with_token(app.test_client(), world.login["admin"])
     assert admin.get("/reports/").status_code == 200  # the control: this checkout's own cookie opens the page
