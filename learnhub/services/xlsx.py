@@ -75,9 +75,10 @@ def read_first_sheet(data: bytes, max_rows: int, max_columns: int) -> list[tuple
             return _read_rows(package, sheet, strings, max_rows, max_columns)
     except XlsxRefused:
         raise
-    # zipfile, zlib and expat fail in many ways on a damaged file (RuntimeError: a newer zip version).
+    # zipfile, zlib and expat fail in many ways on a damaged file (RuntimeError and its subclasses cover an
+    # unknown compression method and a newer zip version).
     except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, struct.error, expat.ExpatError, OSError, ValueError,
-            EOFError, KeyError, IndexError, RuntimeError, NotImplementedError, UnicodeError) as exc:
+            EOFError, KeyError, IndexError, RuntimeError, UnicodeError) as exc:
         raise XlsxRefused(CORRUPT) from exc
 
 
