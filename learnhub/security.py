@@ -113,7 +113,9 @@ class SessionInterface(SecureCookieSessionInterface):
         return cached[1]
 
     def should_set_cookie(self, app: Flask, session) -> bool:
-        if not session.modified and request.endpoint in _SELF_CHECKED:
+        # A static file never changes the session: re-sending it could overwrite, with a copy read
+        # before, a cookie a script's POST set meanwhile (its flash message lost).
+        if not session.modified and (request.endpoint in _SELF_CHECKED or request.endpoint == "static"):
             return False
         return super().should_set_cookie(app, session)
 
