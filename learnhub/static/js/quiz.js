@@ -234,13 +234,13 @@
           if (!section(pos)) return;
           if (server.seq > lastSeq) lastSeq = server.seq;
           if (mine && mine.seq > server.seq) return;  // this page's answer is newer: it is on its way
-          var newer = server.seq > shownSeq(pos) && (mine || JSON.stringify([].concat(server.answer).map(String)) !== JSON.stringify([].concat(answerOf(pos))));
+          var moved = server.seq > shownSeq(pos);  // stored since this page last showed it
+          var newer = moved && (mine || JSON.stringify([].concat(server.answer).map(String)) !== JSON.stringify([].concat(answerOf(pos))));
           if (mine) done(pos, server.seq);
-          if (server.seq >= shownSeq(pos)) {
-            apply(pos, server.answer);
-            given[pos] = answerOf(pos);
-            seqInput(pos).value = server.seq;
-          }
+          if (!moved && !mine) return;
+          apply(pos, server.answer);
+          given[pos] = answerOf(pos);
+          seqInput(pos).value = server.seq;
           if (!pending[pos]) mark(pos, newer ? "newer" : "saved");
         });
         tick();
