@@ -30,6 +30,8 @@ from wtforms import DecimalField
 # Every id and counter column is INTEGER: 32 bits on PostgreSQL. No row has an id outside this range.
 DB_INT_MIN, DB_INT_MAX = -(2**31), 2**31 - 1
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+# An answer's seq (BIGINT) as a page sends it: a JSON number, exact in JavaScript up to 2**53 - 1.
+SEQ_MAX = 2**53 - 1
 MAX_PAGE = 100_000
 MAX_JSON_DEPTH = 16
 

@@ -32,7 +32,7 @@ _OPEN_WHILE_CHANGING = {"auth.change_password", "auth.logout", "static", "health
 
 
 # Endpoints that check the session themselves, in the query they need anyway (see session_token).
-_SELF_CHECKED = {"quiz.save"}
+_SELF_CHECKED = {"quiz.save", "quiz.state"}
 DEVICE_KEY = "_device"  # the session's entry holding the device's session key
 REMEMBER_COOKIE = "remember_device"
 _LEGACY_REMEMBER_COOKIE = "remember_token"  # Flask-Login's own, from before: no longer honoured, deleted

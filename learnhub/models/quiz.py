@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, String, Table, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, String, Table, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -144,7 +144,9 @@ class Response(db.Model):
     # Canonical, in the stored option order (not the shuffled order the member saw).
     answer: Mapped[list] = mapped_column(JSON)
     is_correct: Mapped[bool] = mapped_column(default=False)
-    seq: Mapped[int] = mapped_column(default=0)
+    # When the answer was given, as the page numbers it: server milliseconds x 1000 + the page's id
+    # (quiz.js), so that answers from two pages of one paper order by time and never tie.
+    seq: Mapped[int] = mapped_column(BigInteger, default=0)
     saved_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     question: Mapped[Question] = relationship()

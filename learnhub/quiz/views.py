@@ -4,13 +4,12 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 from ..auth.decorators import question_or_404, sealed_keys
-from ..extensions import db, login_manager
-from ..inputs import DB_INT_MAX, accepts_json, bounded_int
+from ..extensions import csrf, db, login_manager
+from ..inputs import DB_INT_MAX, SEQ_MAX, accepts_json, bounded_int
 from ..models import Assignment, Attempt, ShowAnswers, utcnow
-from ..services import materials, question_reports, quizzes, secrecy
+from ..services import materials, question_reports, quizzes, secrecy, sessions
 from ..services.quizzes import QuizError
-from ..security import session_token
-from . import bp
+from . import access, bp
 from .forms import ReportQuestionForm
 
 
@@ -69,28 +68,29 @@ def attempt(attempt_id: int):
     items = quizzes.paper_items(item)
     return render_template(
         "quiz/attempt.html", attempt=item, items=items, last_seq=max((i.seq for i in items), default=0),
-        seconds_left=quizzes.seconds_left(item), form=FlaskForm(),
-        immediate=item.assignment.show_answers is ShowAnswers.IMMEDIATE,
+        seconds_left=quizzes.seconds_left(item), form=FlaskForm(), token=access.issue(item.id),
+        immediate=item.assignment.show_answers is ShowAnswers.IMMEDIATE, server_ms=int(utcnow().timestamp() * 1000),
     )
 
 
 @bp.post("/attempts/<int:attempt_id>/answers")
 @accepts_json
+@csrf.exempt  # access.claim: the attempt's token, or the session with its CSRF token
 def save(attempt_id: int):
     """Save one answer (JSON: position, answer, seq, q); a stale or repeated save is harmless.
 
-    The hottest request of an exam, so the session is checked in the save's own query rather than
-    by loading the user first (login_required would); the outcomes are the same as with it.
+    The hottest request of an exam, so the login is checked in the save's own query rather than by
+    loading the user first (login_required would); the outcomes are the same as with it.
     """
-    token = session_token()
+    token = access.claim(attempt_id)
     if token is None:
         return login_manager.unauthorized()
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         return jsonify(ok=False, error="请求格式不正确"), 400
     try:
-        # Both are stored in (or compared with) INTEGER columns: 1e30 or 2**40 is a bad request, not a 500.
-        position, seq = bounded_int(data.get("position"), 1, DB_INT_MAX), bounded_int(data.get("seq"), 0, DB_INT_MAX)
+        # Stored in (or compared with) INTEGER and BIGINT columns: 1e30 or 2**60 is a bad request, not a 500.
+        position, seq = bounded_int(data.get("position"), 1, DB_INT_MAX), bounded_int(data.get("seq"), 0, SEQ_MAX)
         hint = data.get("q")
         hint = hint if type(hint) is int and 0 < hint <= DB_INT_MAX else None
         result = quizzes.record_answer(attempt_id, token.user_id, position, data.get("answer"), seq, _grace(),
@@ -113,28 +113,63 @@ def save(attempt_id: int):
     return jsonify(ok=True, saved=result.saved, last_seq=result.last_seq, feedback=result.feedback)
 
 
-@bp.post("/attempts/<int:attempt_id>/submit")
-@login_required
-def submit(attempt_id: int):
-    """Hand in the paper: store the answers on the form, then grade once.
+def _claimed_attempt(attempt_id: int):
+    """The attempt and its member for a hand-in or a state read, or the response that refuses it."""
+    token = access.claim(attempt_id)
+    user = sessions.user_of_device(*token) if token is not None else None
+    if user is None:
+        return None, login_manager.unauthorized()
+    if user.must_change_password:
+        return None, redirect(url_for("auth.change_password"))
+    return db.one_or_404(select(Attempt).filter_by(id=attempt_id, user_id=user.id)), None
 
-    The page's script posts the same form asking for JSON: it is told where the result is only once
-    the hand-in is stored, and keeps the answers on the phone until then. It shows the notice itself:
-    a flash could be overwritten by a page's other requests running at the same time.
+
+def _form_seq(position: int) -> int:
+    try:
+        return bounded_int(request.form.get(f"s{position}", "0"), 0, SEQ_MAX)
+    except (TypeError, ValueError):
+        return 0
+
+
+@bp.post("/attempts/<int:attempt_id>/submit")
+@csrf.exempt  # access.claim: the attempt's token, or the session with its CSRF token
+def submit(attempt_id: int):
+    """Hand in the paper: store the answers on the form where they are newer than the stored ones, then
+    grade once.
+
+    The page's script posts only the answers the server has not acknowledged, each with its seq, and
+    asks for JSON: it is told where the result is only once the hand-in is stored, and keeps the answers
+    on the phone until then. It shows the notice itself: a flash could be overwritten by a page's other
+    requests running at the same time.
     """
-    item = _own_attempt(attempt_id)
-    if not FlaskForm().validate_on_submit():
-        abort(400)
+    item, refused = _claimed_attempt(attempt_id)
+    if refused is not None:
+        return refused
     # isdecimal, not isdigit: int() refuses "²"; and no position has ten digits.
     shown = {int(p) for p in request.form.get("shown", "").split(",") if p.isdecimal() and len(p) < 10}
     answers = {p: request.form.getlist(f"q{p}") for p in shown}
-    item, notice = quizzes.submit_attempt(item, answers, _grace())
+    item, notice = quizzes.submit_attempt(item, answers, _grace(), seqs={p: _form_seq(p) for p in shown})
     url = url_for("quiz.review", attempt_id=item.id)
     if request.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json":
         return jsonify(ok=True, url=url, notice=notice)
     if notice:
         flash(notice, "error")
     return redirect(url)
+
+
+@bp.get("/attempts/<int:attempt_id>/state")
+def state(attempt_id: int):
+    """The paper as the server holds it (JSON): each stored answer as the member sees it with its seq,
+    the seconds left, or where the result is. A second page of the paper refreshes itself from it."""
+    item, refused = _claimed_attempt(attempt_id)
+    if refused is not None:
+        return refused
+    quizzes.close_if_overdue(item, _grace())
+    if item.is_finished:
+        return jsonify(finished=True, url=url_for("quiz.review", attempt_id=item.id))
+    answers = {i.position: {"answer": i.answer, "seq": i.seq} for i in quizzes.paper_items(item) if i.answer is not None}
+    return jsonify(finished=False, seconds_left=quizzes.seconds_left(item), answers=answers,
+                   server_ms=int(utcnow().timestamp() * 1000))
 
 
 @bp.get("/attempts/<int:attempt_id>/review")

@@ -61,9 +61,15 @@ def start(user: User, user_agent: str, remember: bool, lifetime: timedelta, now:
 
 def signed_in_user(user_id: int, session_version: int, session_key: str) -> User | None:
     """The user a session cookie names, if its device is still signed in and nothing signed it out since."""
+    return user_of_device(user_id, session_version, digest(session_key))
+
+
+def user_of_device(user_id: int, session_version: int, key_hash: str) -> User | None:
+    """The user, if the device login stored as `key_hash` is still theirs and signed in, and their
+    session version still `session_version` (a password change or 退出所有设备 moves it on)."""
     user = db.session.scalar(
         select(User).join(DeviceSession, DeviceSession.user_id == User.id)
-        .where(User.id == user_id, DeviceSession.key_hash == digest(session_key), DeviceSession.expires_at > utcnow())
+        .where(User.id == user_id, DeviceSession.key_hash == key_hash, DeviceSession.expires_at > utcnow())
     )
     if user is None or user.session_version != session_version or not user.active:
         return None

@@ -71,7 +71,8 @@ def hand_in_offline(page) -> None:
 
 
 def pending_on_phone(page) -> int:
-    return page.evaluate("Object.keys(JSON.parse(localStorage.getItem('lh-pending-' + document.getElementById('paper').dataset.attempt) || '{}')).length")
+    """Answers kept on the phone for the server: one localStorage entry each (lh-a-<attempt>-<position>)."""
+    return page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('lh-a-' + document.getElementById('paper').dataset.attempt + '-')).length")
 
 
 def test_offline_hand_in_stays_on_the_page_and_hands_in_when_the_network_returns(app, world, live_server, phone):

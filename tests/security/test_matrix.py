@@ -96,6 +96,7 @@ ENDPOINTS: dict[str, Access] = {
                         body=lambda o: {"json": {"position": 1, "answer": "", "seq": 1}},
                         ok={"POST": frozenset({200, 409})}),
     "quiz.submit": Access(LOGGED_IN, {"attempt_id": "attempt_open"}, OWN),
+    "quiz.state": Access(LOGGED_IN, {"attempt_id": "attempt_open"}, OWN),  # the paper's answers as stored (JSON)
     "quiz.review": Access(LOGGED_IN, {"attempt_id": "attempt_done"}, OWN),
     # A member may flag any question that exists for them as faulty.
     "quiz.report_question": Access(LOGGED_IN, {"question_id": "question"}, USABLE),

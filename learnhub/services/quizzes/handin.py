@@ -12,28 +12,33 @@ from ...models import Assignment, Attempt, AttemptState, MemberResult, Question,
 from .. import mistakes, tallies
 from ..grading import is_correct
 from .papers import QuizError, _lock, _questions_of, attempts_of, decode_answer
-from .saving import _response, _upsert_response, last_seq
+from .saving import _hand_in_response, _response
 
 def submit_attempt(
     attempt: Attempt,
     answers: dict[int, object] | None,
     grace_seconds: int,
     now: datetime | None = None,
+    seqs: dict[int, int] | None = None,
 ) -> tuple[Attempt, str | None]:
     """Store the answers sent with the submit (the whole paper, or answers left on a phone), then
     finish and grade. Commits.
 
+    Each answer goes through the saves' "newer wins" rule with the seq it had on the page (`seqs`;
+    none: 0, as on a page that never saved): an answer another page (or phone) stored since this page
+    showed it is kept, and a blank never replaces a stored answer. An equal seq is the page's own
+    answer, changed without a save (a form posted without JavaScript), and is written.
+
     Returns the attempt and a notice for the member naming the questions whose answer on the paper
-    was not counted: it came after the deadline and its grace, or after the paper was already
-    handed in. A second submit returns the first result.
+    was not counted: it came after the deadline and its grace, after the paper was already handed in,
+    or another page had stored a newer one. A second submit returns the first result.
     """
     now = now or utcnow()
     attempt = _lock(attempt)
     late = attempt.deadline is not None and now > attempt.deadline + timedelta(seconds=grace_seconds)
     if attempt.is_finished:
-        return attempt, _uncounted_notice(attempt, answers, late)
+        return attempt, _uncounted_notice(attempt, answers, "late" if late else "finished")
     if answers and not late:
-        seq = last_seq(attempt.id) + 1
         final = attempt.assignment.show_answers is ShowAnswers.IMMEDIATE
         for position, raw in answers.items():
             if 1 <= position <= len(attempt.paper):
@@ -45,15 +50,19 @@ def submit_attempt(
                     answer = decode_answer(question, entry["perm"], raw)
                 except QuizError:
                     continue
-                _upsert_response(attempt.id, question, answer, seq, now)
+                if answer:
+                    _hand_in_response(attempt.id, question, answer, (seqs or {}).get(position, 0), now)
     _finish(attempt, min(now, attempt.deadline) if late and attempt.deadline else now)
-    notice = _uncounted_notice(attempt, answers, late) if late else None
+    notice = _uncounted_notice(attempt, answers, "late" if late else "newer")
     db.session.commit()
     return attempt, notice
 
 
-def _uncounted_notice(attempt: Attempt, answers: dict[int, object] | None, late: bool) -> str | None:
-    """Name the positions whose answer sent with a hand-in differs from the one graded (None: all counted)."""
+def _uncounted_notice(attempt: Attempt, answers: dict[int, object] | None, why: str) -> str | None:
+    """Name the positions whose answer sent with a hand-in differs from the one graded (None: all counted).
+
+    `why`: "late" (after the deadline and its grace), "finished" (handed in before), "newer" (another
+    page stored a newer answer). A blank sent is not named: it never replaces an answer."""
     graded = {r.question_id: r.answer for r in db.session.scalars(select(Response).where(Response.attempt_id == attempt.id))}
     missed = []
     for position, raw in sorted((answers or {}).items()):
@@ -63,14 +72,16 @@ def _uncounted_notice(attempt: Attempt, answers: dict[int, object] | None, late:
                 answer = decode_answer(db.session.get(Question, entry["q"]), entry["perm"], raw)
             except QuizError:
                 continue
-            if answer != graded.get(entry["q"], []):
+            if answer and answer != graded.get(entry["q"], []):
                 missed.append(str(position))
     if not missed:
         return None
     where = "第 " + "、".join(missed) + " 题的答案"
-    if late:
+    if why == "late":
         return f"交卷时已超过答题截止时间：{where}在截止后才送达，未计分"
-    return f"这份试卷此前已经交卷：{where}未计入"
+    if why == "finished":
+        return f"这份试卷此前已经交卷：{where}未计入"
+    return f"{where}在另一页面（或另一部手机）上有更新的作答，已按更新的答案计分"
 
 
 def _finish(attempt: Attempt, when: datetime) -> bool:

@@ -261,7 +261,7 @@ def _feedback(question, perm: list[int], answer: list, correct: bool) -> dict:
     }
 
 
-# Insert or update the (attempt, question) row only if the stored seq is older. Written as text
+# Update the (attempt, question) row only if the stored seq is older. Written as text
 # because SQLAlchemy does not cache the compiled form of dialect upserts (on_conflict_do_update):
 # compiling it took a third of a save. The syntax is the same on SQLite (3.35+) and PostgreSQL;
 # RETURNING, not rowcount, tells whether it wrote (psycopg reports -1 for upserts).
@@ -271,10 +271,6 @@ _ON_CONFLICT_UPDATE = (
     "WHERE response.seq < excluded.seq"
 )
 _RESPONSE_PARAMS = [bindparam(c.name, type_=c.type) for c in Response.__table__.c if c.name != "id"]
-_UPSERT = text(
-    "INSERT INTO response (attempt_id, question_id, answer, is_correct, seq, saved_at) "
-    f"VALUES (:attempt_id, :question_id, :answer, :is_correct, :seq, :saved_at) {_ON_CONFLICT_UPDATE} RETURNING id"
-).bindparams(*_RESPONSE_PARAMS)
 
 
 def _guarded_insert(dialect: str, exists: str, conflict: str, returning: str, *params):
@@ -334,10 +330,18 @@ def _response_values(attempt_id: int, question, answer: list, seq: int, now: dat
     )
 
 
-def _upsert_response(attempt_id: int, question, answer: list, seq: int, now: datetime) -> bool:
-    """Insert or update the (attempt, question) row only if `seq` is newer; True if it was written.
+# A hand-in's answer: written unless a newer one is stored; an equal seq is the page's own answer,
+# changed without a save (services/quizzes/handin.py).
+_HAND_IN_UPSERT = text(
+    "INSERT INTO response (attempt_id, question_id, answer, is_correct, seq, saved_at) "
+    "VALUES (:attempt_id, :question_id, :answer, :is_correct, :seq, :saved_at) "
+    + _ON_CONFLICT_UPDATE.replace("response.seq < excluded.seq", "response.seq <= excluded.seq")
+    + " RETURNING id"
+).bindparams(*_RESPONSE_PARAMS)
 
-    Executed on the session's connection as Core, not through the ORM's bulk-insert path.
-    """
+
+def _hand_in_response(attempt_id: int, question, answer: list, seq: int, now: datetime) -> bool:
+    """Store a handed-in answer unless a newer one is stored; True if it was written. On the session's
+    connection (the hand-in holds the attempt's lock), as Core."""
     values = _response_values(attempt_id, question, answer, seq, now)
-    return db.session.connection().execute(_UPSERT, values).first() is not None
+    return db.session.connection().execute(_HAND_IN_UPSERT, values).first() is not None

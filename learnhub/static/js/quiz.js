@@ -1,30 +1,71 @@
 /* Quiz page enhancement: save each answer as it is given, keep unsent answers on the phone, count
-   down from the server's remaining seconds, and hand in without ever leaving for the browser's
-   error page: the answers stay on the phone until the server has confirmed the hand-in, which is
-   retried until the network returns. On the result page, answers still on the phone are handed in
-   late, and the server names the ones it did not count. */
+   down to the server's deadline, and hand in without ever leaving for the browser's error page: the
+   answers stay on the phone until the server has confirmed the hand-in, which is retried until the
+   network returns. On the result page, answers still on the phone are handed in late, and the server
+   names the ones it did not count.
+
+   Several pages of one paper (two tabs, two phones) agree: each answer is numbered by the server's
+   clock (milliseconds x 1000 + this page's id), so the later answer wins wherever it was given; an
+   answer the server kept a newer one over is replaced on this page by the server's; and tabs of one
+   browser share one entry per unsent answer in localStorage, each told of the other's by the
+   "storage" event. */
 (function () {
   "use strict";
   if (!window.fetch || !window.JSON || !window.FormData) return;
   var csrf = document.querySelector('meta[name="csrf-token"]').content;
+  var canStore = (function () {
+    try { localStorage.setItem("lh-probe", "1"); localStorage.removeItem("lh-probe"); return true; } catch (e) { return false; }
+  })();
 
-  function load(key, fallback) {
-    try { var v = localStorage.getItem(key); return v ? JSON.parse(v) : fallback; } catch (e) { return fallback; }
+  function read(key) {
+    try { var v = localStorage.getItem(key); return v ? JSON.parse(v) : null; } catch (e) { return null; }
   }
-  function store(key, value) { try { localStorage.setItem(key, JSON.stringify(value)); } catch (e) { /* private mode */ } }
-  function keysOf(id) { return { pending: "lh-pending-" + id, seq: "lh-seq-" + id, handin: "lh-handin-" + id, notice: "lh-notice-" + id }; }
-  function forget(keys) {
-    try { Object.keys(keys).forEach(function (k) { localStorage.removeItem(keys[k]); }); } catch (e) { /* private mode */ }
+  function write(key, value) {
+    try { localStorage.setItem(key, JSON.stringify(value)); return true; } catch (e) { return false; }
   }
-  function post(url, body, signal) {
-    return fetch(url, { method: "POST", credentials: "same-origin", redirect: "manual", headers: { "Accept": "application/json" }, body: body, signal: signal });
+  function drop(key) { try { localStorage.removeItem(key); } catch (e) { /* no storage */ } }
+  function keysOf(id) { return { answer: "lh-a-" + id + "-", handin: "lh-handin-" + id, notice: "lh-notice-" + id }; }
+  // Every unsent answer of the attempt on this phone: {position: {answer, seq, at}}.
+  function stored(keys) {
+    var out = {}, i, k, legacy;
+    try {
+      for (i = 0; i < localStorage.length; i++) {
+        k = localStorage.key(i);
+        if (k && k.indexOf(keys.answer) === 0) out[k.slice(keys.answer.length)] = read(k);
+      }
+      legacy = read(keys.answer.replace("lh-a-", "lh-pending-").slice(0, -1));  // one queue per attempt, before
+      if (legacy) Object.keys(legacy).forEach(function (p) { if (!out[p]) out[p] = legacy[p]; });
+    } catch (e) { /* no storage */ }
+    Object.keys(out).forEach(function (p) { if (!out[p] || typeof out[p].seq !== "number") delete out[p]; });
+    return out;
+  }
+  function forgetAll(keys) {
+    Object.keys(stored(keys)).forEach(function (p) { drop(keys.answer + p); });
+    drop(keys.answer.replace("lh-a-", "lh-pending-").slice(0, -1));
+    drop(keys.handin);
+  }
+  function post(url, body, signal, token) {
+    var headers = { "Accept": "application/json" };
+    if (token) headers["X-Attempt-Token"] = token;
+    return fetch(url, { method: "POST", credentials: "same-origin", redirect: "manual", headers: headers, body: body, signal: signal });
+  }
+  function handInData(token, answers) {  // answers: {position: {answer, seq}}
+    var data = new FormData();
+    data.append("csrf_token", csrf);
+    if (token) data.append("attempt_token", token);
+    data.append("shown", Object.keys(answers).join(","));
+    Object.keys(answers).forEach(function (p) {
+      [].concat(answers[p].answer).forEach(function (v) { data.append("q" + p, v); });
+      data.append("s" + p, answers[p].seq);
+    });
+    return data;
   }
 
   // The result page: it shows the hand-in's notice (which answers were not counted), and answers
   // still on the phone (the paper was closed while it was offline) go to the hand-in, which names them.
   var result = document.getElementById("handed-in");
   if (result) {
-    var rkeys = keysOf(result.dataset.attempt), left = load(rkeys.pending, {}), data = new FormData();
+    var rkeys = keysOf(result.dataset.attempt), left = stored(rkeys);
     var tell = function (notice) {
       var box = document.createElement("div"), main = document.querySelector("main");
       box.className = "flash flash-error";
@@ -32,14 +73,11 @@
       box.textContent = notice;
       main.insertBefore(box, main.firstChild);
     };
-    if (load(rkeys.notice, "")) { tell(load(rkeys.notice, "")); forget({ notice: rkeys.notice }); }
-    if (!Object.keys(left).length) { forget(rkeys); return; }
-    data.append("csrf_token", csrf);
-    data.append("shown", Object.keys(left).join(","));
-    Object.keys(left).forEach(function (p) { [].concat(left[p].answer).forEach(function (v) { data.append("q" + p, v); }); });
-    post(result.dataset.submitUrl, data).then(function (r) { return r.ok ? r.json() : null; }).then(function (body) {
+    if (read(rkeys.notice)) { tell(read(rkeys.notice)); drop(rkeys.notice); }
+    if (!Object.keys(left).length) { forgetAll(rkeys); return; }
+    post(result.dataset.submitUrl, handInData(null, left)).then(function (r) { return r.ok ? r.json() : null; }).then(function (body) {
       if (!body || !body.ok) return;
-      forget(rkeys);
+      forgetAll(rkeys);
       if (body.notice) tell(body.notice);
     }).catch(function () { /* offline: tried again on the next visit */ });
     return;
@@ -48,19 +86,33 @@
   var form = document.getElementById("paper");
   if (!form) return;
   var T = JSON.parse(document.getElementById("quiz-text").textContent);
-  var keys = keysOf(form.dataset.attempt), saveUrl = form.dataset.saveUrl;
+  var keys = keysOf(form.dataset.attempt), saveUrl = form.dataset.saveUrl, stateUrl = form.dataset.stateUrl;
+  var token = form.dataset.token || null;
   var questions = Array.prototype.slice.call(form.querySelectorAll("section.q"));
   var net = document.getElementById("net"), banner = document.getElementById("handin"), button = document.getElementById("submit-btn");
-  var closed = false, signedOut = false, handing = false, busy = false, timeUp = false, handText = "";
-  var retryDelay = 2000, retryTimer = null, handTimer = null, inFlight = {}, given = {};
-  var endAt = form.dataset.secondsLeft ? Date.now() + parseInt(form.dataset.secondsLeft, 10) * 1000 : null;
+  var closed = false, signedOut = false, handing = false, busy = false, timeUp = false, handText = "", storageLost = !canStore;
+  var retryDelay = 2000, retryTimer = null, handTimer = null, inFlight = {}, given = {}, typing = {};
   // Immediate feedback: an answer is final once confirmed, and its key and explanation show at once.
   var immediate = form.dataset.immediate === "1";
-  var pending = load(keys.pending, {});
-  var seq = Math.max(parseInt(form.dataset.lastSeq || "0", 10), load(keys.seq, 0));
+
+  // The server's clock, read on the page's monotonic one: the server's time when it rendered the page is
+  // anchored at the moment its response began (a slow page load is not added; a phone clock change moves nothing).
+  var nav = performance.getEntriesByType ? performance.getEntriesByType("navigation")[0] : null;
+  var anchor = nav && nav.responseStart > 0 ? nav.responseStart : performance.now();
+  var offset = parseInt(form.dataset.serverMs, 10) - anchor;
+  var endAt = form.dataset.secondsLeft ? anchor + parseInt(form.dataset.secondsLeft, 10) * 1000 : null;
+  var pageId = Math.floor(Math.random() * 1000), lastSeq = parseInt(form.dataset.lastSeq || "0", 10);
+  function nextSeq() {
+    var s = Math.floor(offset + performance.now()) * 1000 + pageId;
+    if (s <= lastSeq) s = (Math.floor(lastSeq / 1000) + 1) * 1000 + pageId;
+    lastSeq = s;
+    return s;
+  }
 
   function section(pos) { return document.getElementById("q" + pos); }
-  function inputs(pos) { return section(pos).querySelectorAll("input"); }
+  function inputs(pos) { return section(pos).querySelectorAll("fieldset input"); }
+  function seqInput(pos) { return form.querySelector('input[name="s' + pos + '"]'); }
+  function shownSeq(pos) { return parseInt(seqInput(pos).value || "0", 10); }
   function answerOf(pos) {
     var kind = section(pos).dataset.kind, list = inputs(pos), out = [], i;
     for (i = 0; i < list.length; i++) {
@@ -76,7 +128,7 @@
     return a !== "";
   }
   function apply(pos, answer) {
-    var kind = section(pos).dataset.kind, list = inputs(pos), values = Array.isArray(answer) ? answer : [answer], i;
+    var kind = section(pos).dataset.kind, list = inputs(pos), values = [].concat(answer).map(String), i;
     for (i = 0; i < list.length; i++) {
       if (kind === "fill") list[i].value = values[i] || "";
       else list[i].checked = values.indexOf(list[i].value) !== -1;
@@ -84,8 +136,8 @@
   }
   function mark(pos, state) {
     var el = section(pos).querySelector(".save-state");
-    el.className = "save-state " + state;
-    el.textContent = state === "saved" ? T.saved : state === "saving" ? T.saving : T.pending;
+    el.className = "save-state " + (state === "newer" ? "pending" : state);
+    el.textContent = { saved: T.saved, saving: T.saving, pending: T.pending, newer: T.newer }[state];
   }
   function summary() {
     var n = Object.keys(pending).length, answered = questions.filter(function (q) { return isAnswered(q.dataset.position); }).length;
@@ -93,9 +145,22 @@
     net.className = "save-state " + (n || handing ? "pending" : "saved");
     if (handing) net.textContent = handText;
     else if (signedOut && n) net.textContent = T.signed_out;
-    else if (!navigator.onLine && n) net.textContent = T.offline;
+    else if (!navigator.onLine && n) net.textContent = storageLost ? T.offline_memory : T.offline;
     else if (n) net.textContent = T.pending;
     else net.textContent = answered ? T.all_saved : "";  // every answer acknowledged by the server
+    document.getElementById("no-storage").hidden = !storageLost;
+  }
+
+  // The queue of unsent answers: in memory, and one localStorage entry per answer shared by the tabs.
+  var pending = {};
+  function queue(pos, item) {
+    pending[pos] = item;
+    if (canStore && !write(keys.answer + pos, item)) storageLost = true;  // full: the member is told
+  }
+  function done(pos, seq) {  // acknowledged (or superseded): forget it unless a newer one came meanwhile
+    if (pending[pos] && pending[pos].seq <= seq) delete pending[pos];
+    var kept = read(keys.answer + pos);
+    if (kept && kept.seq <= seq) drop(keys.answer + pos);
   }
 
   function send(pos) {
@@ -103,27 +168,29 @@
     if (!item || closed || handing || inFlight[pos] === sent) return;
     inFlight[pos] = sent;
     mark(pos, "saving");
+    var headers = { "Content-Type": "application/json", "X-CSRFToken": csrf, "Accept": "application/json" };
+    if (token) headers["X-Attempt-Token"] = token;
     fetch(saveUrl, {
-      method: "POST", credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf, "Accept": "application/json" },
-      redirect: "manual",  // a redirect means the session ended (to the login or password page)
+      method: "POST", credentials: "same-origin", headers: headers,
+      redirect: "manual",  // a redirect means the login ended (to the login or password page)
       body: JSON.stringify({ position: Number(pos), q: Number((section(pos) || { dataset: {} }).dataset.q) || undefined, answer: item.answer, seq: sent })
     }).then(function (r) {
       delete inFlight[pos];
       if (handing) return;  // the hand-in carries every answer
       if (r.status === 409) { closed = true; alertClosed(); return; }
-      if (r.type === "opaqueredirect") { signedOut = true; throw new Error("signed out"); }
+      if (r.type === "opaqueredirect" || r.status === 401) { signedOut = true; throw new Error("signed out"); }
       if (!r.ok) throw new Error("HTTP " + r.status);
       return r.json().then(function (body) {
         signedOut = false;
         retryDelay = 2000;
-        if (body.last_seq > seq) { seq = body.last_seq; store(keys.seq, seq); }
-        if (pending[pos] && pending[pos].seq === sent) {
-          if (body.saved || body.feedback) { delete pending[pos]; mark(pos, "saved"); }
-          else { seq += 1; store(keys.seq, seq); pending[pos].seq = seq; }  // a newer answer was kept (another phone): this one is resent above it
-          store(keys.pending, pending);
-          if (pending[pos]) send(pos);
+        if (body.last_seq > lastSeq) lastSeq = body.last_seq;
+        if (body.saved || body.feedback) {
+          done(pos, sent);
+          if (!pending[pos]) mark(pos, "saved");
+        } else {
+          refresh();  // the server kept another answer: this one's, resent, or a newer one from another page
         }
+        if (pending[pos] && pending[pos].seq !== sent) send(pos);
         if (body.feedback) showFeedback(pos, body.feedback);
         summary();
       });
@@ -145,16 +212,71 @@
     net.className = "save-state pending"; net.textContent = T.closed;
     setTimeout(function () { window.location.reload(); }, 1500);
   }
+
+  // The paper as the server holds it: a newer answer given on another page replaces this page's, and
+  // the countdown is set again from the server (a phone asleep may have stopped the page's clock).
+  var refreshing = false;
+  function refresh() {
+    if (refreshing || !stateUrl || handing) return;
+    refreshing = true;
+    var headers = { "Accept": "application/json" };
+    if (token) headers["X-Attempt-Token"] = token;
+    fetch(stateUrl, { credentials: "same-origin", headers: headers, redirect: "manual" }).then(function (r) {
+      refreshing = false;
+      if (!r.ok) return;
+      return r.json().then(function (state) {
+        if (state.finished) { closed = true; alertClosed(); return; }
+        var now = performance.now();
+        offset = state.server_ms - now;
+        if (state.seconds_left !== null && state.seconds_left !== undefined) endAt = now + state.seconds_left * 1000;
+        Object.keys(state.answers).forEach(function (pos) {
+          var server = state.answers[pos], mine = pending[pos];
+          if (!section(pos)) return;
+          if (server.seq > lastSeq) lastSeq = server.seq;
+          if (mine && mine.seq > server.seq) return;  // this page's answer is newer: it is on its way
+          var moved = server.seq > shownSeq(pos);  // stored since this page last showed it
+          var newer = moved && (mine || JSON.stringify([].concat(server.answer).map(String)) !== JSON.stringify([].concat(answerOf(pos))));
+          if (mine) done(pos, server.seq);
+          if (!moved && !mine) return;
+          apply(pos, server.answer);
+          given[pos] = answerOf(pos);
+          seqInput(pos).value = server.seq;
+          if (!pending[pos]) mark(pos, newer ? "newer" : "saved");
+        });
+        tick();
+        summary();
+      });
+    }).catch(function () { refreshing = false; });
+  }
+
   function changed(pos, at) {  // `at`: when the answer was given (typing is sent a moment later)
-    at = at || Date.now();
+    at = at || performance.now();
     if (handing || (endAt !== null && at >= endAt)) { apply(pos, given[pos]); tick(); return; }  // given after the deadline
     given[pos] = answerOf(pos);
-    seq += 1; store(keys.seq, seq);
-    pending[pos] = { answer: given[pos], seq: seq, at: at };
-    store(keys.pending, pending);
+    var seq = nextSeq();
+    seqInput(pos).value = seq;
+    queue(pos, { answer: given[pos], seq: seq, at: Date.now() });
     send(pos);
     summary();
   }
+  // Another tab of this browser gave (or sent) an answer of this paper.
+  window.addEventListener("storage", function (e) {
+    if (!e.key || e.key.indexOf(keys.answer) !== 0 || handing) return;
+    var pos = e.key.slice(keys.answer.length), item = e.newValue ? JSON.parse(e.newValue) : null;
+    if (!section(pos)) return;
+    if (item === null) {  // sent by the other tab: this page's copy of it is acknowledged too
+      if (pending[pos] && !inFlight[pos]) refresh();
+      return;
+    }
+    if (item.seq <= shownSeq(pos) || (immediate && inputs(pos)[0].disabled)) return;
+    if (item.seq > lastSeq) lastSeq = item.seq;
+    apply(pos, item.answer);
+    given[pos] = answerOf(pos);
+    seqInput(pos).value = item.seq;
+    pending[pos] = item;  // the other tab sends it; so does this one, harmlessly, should that tab close first
+    send(pos);
+    summary();
+  });
 
   function letters(list) { return list.map(function (i) { return "ABCDEF".charAt(i); }).join(""); }
   function shownAnswer(pos, list) {
@@ -182,7 +304,7 @@
     why.textContent = fb.explanation + "（" + T.from + fb.article + "）";
     box.appendChild(verdict); box.appendChild(key); box.appendChild(why);
     box.hidden = false;
-    apply(pos, fb.answer.map(String));
+    apply(pos, fb.answer);
     given[pos] = answerOf(pos);
     lock(pos);
   }
@@ -199,8 +321,9 @@
     });
   }
 
-  // Handing in: the form's answers (every one on the page, sent or not) go with it; nothing leaves
-  // the phone's storage until the server answers with the result page's address.
+  // Handing in: the answers the server has not acknowledged go with it, each with its seq (the server
+  // keeps a newer one given on another page); nothing leaves the phone's storage until the server
+  // answers with the result page's address.
   function say(text) {  // the whole story by the 交卷 button, a short one in the bar and on the button
     handText = text === T.handing ? text : T.waiting;
     button.textContent = handText;
@@ -208,20 +331,13 @@
     banner.hidden = false;
     summary();
   }
-  function paperData() {
-    var off = form.querySelectorAll("input:disabled, fieldset:disabled"), data;
-    Array.prototype.forEach.call(off, function (el) { el.disabled = false; });
-    data = new FormData(form);
-    Array.prototype.forEach.call(off, function (el) { el.disabled = true; });
-    return data;
-  }
   function handIn(expired) {
     if (handing) return;
     Object.keys(typing).forEach(function (pos) { clearTimeout(typing[pos].timer); changed(pos, typing[pos].at); });
     typing = {};
     timeUp = !!expired;
     handing = true;
-    store(keys.handin, 1);
+    if (canStore) write(keys.handin, 1);
     clearTimeout(retryTimer);
     Array.prototype.forEach.call(form.querySelectorAll("section.q input, section.q button"), function (el) { el.disabled = true; });
     button.disabled = true;
@@ -235,15 +351,15 @@
     if (!navigator.onLine) { wait(); return; }
     busy = true;
     var stop = window.AbortController ? new AbortController() : null, timeout = setTimeout(function () { if (stop) stop.abort(); }, 30000);
-    post(form.action, paperData(), stop && stop.signal).then(function (r) {
+    post(form.action, handInData(token, pending), stop && stop.signal, token).then(function (r) {
       busy = false;
       clearTimeout(timeout);
-      if (r.type === "opaqueredirect") { signedOut = true; throw new Error("signed out"); }
-      if (r.status >= 400 && r.status < 500) { say(T.handin_stale); return; }  // e.g. signed in again elsewhere: a reload resumes
+      if (r.type === "opaqueredirect" || r.status === 401) { signedOut = true; throw new Error("signed out"); }
+      if (r.status >= 400 && r.status < 500) { say(T.handin_stale); return; }  // e.g. a page from before: a reload resumes
       if (!r.ok) throw new Error("HTTP " + r.status);
       return r.json().then(function (body) {
-        forget(keys);
-        if (body.notice) store(keys.notice, body.notice);  // shown by the result page
+        forgetAll(keys);
+        if (body.notice) write(keys.notice, body.notice);  // shown by the result page
         window.location.replace(body.url);
       });
     }).catch(function () { busy = false; clearTimeout(timeout); wait(); });
@@ -253,7 +369,6 @@
     handTimer = setTimeout(deliver, 5000);
   }
 
-  var typing = {};
   form.addEventListener("change", function (e) {
     var q = e.target.closest("section.q"); if (!q || immediate) return;
     var pos = q.dataset.position, t = typing[pos];
@@ -262,28 +377,39 @@
   });
   form.addEventListener("input", function (e) {
     var q = e.target.closest("section.q"); if (!q || immediate || q.dataset.kind !== "fill") return;
-    var pos = q.dataset.position, at = Date.now();
+    var pos = q.dataset.position, at = performance.now();
     if (typing[pos]) clearTimeout(typing[pos].timer);
     typing[pos] = { at: at, timer: setTimeout(function () { delete typing[pos]; changed(pos, at); }, 800) };
   });
   window.addEventListener("online", function () {
     if (handing) { deliver(); return; }
-    retryDelay = 2000; flush(); summary();
+    retryDelay = 2000; flush(); refresh(); summary();
   });
   window.addEventListener("offline", function () { if (handing && !busy) wait(); else summary(); });
 
-  // Answers given while offline, or before the page was closed, come back and are sent again.
-  Object.keys(pending).forEach(function (pos) {
-    if (!section(pos)) { delete pending[pos]; return; }
-    apply(pos, pending[pos].answer);
+  // Answers given while offline, or before the page was closed, come back and are sent again, unless
+  // the server already holds a newer one (then the page shows that one).
+  var kept = stored(keys);
+  Object.keys(kept).forEach(function (pos) {
+    if (!section(pos)) { drop(keys.answer + pos); return; }
+    if (kept[pos].seq <= shownSeq(pos)) { drop(keys.answer + pos); return; }
+    pending[pos] = kept[pos];
+    if (kept[pos].seq > lastSeq) lastSeq = kept[pos].seq;
+    apply(pos, kept[pos].answer);
+    seqInput(pos).value = kept[pos].seq;
     mark(pos, "pending");
     if (immediate) lock(pos);
   });
+  if (canStore) {  // carried over from the earlier one-queue-per-attempt format
+    Object.keys(pending).forEach(function (pos) { write(keys.answer + pos, pending[pos]); });
+    drop(keys.answer.replace("lh-a-", "lh-pending-").slice(0, -1));
+  }
   questions.forEach(function (q) { given[q.dataset.position] = answerOf(q.dataset.position); });
   flush();
   summary();
 
-  // Countdown from the server's remaining seconds, re-anchored on the clock so background tabs stay right.
+  // Countdown to the server's deadline on the page's monotonic clock; set again from the server when
+  // the page comes back into view.
   function two(n) { return (n < 10 ? "0" : "") + n; }
   function clock(left) {
     var d = Math.floor(left / 86400), h = Math.floor(left % 86400 / 3600), m = Math.floor(left % 3600 / 60), s = left % 60;
@@ -293,22 +419,22 @@
   var timer = document.getElementById("timer");
   function tick() {
     if (endAt === null || !timer) return;
-    var left = Math.max(0, Math.round((endAt - Date.now()) / 1000));
+    var left = Math.max(0, Math.round((endAt - performance.now()) / 1000));
     timer.textContent = T.left + " " + clock(left);
     timer.className = "timer" + (left < 120 ? " low" : "");
     if (left === 0 && !closed) handIn(true);
   }
   tick();
   setInterval(tick, 1000);
-  document.addEventListener("visibilitychange", tick);
-  if (load(keys.handin, 0)) handIn();  // the member had handed in before the page was left: carry on
+  document.addEventListener("visibilitychange", function () { if (!document.hidden) { tick(); refresh(); } });
+  if (read(keys.handin)) handIn();  // the member had handed in before the page was left: carry on
 
   var dialog = document.getElementById("confirm");
   form.addEventListener("submit", function (e) {
     e.preventDefault();
     if (handing) return;
     var missing = questions.filter(function (q) { return !isAnswered(q.dataset.position); }).length;
-    var unsent = Object.keys(pending).length, text = "";
+    var unsent = Object.keys(pending).length + Object.keys(typing).filter(function (p) { return !pending[p]; }).length, text = "";
     if (missing) text += T.unanswered.replace("{n}", missing);
     if (unsent) text += T.unsent.replace("{n}", unsent);
     document.getElementById("confirm-text").textContent = text;
