@@ -55,6 +55,7 @@ class BankQuestion:
     version: str
     source: str
     label: str = field(default="", compare=False)  # where in an uploaded file: 第 8 行, 第 3 题
+    title: str = field(default="", compare=False)  # a GIFT ::title::, kept so a re-import can be matched by it
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ class Bank:
     points: list[BankPoint] = field(default_factory=list)
     questions: list[BankQuestion] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    skipped: list[Problem] = field(default_factory=list)  # questions of types LearnHub lacks: listed, not errors
 
 
 def normalise_text(text: str) -> str:
@@ -220,6 +222,7 @@ def read_question(
     return BankQuestion(
         key=key, kind=kind, stem=stem, options=options, answer=answer, explanation=explanation,
         article=article, point=point.name, difficulty=difficulty, version=version, source=source,
+        title=str(raw.get("title") or "").strip(),
     )
 
 
