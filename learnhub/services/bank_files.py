@@ -87,6 +87,14 @@ def normalise_text(text: str) -> str:
     return _NOT_ALNUM.sub("", unicodedata.normalize("NFKC", text).lower())
 
 
+def shown_text(text: str) -> str:
+    """Text as a reader sees it, for telling options apart: width and runs of white space folded, nothing dropped.
+
+    Options such as +1, -1 and ±1, or ~ = # { }, differ only in punctuation and are still different.
+    """
+    return " ".join(unicodedata.normalize("NFKC", text).split())
+
+
 def parse_choice_answer(raw: object, n_options: int) -> tuple[int, ...] | None:
     """Turn 'B', 'ACD', 'A,C,D' or ['A','C'] into sorted option indexes, or None if malformed."""
     if isinstance(raw, list):
@@ -232,7 +240,7 @@ def _read_answer(kind: str, stem: str, options: tuple[str, ...], raw: object, sa
         if not low <= len(options) <= high:
             say(f"{'单选' if kind == 'single' else '多选'}题应有 {low} 到 {high} 个选项")
             return None
-        if any(not o for o in options) or len({normalise_text(o) for o in options}) != len(options):
+        if any(not o for o in options) or len({shown_text(o) for o in options}) != len(options):
             say("选项不能为空或重复")
         answer = parse_choice_answer(raw, len(options))
         if answer is None:
