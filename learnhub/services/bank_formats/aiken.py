@@ -18,7 +18,7 @@ from .common import MAX_QUESTIONS, finish, generated_key, point_article, refuse,
 from .textfile import clean_text
 
 _AIKEN_OPTION = re.compile(r"\s*([A-ZＡ-Ｚ])\s*[.)．）、]\s*(.*)")
-_AIKEN_ANSWER = re.compile(r"\s*(?:ANSWER|答案)\s*:\s*(.*)", re.I)  # matched on the NFKC form: ： is :
+_AIKEN_ANSWER = re.compile(r"\s*(?:ANSWER|答案)\s*:\s*(.*)", re.IGNORECASE)  # matched on the NFKC form: ： is :
 
 
 @dataclass

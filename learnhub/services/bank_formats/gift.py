@@ -17,14 +17,14 @@ from .common import (
     MAX_QUESTIONS, Row, finish, generated_key, parse_difficulty, point_article, refuse, too_long, too_many_questions,
 )
 from .gift_answers import Answers, Unsupported, read_answers
-from .gift_markup import Unreadable, gift_text, looks_like_html, mask, split_format, to_text, unescape
+from .gift_markup import Unreadable, looks_like_html, mask, split_format, to_text, unescape
 from .textfile import clean_text
 
 # Answer markers (= ~ #) outside comments, in the whole file: each costs a few µs to read, and a question
 # of four options and an explanation has eight.
 MAX_MARKERS = 10 * MAX_QUESTIONS
 # Category segments that name no subject: Moodle's context roots and its top category.
-_CONTEXTS = re.compile(r"^(\$[a-z]+\$|top)$", re.I)
+_CONTEXTS = re.compile(r"^(\$[a-z]+\$|top)$", re.IGNORECASE)
 _TITLE_SHOWN = 30
 
 
@@ -120,7 +120,7 @@ def gift_blocks(text: str):
 
 def _block(line: int, number: int, body: str, meta: dict[str, str], category: str) -> GiftBlock:
     block = GiftBlock(line=line, number=number, body=body, meta=meta, category=category)
-    found = re.match(r"\s*::(.*?)::", mask(body), re.S)
+    found = re.match(r"\s*::(.*?)::", mask(body), re.DOTALL)
     if found:
         block.title = " ".join(unescape(body[found.start(1):found.end(1)]).split())
     return block
@@ -137,7 +137,7 @@ def gift_row(block: GiftBlock, points: dict[str, BankPoint], point: str | None) 
     """Turn one GIFT question into the raw question dict, its format errors, or a skip."""
     body = block.body
     masked = mask(body)
-    start = found.end() if (found := re.match(r"\s*::.*?::", masked, re.S)) else 0
+    start = found.end() if (found := re.match(r"\s*::.*?::", masked, re.DOTALL)) else 0
     opening, closing = masked.find("{", start), masked.find("}", start)
     if opening < 0 and closing < 0:
         return Unsupported("说明文字")

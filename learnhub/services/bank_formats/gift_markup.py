@@ -25,10 +25,10 @@ _MARKER = re.compile(r"\[([a-z]+)\]")
 _LOOKS_HTML = re.compile(
     r"<(?:/?(?:p|br|div|span|b|i|u|em|strong|sub|sup|ol|ul|li|h[1-6]|table|tbody|thead|tr|td|th|font|a|hr|pre|code"
     r"|blockquote|img)\b[^>]*|!--.*?--)>|&(?:nbsp|amp|lt|gt|quot|apos|#\d+|#x[0-9a-f]+);",
-    re.I | re.S,
+    re.IGNORECASE | re.DOTALL,
 )
-_LINE_BREAKING = re.compile(r"<(?:br|/?(?:p|div|li|ul|ol|h[1-6]|tr|table|blockquote|pre|hr))\b[^>]*>", re.I)
-_IMAGE = re.compile(r"<img\b", re.I)
+_LINE_BREAKING = re.compile(r"<(?:br|/?(?:p|div|li|ul|ol|h[1-6]|tr|table|blockquote|pre|hr))\b[^>]*>", re.IGNORECASE)
+_IMAGE = re.compile(r"<img\b", re.IGNORECASE)
 
 
 class Unreadable(ValueError):
