@@ -192,9 +192,10 @@ def export_gift(questions: list[BankQuestion]) -> str:
 
 
 def _gift_escape(text: str) -> str:
-    """Escape GIFT's special characters and newlines."""
+    """Escape GIFT's special characters and newlines; text that opens like a [format] marker is marked [plain]."""
     text = re.sub(r"([\\~=#{}:])", r"\\\1", text)
-    return text.replace("\r\n", "\n").replace("\n", "\\n")
+    marked = "[plain]" if split_format(text)[1] != text.lstrip() else ""
+    return marked + text.replace("\r\n", "\n").replace("\n", "\\n")
 
 
 def _gift_export_one(q: BankQuestion) -> str:
@@ -213,8 +214,10 @@ def _gift_export_one(q: BankQuestion) -> str:
         lines = [_gift_option(q, i) for i in range(len(q.options))] + ([feedback] if feedback else [])
         body = "\n" + "\n".join(lines) + "\n"
     texts = [q.stem, q.explanation, *q.options, *(alt for blank in q.answer if isinstance(blank, tuple) for alt in blank)]
-    marker = "[plain]" if any(looks_like_html(t) for t in texts) else ""
-    return f"{meta}\n::{q.key}::{marker}{_gift_escape(q.stem)}{{{body}}}"
+    stem = _gift_escape(q.stem)
+    if any(looks_like_html(t) for t in texts) and not stem.startswith("[plain]"):
+        stem = "[plain]" + stem
+    return f"{meta}\n::{q.key}::{stem}{{{body}}}"
 
 
 def _gift_option(q: BankQuestion, index: int) -> str:
