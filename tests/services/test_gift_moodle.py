@@ -108,9 +108,9 @@ def test_partial_credit_wrong_answers_leave_a_single_choice_keyed_on_the_equals_
 def test_partial_credit_short_answer_is_refused_with_the_reason_never_taken_as_right():
     bank = parse_gift(gift("partial-credit.gift"), POINTS)
     assert len(bank.questions) == 1
-    assert messages(bank) == [
-        "第 8 行（第 2 题 ::部分得分填空::）：答案 「十七岁」（25%） 只得部分分，LearnHub 的填空题只判对错，不能给部分分；"
-        "请删去这些答案，或把它们改成满分答案（去掉 %…%）"]
+    assert messages(bank) == [(
+        "第 8 行（第 2 题 ::部分得分填空::）：答案「十七岁」（25%）只得部分分，LearnHub 的填空题只判对错，不能给部分分；"
+        "请删去这些答案，或把它们改成满分答案（去掉 %…%）")]
 
 
 @pytest.mark.parametrize(("answers", "accepted"), [
@@ -337,8 +337,8 @@ def test_utf16_is_told_by_its_bom_only():
 def test_a_nul_byte_is_refused_naming_its_lines():
     bank = parse_file("nul-byte.gift", (IMPORTS / "nul-byte.gift").read_bytes(), POINTS)
     assert bank.questions == []
-    assert messages(bank) == ["第 3、7 行有空字符（NUL），这不是纯文本文件（或是缺少 BOM 的 UTF-16 文件），"
-                              "请用记事本另存为 UTF-8 编码的文本文件再导入"]
+    assert messages(bank) == [("第 3、7 行有空字符（NUL），这不是纯文本文件（或是缺少 BOM 的 UTF-16 文件），"
+                               "请用记事本另存为 UTF-8 编码的文本文件再导入")]
     assert "第 2 行有空字符" in messages(parse_aiken("题？\n\x00A. 甲\n", POINTS, "入党条件"))[0]
 
 

@@ -113,7 +113,7 @@ def _short_answer(core: str, fmt: str, explanation: str) -> Answers | str:
     partial = [a for a in answers if a.weight is not None and 0 < a.weight < 100]
     if partial:
         named = "、".join(f"「{a.text}」（{a.weight:g}%）" for a in partial)
-        return (f"：答案 {named} 只得部分分，LearnHub 的填空题只判对错，不能给部分分；"
+        return (f"：答案{named}只得部分分，LearnHub 的填空题只判对错，不能给部分分；"
                 "请删去这些答案，或把它们改成满分答案（去掉 %…%）")
     accepted = [a.text for a in answers if a.weight is None or a.weight >= 100]
     if not accepted:
