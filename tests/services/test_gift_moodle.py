@@ -149,7 +149,7 @@ def test_moodle_html_export_becomes_plain_text():
     assert bank.problems == [], messages(bank)
     age, many, right, probation, two = bank.questions
     assert (age.stem, age.options, age.explanation) == (
-        "申请入党的最低年龄是多少？", ("十八岁", "十六岁", "二十岁"), "党章第一条：年满十八岁。")
+        "申请入党的人最低要年满多少岁？", ("十八岁", "十六岁", "二十岁"), "党章第一条：年满十八岁。")
     assert age.point == "入党条件"  # $course$/top/Default for 党课/入党条件
     assert many.stem == "申请入党须做到哪些？\n（多选）" and many.options[2] == "拥有大学学历"
     assert right.stem == "党员有权在党的会议上 参加讨论。" and right.explanation == "见党章第四条 & 第五条。"
@@ -323,8 +323,8 @@ def test_encodings_notepad_and_excel_write(name):
     bank = parse_file(name, (IMPORTS / name).read_bytes(), POINTS)
     assert bank.problems == [], messages(bank)
     question = bank.questions[0]
-    assert (question.title, question.stem, question.answer, question.explanation) == (
-        "编码", "申请入党的最低年龄是多少？", (1,), "党章第一条。")
+    assert (question.title, question.stem, question.answer, question.explanation, question.point) == (
+        "编码", "预备党员的预备期从何时算起？", (1,), "党章第七条。", "预备期")
 
 
 def test_utf16_is_told_by_its_bom_only():
@@ -346,7 +346,7 @@ def test_other_control_characters_are_dropped():
     bank = parse_file("control-chars.gift", (IMPORTS / "control-chars.gift").read_bytes(), POINTS)
     assert bank.problems == [], messages(bank)
     first, second = bank.questions
-    assert (first.stem, first.options) == ("申请入党的最低年龄是多少？", ("十六岁", "十八岁", "二十岁"))
+    assert (first.stem, first.options) == ("党员缴纳党费的依据是什么？", ("个人意愿", "党章规定", "支部决定"))
     assert (second.stem, second.explanation) == ("党员可以不交党费。", "党章第三条。")
     for q in bank.questions:
         assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ufeff]", q.stem + q.explanation + "".join(q.options))
