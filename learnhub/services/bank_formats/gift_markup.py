@@ -27,8 +27,14 @@ _LOOKS_HTML = re.compile(
     r"|blockquote|img)\b[^>]*|!--.*?--)>|&(?:nbsp|amp|lt|gt|quot|apos|#\d+|#x[0-9a-f]+);",
     re.IGNORECASE | re.DOTALL,
 )
-_LINE_BREAKING = re.compile(r"<(?:br|/?(?:p|div|li|ul|ol|h[1-6]|tr|table|blockquote|pre|hr))\b[^>]*>", re.IGNORECASE)
+_ATTRIBUTES = r"""(?:[^>"']|"[^"]*"|'[^']*')*>"""
+_LINE_BREAKING = re.compile(r"<(?:br|/?(?:p|div|li|ul|ol|h[1-6]|tr|table|blockquote|pre|hr))\b" + _ATTRIBUTES, re.IGNORECASE)
+# Table cells sit side by side: a space between them.
+_CELL = re.compile(r"</?(?:td|th)\b" + _ATTRIBUTES, re.IGNORECASE)
 _IMAGE = re.compile(r"<img\b", re.IGNORECASE)
+_TEXT_ONLY = nh3.Cleaner(tags=set())  # built once: nh3.clean() builds its settings on every call
+_HTML_SPACE = re.compile(r"[ \t\n\f]+")
+_RUN = re.compile(r"[ \t]+")
 
 
 class Unreadable(ValueError):
@@ -80,10 +86,11 @@ def html_to_text(text: str) -> str:
     """Sanitised plain text of an HTML fragment: paragraphs and <br> as line breaks, no tags, no entities."""
     if _IMAGE.search(text):
         raise Unreadable("含有图片（<img>），LearnHub 的题目不能带图片，请改写成文字或删去这道题")
-    text = re.sub(r"[ \t\n\f]+", " ", text)  # HTML's white space: a line break in the source is a space
-    text = _LINE_BREAKING.sub("\n", text)
-    text = html.unescape(nh3.clean(text, tags=set()))
-    lines = (re.sub(r"[ \t]+", " ", line).strip(" \t") for line in text.replace("\u00a0", " ").split("\n"))
+    text = _LINE_BREAKING.sub("\n", _HTML_SPACE.sub(" ", text))  # a line break in HTML source is a space
+    text = _CELL.sub(" ", text)
+    if "<" in text:  # any other tag: nh3 keeps only the text (nothing of scripts, styles or comments)
+        text = _TEXT_ONLY.clean(text)
+    lines = (_RUN.sub(" ", line).strip(" \t") for line in html.unescape(text).replace("\u00a0", " ").split("\n"))
     return "\n".join(line for line in lines if line)
 
 
