@@ -28,7 +28,8 @@ _LOOKS_HTML = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 _ATTRIBUTES = r"""(?:[^>"']|"[^"]*"|'[^']*')*>"""
-_LINE_BREAKING = re.compile(r"<(?:br|/?(?:p|div|li|ul|ol|h[1-6]|tr|table|blockquote|pre|hr))\b" + _ATTRIBUTES, re.IGNORECASE)
+_LINE_BREAKING = re.compile(r"<(?:br|/?(?:p|div|li|ul|ol|h[1-6]|tr|table|blockquote|pre|hr))\b" + _ATTRIBUTES,
+                            re.IGNORECASE)
 # Table cells sit side by side: a space between them.
 _CELL = re.compile(r"</?(?:td|th)\b" + _ATTRIBUTES, re.IGNORECASE)
 _IMAGE = re.compile(r"<img\b", re.IGNORECASE)
