@@ -211,6 +211,8 @@ def test_category_names_the_point_by_its_last_segment():
 def test_a_category_of_moodle_roots_only_leaves_the_point_chosen_for_the_file():
     text = "$CATEGORY: $course$/top\n\n预备期多长？{=一年}\n"
     assert parse_gift(text, POINTS, point="预备期").questions[0].point == "预备期"
+    default = text.replace("top", "top/Default for 党课")  # Moodle's default category names no subject either
+    assert parse_gift(default, POINTS, point="预备期").questions[0].point == "预备期"
     assert "没有知识点" in only_problem(text, point=None)
 
 
