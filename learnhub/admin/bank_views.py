@@ -172,7 +172,8 @@ def bank_import():
         try:
             changes = question_bank.preview(bank, owner_id)
         except question_bank.BankError as exc:
-            return render_template("admin/bank_import.html", form=form, problems=exc.problems, skipped=bank.skipped)
+            return render_template("admin/bank_import.html", form=form, problems=exc.problems,
+                                   skipped=bank.skipped)
         token = previews.keep(_preview_dir(), data)
         session[UPLOAD_KEY] = {"token": token, "name": upload.filename, "point": form.point.data or None, "owner": owner_id}
         owner = db.session.get(Organisation, owner_id) if owner_id else None

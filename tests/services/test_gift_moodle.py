@@ -366,3 +366,9 @@ def test_gift_never_raises_and_speaks_chinese(text):
     assert all(re.search(r"[\u4e00-\u9fff]", p.message) for p in bank.problems + bank.skipped)
     for q in bank.questions:
         assert "\x00" not in q.stem + q.explanation + "".join(q.options)
+
+
+def test_a_skipped_type_is_skipped_whatever_its_feedback_holds():
+    bank = parse_gift('谈谈你的认识。{####[html]<p>参考：<img src="a.png"></p>}\n\n党员须履行义务吗？{T}', POINTS, point="入党条件")
+    assert bank.problems == [] and len(bank.questions) == 1
+    assert bank.skipped[0].message == "第 1 行（第 1 题）：论述题，LearnHub 没有这种题型，已跳过"

@@ -213,7 +213,8 @@ def _gift_export_one(q: BankQuestion) -> str:
     else:
         lines = [_gift_option(q, i) for i in range(len(q.options))] + ([feedback] if feedback else [])
         body = "\n" + "\n".join(lines) + "\n"
-    texts = [q.stem, q.explanation, *q.options, *(alt for blank in q.answer if isinstance(blank, tuple) for alt in blank)]
+    alternatives = (alt for blank in q.answer if isinstance(blank, tuple) for alt in blank)
+    texts = [q.stem, q.explanation, *q.options, *alternatives]
     stem = _gift_escape(q.stem)
     if any(looks_like_html(t) for t in texts) and not stem.startswith("[plain]"):
         stem = "[plain]" + stem

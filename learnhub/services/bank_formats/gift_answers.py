@@ -55,16 +55,16 @@ def read_answers(inside: str, fmt: str) -> Answers | Unsupported | str:
     masked = mask(inside)
     cut = masked.rfind("####")  # general feedback: after the last ####, as Moodle reads it
     core, feedback = (inside[:cut], inside[cut + 4:]) if cut >= 0 else (inside, "")
-    explanation = gift_text(feedback, fmt)
     shape = mask(core).strip()
     if not shape:
         return Unsupported("论述题")
     if shape.startswith("#"):
         return Unsupported("数值题")
+    if "=" in shape and "->" in shape and "~" not in shape:
+        return Unsupported("匹配题")
+    explanation = gift_text(feedback, fmt)
     if "~" in shape:
         return _choice(core, fmt, explanation)
-    if "=" in shape and "->" in shape:
-        return Unsupported("匹配题")
     truth = split_unescaped(core, "#")[0].strip().upper()
     if truth in _TRUTH:
         return Answers("truefalse", [], _TRUTH[truth], explanation)
