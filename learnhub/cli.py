@@ -80,7 +80,7 @@ def questions_stats(path: Path | None, as_json: bool) -> None:
 
 @questions_cli.command("import")
 @click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))
-@click.option("--point", help="Knowledge point for every question of an Aiken (.txt) file.")
+@click.option("--point", help="Knowledge point for an Aiken (.txt) file, and GIFT questions without a $CATEGORY.")
 def questions_import(path: Path | None, point: str | None) -> None:
     """Load questions: the bank's YAML files (and then the study notes), or an .xlsx / .gift / Aiken .txt file.
 
@@ -91,6 +91,8 @@ def questions_import(path: Path | None, point: str | None) -> None:
         bank = load_bank(path)
     else:
         bank = bank_formats.parse_file(path.name, path.read_bytes(), question_bank.db_points(), point)
+    for skipped in bank.skipped:
+        click.echo(f"skipped: {skipped}", err=True)
     try:
         result = question_bank.import_bank(bank)
     except question_bank.BankError as exc:

@@ -172,12 +172,13 @@ def bank_import():
         try:
             changes = question_bank.preview(bank, owner_id)
         except question_bank.BankError as exc:
-            return render_template("admin/bank_import.html", form=form, problems=exc.problems)
+            return render_template("admin/bank_import.html", form=form, problems=exc.problems,
+                                   skipped=bank.skipped)
         token = previews.keep(_preview_dir(), data)
         session[UPLOAD_KEY] = {"token": token, "name": upload.filename, "point": form.point.data or None, "owner": owner_id}
         owner = db.session.get(Organisation, owner_id) if owner_id else None
         return render_template("admin/bank_preview.html", changes=changes, name=upload.filename, form=FlaskForm(),
-                               owner=bank_access.owner_label(owner))
+                               owner=bank_access.owner_label(owner), skipped=bank.skipped)
     return render_template("admin/bank_import.html", form=form, problems=[])
 
 

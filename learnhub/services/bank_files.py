@@ -55,6 +55,7 @@ class BankQuestion:
     version: str
     source: str
     label: str = field(default="", compare=False)  # where in an uploaded file: 第 8 行, 第 3 题
+    title: str = field(default="", compare=False)  # a GIFT ::title::, kept so a re-import can be matched by it
 
 
 @dataclass(frozen=True)
@@ -77,12 +78,21 @@ class Bank:
     points: list[BankPoint] = field(default_factory=list)
     questions: list[BankQuestion] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    skipped: list[Problem] = field(default_factory=list)  # questions of types LearnHub lacks: listed, not errors
 
 
 def normalise_text(text: str) -> str:
     """Fold width, case, spaces and punctuation, for comparing stems and fill-in answers."""
     # [\W_] is exactly "not str.isalnum()" (re docs, \w); one regex pass instead of a Python loop per character.
     return _NOT_ALNUM.sub("", unicodedata.normalize("NFKC", text).lower())
+
+
+def shown_text(text: str) -> str:
+    """Text as a reader sees it, for telling options apart: width and runs of white space folded, nothing dropped.
+
+    Options such as +1, -1 and ±1, or ~ = # { }, differ only in punctuation and are still different.
+    """
+    return " ".join(unicodedata.normalize("NFKC", text).split())
 
 
 def parse_choice_answer(raw: object, n_options: int) -> tuple[int, ...] | None:
@@ -220,6 +230,7 @@ def read_question(
     return BankQuestion(
         key=key, kind=kind, stem=stem, options=options, answer=answer, explanation=explanation,
         article=article, point=point.name, difficulty=difficulty, version=version, source=source,
+        title=str(raw.get("title") or "").strip(),
     )
 
 
@@ -229,7 +240,7 @@ def _read_answer(kind: str, stem: str, options: tuple[str, ...], raw: object, sa
         if not low <= len(options) <= high:
             say(f"{'单选' if kind == 'single' else '多选'}题应有 {low} 到 {high} 个选项")
             return None
-        if any(not o for o in options) or len({normalise_text(o) for o in options}) != len(options):
+        if any(not o for o in options) or len({shown_text(o) for o in options}) != len(options):
             say("选项不能为空或重复")
         answer = parse_choice_answer(raw, len(options))
         if answer is None:

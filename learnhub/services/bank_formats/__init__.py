@@ -7,7 +7,9 @@ rejects a file with any problem, so the parsers report every bad row, each named
 What each format carries:
 - Excel: everything. 题目编号, 条文 and 版本 are our own optional columns for a lossless round trip.
 - GIFT: everything except fill-in questions with more than one blank, which export skips (and counts in a
-  leading comment). Article, point, difficulty and version ride in a `// learnhub:` comment.
+  leading comment). Article, point, difficulty and version ride in a `// learnhub:` comment; the point also
+  in $CATEGORY and the id in the ::title::, so a file that went through Moodle still says where each
+  question belongs. Essay, numerical, matching and description questions are skipped (`Bank.skipped`).
 - Aiken: single choice only, stem, options and answer; the importer picks one point for the whole file.
 """
 
@@ -20,6 +22,7 @@ from .aiken import export_aiken, parse_aiken
 from .common import decode_text, refuse
 from .excel import export_excel, parse_excel
 from .gift import export_gift, parse_gift
+from .textfile import clean_text
 
 __all__ = ["export_aiken", "export_excel", "export_gift", "parse_aiken", "parse_excel", "parse_file", "parse_gift"]
 
@@ -35,11 +38,12 @@ def parse_file(filename: str, data: bytes, points: dict[str, BankPoint], aiken_p
         return refuse(name, f"不支持的文件类型（{shown}）：请上传 .xlsx（Excel）、.gift（Moodle GIFT）或 .txt（Aiken）文件")
     text = decode_text(data)
     if text is None:
-        return refuse(name, "无法识别文件编码，请另存为 UTF-8 编码的文本文件")
-    if "\x00" in text:  # binary, or UTF-16: and PostgreSQL refuses NUL in text
-        return refuse(name, "文件中有空字符（NUL），不是纯文本文件，请另存为 UTF-8 编码的文本文件")
+        return refuse(name, "无法识别文件编码，请另存为 UTF-8（或带 BOM 的 UTF-16）编码的文本文件")
+    text, unreadable = clean_text(text)  # NUL refused (PostgreSQL cannot store it), other controls dropped
+    if unreadable:
+        return refuse(name, unreadable)
     if suffix == ".gift":
-        return parse_gift(text, points, name)
+        return parse_gift(text, points, name, aiken_point)
     if not aiken_point:
         return refuse(name, "导入 Aiken（.txt）文件时须为整个文件选择一个知识点")
     return parse_aiken(text, points, aiken_point, name)

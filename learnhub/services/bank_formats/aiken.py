@@ -1,23 +1,31 @@
-"""Aiken plain text (single choice only), read and written."""
+"""Aiken plain text (single choice only), read and written.
+
+Read as Moodle reads it (qformat_aiken): the question text, then one option a line (`A.` or `A)`, then
+the text), then `ANSWER: B`; blank lines between questions are ignored. Tolerated beyond Moodle: a
+stem over several lines, a lower-case answer letter, full-width letters and punctuation (`Ａ．`, `B）`,
+`ANSWER：Ｃ`), `A、` and `答案：`. Every problem names the line where its question starts.
+"""
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 from ..bank_files import LETTERS, Bank, BankPoint, BankQuestion, format_answer
 from ..constitution import VERSION
 from .common import MAX_QUESTIONS, finish, generated_key, point_article, refuse, too_long, too_many_questions
+from .textfile import clean_text
 
-
-_AIKEN_OPTION = re.compile(r"\s*([A-Z])\s*[.)．）]\s?(.*)")
-_AIKEN_ANSWER = re.compile(r"\s*ANSWER\s*[:：]\s*(.*)", re.I)
+_AIKEN_OPTION = re.compile(r"\s*([A-ZＡ-Ｚ])\s*[.)．）、]\s*(.*)")
+_AIKEN_ANSWER = re.compile(r"\s*(?:ANSWER|答案)\s*:\s*(.*)", re.IGNORECASE)  # matched on the NFKC form: ： is :
 
 
 @dataclass
 class _AikenDraft:
     """One Aiken question as it is being read."""
 
+    line: int  # where it starts, from 1
     stem: list[str] = field(default_factory=list)
     letters: list[str] = field(default_factory=list)
     options: list[str] = field(default_factory=list)
@@ -29,33 +37,37 @@ def parse_aiken(text: str, points: dict[str, BankPoint], point: str, source: str
     """Read Aiken (single choice only) into a validated Bank, every question on the one given point."""
     if point not in points:
         return refuse(source, f"知识点「{point}」不存在，请选择一个已有的知识点")
+    text, unreadable = clean_text(text)
+    if unreadable:
+        return refuse(source, unreadable)
     if refused := too_long(source, text):
         return refused
     drafts = _aiken_drafts(text)
     if len(drafts) > MAX_QUESTIONS:
         return too_many_questions(source)
-    rows = [(f"第 {n} 题", "", _aiken_row(d, points[point])) for n, d in enumerate(drafts, start=1)]
+    rows = [(f"第 {d.line} 行（第 {n} 题）", "", _aiken_row(d, points[point])) for n, d in enumerate(drafts, start=1)]
     return finish(source, rows, points)
 
 
 def _aiken_drafts(text: str) -> list[_AikenDraft]:
     """Group lines into questions: stem lines, lettered options, then the ANSWER line."""
     drafts: list[_AikenDraft] = []
-    for line in text.splitlines():
+    for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         if not drafts or drafts[-1].answer is not None:
-            drafts.append(_AikenDraft())
+            drafts.append(_AikenDraft(line=number))
         draft = drafts[-1]
-        answer, option = _AIKEN_ANSWER.fullmatch(line), _AIKEN_OPTION.fullmatch(line)
+        answer, option = _AIKEN_ANSWER.fullmatch(unicodedata.normalize("NFKC", line)), _AIKEN_OPTION.fullmatch(line)
+        letter = unicodedata.normalize("NFKC", option[1]) if option else ""
         if answer:
-            draft.answer = answer[1].strip()
-        elif option and draft.stem and (draft.options or option[1] == "A"):
-            draft.letters.append(option[1])
+            draft.answer = re.sub(r"[\s.。]+$", "", answer[1]).upper()
+        elif option and draft.stem and (draft.options or letter == "A"):
+            draft.letters.append(letter)
             draft.options.append(option[2].strip())
         elif draft.options:
-            draft.errors.append("：选项之后缺少「ANSWER: 字母」行")
-            drafts.append(_AikenDraft(stem=[line.strip()]))
+            draft.errors.append(f"：选项之后缺少「ANSWER: 字母」行（第 {number} 行已是下一题）")
+            drafts.append(_AikenDraft(line=number, stem=[line.strip()]))
         else:
             draft.stem.append(line.strip())
     return drafts

@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from ..bank_files import Bank, BankPoint, BankQuestion, Problem, normalise_text, read_question
 from ..constitution import GENERAL_PROGRAM
+from .textfile import decode_text  # noqa: F401  (re-exported: readers import it from here)
 
 DIFFICULTIES = {"1": 1, "2": 2, "3": 3, "易": 1, "中": 2, "难": 3, "简单": 1, "中等": 2, "困难": 3}
 # What a text bank file (GIFT, Aiken) may hold, so its cost is bounded whatever it contains: as many
@@ -81,13 +82,3 @@ def validate_row(bank: Bank, source: str, label: str, raw: dict, points: dict[st
     question = read_question(raw, points, source, scratch, part=None, require_explanation=False)
     bank.problems.extend(Problem(source, p.key or label, f"{label}：{p.message}") for p in scratch.problems)
     return None if question is None else replace(question, label=label)
-
-
-def decode_text(data: bytes) -> str | None:
-    """Decode an uploaded text file: UTF-8 (with or without BOM), else GB18030 as Windows Notepad saves it."""
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    return None

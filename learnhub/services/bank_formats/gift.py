@@ -1,196 +1,179 @@
-"""Moodle GIFT, read and written."""
+"""Moodle GIFT, read and written.
+
+Reading follows Moodle's own importer (qformat_gift): questions are separated by blank lines, `//`
+lines are comments, `$CATEGORY:` sets the category of the questions after it, `::title::` names a
+question, and the braces hold the answers (gift_answers.py). Every problem names the line where its
+question starts, its number in the file and its title: `第 33 行（第 12 题 ::名称::）：…`.
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
 
-from ..bank_files import BLANK, KEY, LETTERS, Bank, BankPoint, BankQuestion
+from ..bank_files import BLANK, KEY, Bank, BankPoint, BankQuestion, Problem
 from ..constitution import VERSION
 from .common import (
     MAX_QUESTIONS, Row, finish, generated_key, parse_difficulty, point_article, refuse, too_long, too_many_questions,
 )
+from .gift_answers import Answers, Unsupported, read_answers
+from .gift_markup import Unreadable, looks_like_html, mask, split_format, to_text, unescape
+from .textfile import clean_text
 
 # Answer markers (= ~ #) outside comments, in the whole file: each costs a few µs to read, and a question
 # of four options and an explanation has eight.
 MAX_MARKERS = 10 * MAX_QUESTIONS
+# Category segments that name no subject: Moodle's context roots and its top category.
+_CONTEXTS = re.compile(r"^(\$[a-z]+\$|top)$", re.IGNORECASE)
+_TITLE_SHOWN = 30
 
 
 @dataclass
-class _GiftBlock:
-    """One blank-line-separated chunk of a GIFT file, comments and category taken out."""
+class GiftBlock:
+    """One question of a GIFT file: its raw text (comments and category lines taken out) and where it is."""
 
+    line: int  # where its text starts in the file, from 1
+    number: int  # its place among the file's questions, from 1
     body: str = ""
     meta: dict[str, str] = field(default_factory=dict)
-    category: str = ""
+    category: str = ""  # the point name its $CATEGORY gives: the path's last segment
+    title: str = ""
+
+    @property
+    def label(self) -> str:
+        """How messages name it: 第 33 行（第 12 题 ::名称::）."""
+        title = self.title if len(self.title) <= _TITLE_SHOWN else self.title[:_TITLE_SHOWN] + "…"
+        return f"第 {self.line} 行（第 {self.number} 题" + (f" ::{title}::" if title else "") + "）"
 
 
-def parse_gift(text: str, points: dict[str, BankPoint], source: str = "题库.gift") -> Bank:
-    """Read Moodle GIFT into a validated Bank (choice, true/false and one-blank fill-in questions)."""
+@dataclass
+class GiftFile:
+    """What a GIFT file holds: the questions LearnHub can take (raw rows) and those it skips."""
+
+    rows: list[Row] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # 第 9 行（第 3 题）：论述题，LearnHub 没有这种题型，已跳过
+    refused: str = ""  # a reason to refuse the whole file
+
+
+def parse_gift(text: str, points: dict[str, BankPoint], source: str = "题库.gift", point: str | None = None) -> Bank:
+    """Read Moodle GIFT into a validated Bank (choice, true/false and fill-in questions).
+
+    A question's point is its `// learnhub: point=` comment, else the last segment of its $CATEGORY,
+    else `point` (chosen for the whole file). Question types LearnHub lacks are listed in `skipped`.
+    """
+    text, unreadable = clean_text(text)
+    if unreadable:
+        return refuse(source, unreadable)
     if refused := too_long(source, text):
         return refused
-    rows: list[Row] = []
-    category, markers = "", 0
-    for chunk in re.split(r"\n[ \t]*\n", text.replace("\r\n", "\n").replace("\r", "\n")):
-        block = _gift_block(chunk, category)
-        category = block.category
-        markers += sum(_mask(block.body).count(marker) for marker in "=~#")
+    gift = read_gift(text, points, point)
+    if gift.refused:
+        return refuse(source, gift.refused)
+    if gift.rows or not gift.skipped:
+        bank = finish(source, gift.rows, points)
+    else:
+        bank = refuse(source, f"文件中没有 LearnHub 能导入的题目：{len(gift.skipped)} 道题的题型不支持，已跳过")
+    bank.skipped = [Problem(source, "", message) for message in gift.skipped]
+    return bank
+
+
+def read_gift(text: str, points: dict[str, BankPoint], point: str | None = None) -> GiftFile:
+    """Read every question into a raw row (or its errors), or a skip; stop early on a file too big to read."""
+    gift, markers = GiftFile(), 0
+    for block in gift_blocks(text):
+        markers += sum(mask(block.body).count(marker) for marker in "=~#")
         if markers > MAX_MARKERS:
-            return refuse(source, f"文件中的答案标记（= ~ #）超过 {MAX_MARKERS} 个，请拆分成几个文件再导入")
-        if block.body.strip():
-            if len(rows) == MAX_QUESTIONS:
-                return too_many_questions(source)
-            label = f"第 {len(rows) + 1} 题"
-            rows.append((label, "", _gift_question(block, points)))
-    return finish(source, rows, points)
+            gift.refused = f"文件中的答案标记（= ~ #）超过 {MAX_MARKERS} 个，请拆分成几个文件再导入"
+            break
+        if block.number > MAX_QUESTIONS:
+            gift.refused = too_many_questions("").problems[0].message
+            break
+        row = gift_row(block, points, point)
+        if isinstance(row, Unsupported):
+            gift.skipped.append(f"{block.label}：{row.reason}")
+        else:
+            gift.rows.append((block.label, "", row))
+    return gift
 
 
-def _gift_block(chunk: str, category: str) -> _GiftBlock:
-    """Split a chunk into question text, `// learnhub:` fields and the current $CATEGORY."""
-    block = _GiftBlock(category=category)
-    body = []
-    for line in chunk.split("\n"):
+def gift_blocks(text: str):
+    """Yield the file's questions: runs of non-blank lines, without comments and $CATEGORY lines."""
+    category, number, start, lines, meta = "", 0, 0, [], {}
+    for n, line in enumerate([*text.split("\n"), ""], start=1):
         stripped = line.strip()
-        if stripped.startswith("//"):
+        if not stripped:
+            if lines:
+                number += 1
+                yield _block(start, number, "\n".join(lines), meta, category)
+            lines, meta = [], {}
+        elif stripped.startswith("//"):
             found = re.match(r"//\s*learnhub\s*:(.*)", stripped)
             if found:
                 pairs = (part.partition("=") for part in found[1].split(";"))
-                block.meta = {k.strip(): v.strip() for k, _, v in pairs if k.strip()}
+                meta = {k.strip(): v.strip() for k, _, v in pairs if k.strip()}
         elif stripped.startswith("$CATEGORY:"):
-            block.category = stripped[len("$CATEGORY:"):].strip().rsplit("/", 1)[-1].strip()
+            category = category_point(stripped[len("$CATEGORY:"):])
         else:
-            body.append(line)
-    block.body = "\n".join(body)
+            start = start if lines else n
+            lines.append(line)
+
+
+def _block(line: int, number: int, body: str, meta: dict[str, str], category: str) -> GiftBlock:
+    block = GiftBlock(line=line, number=number, body=body, meta=meta, category=category)
+    found = re.match(r"\s*::(.*?)::", mask(body), re.DOTALL)
+    if found:
+        block.title = " ".join(unescape(body[found.start(1):found.end(1)]).split())
     return block
 
 
-def _mask(text: str) -> str:
-    """Blank out escape sequences (same length), so structural characters can be found by position."""
-    return re.sub(r"\\.", "\x01\x01", text, flags=re.S)
+def category_point(path: str) -> str:
+    """The point a $CATEGORY path names: its last segment that is not Moodle's top or context ('//' is a '/')."""
+    segments = [s.replace("\x00", "/").strip() for s in path.replace("//", "\x00").split("/")]
+    named = [s for s in segments if s and not _CONTEXTS.match(s) and not s.startswith("Default for ")]
+    return named[-1] if named else ""
 
 
-def _unescape(text: str) -> str:
-    """Undo GIFT escapes: \\~ \\= \\# \\{ \\} \\: \\\\ and \\n for a newline."""
-    return re.sub(r"\\(.)", lambda m: "\n" if m[1] == "n" else m[1], text, flags=re.S)
-
-
-def _split_unescaped(text: str, pattern: str) -> list[str]:
-    """Split raw GIFT text where `pattern` matches outside an escape."""
-    parts, start = [], 0
-    for found in re.finditer(pattern, _mask(text)):
-        parts.append(text[start:found.start()])
-        start = found.end()
-    return parts + [text[start:]]
-
-
-def _gift_question(block: _GiftBlock, points: dict[str, BankPoint]) -> dict | list[str]:
-    """Turn one GIFT question into the raw question dict, or its format errors."""
-    parts = _gift_parts(block.body)
-    if isinstance(parts, str):
-        return [parts]
-    title, before, inside, after = parts
-    answer = _gift_answer(inside)
-    if isinstance(answer, str):
-        return [answer]
-    kind, options, correct, explanation = answer
-    point, errors = _gift_point(block, points)
-    if errors:
-        return errors
-    meta = block.meta
-    stem = _gift_stem(before, after, kind)
-    return {
-        "id": title if meta and KEY.match(title) else generated_key(stem), "type": kind, "stem": stem,
-        "article": meta.get("article") or point_article(point), "point": point.name,
-        "difficulty": parse_difficulty(meta.get("difficulty", "")), "version": meta.get("version") or VERSION,
-        "options": options, "answer": correct, "explanation": explanation,
-    }
-
-
-def _gift_parts(body: str) -> tuple[str, str, str, str] | str:
-    """Split a question into title, text before the answer braces, the braces' content and text after."""
-    masked = _mask(body)
-    title, start = "", 0
-    found = re.match(r"\s*::(.*?)::", masked, re.S)
-    if found:
-        title, start = _unescape(body[found.start(1):found.end(1)]).strip(), found.end()
-    opening = masked.find("{", start)
+def gift_row(block: GiftBlock, points: dict[str, BankPoint], point: str | None) -> dict | list[str] | Unsupported:
+    """Turn one GIFT question into the raw question dict, its format errors, or a skip."""
+    body = block.body
+    masked = mask(body)
+    start = found.end() if (found := re.match(r"\s*::.*?::", masked, re.DOTALL)) else 0
+    opening, closing = masked.find("{", start), masked.find("}", start)
+    if opening < 0 and closing < 0:
+        return Unsupported("说明文字")
     closing = masked.find("}", opening + 1) if opening >= 0 else -1
-    if closing < 0:
-        return "：没有答案部分（缺少成对的 { }），可能是说明文字或格式错误"
-    if "{" in masked[closing + 1:] or "{" in masked[opening + 1:closing]:
-        return "：一道题只能有一个答案部分 { }"
-    before, after = _unescape(body[start:opening]).strip(), _unescape(body[closing + 1:]).strip()
-    return title, re.sub(r"^\[(html|moodle|plain|markdown)\]", "", before).strip(), body[opening + 1:closing], after
+    if closing < 0 or masked.find("}", start, opening) >= 0:
+        return ["：答案部分的花括号 { } 不成对（文字中的花括号要写成 \\{ \\}）"]
+    if "{" in masked[opening + 1:closing] or re.search(r"[{}]", masked[closing + 1:]):
+        return ["：一道题只能有一个答案部分 { }（文字中的花括号要写成 \\{ \\}）"]
+    fmt, before = split_format(body[start:opening])
+    after = body[closing + 1:]
+    try:
+        answers = read_answers(body[opening + 1:closing], fmt)
+        if not isinstance(answers, Answers):
+            return answers if isinstance(answers, Unsupported) else [answers]
+        stem = to_text(unescape(before + ("____" if after.strip() else "") + after), fmt)
+    except Unreadable as exc:
+        return [f"：{exc}"]
+    if answers.kind == "fill" and not BLANK.search(stem):
+        stem += "____"
+    return _raw_question(block, answers, stem, points, point)
 
 
-def _gift_stem(before: str, after: str, kind: str) -> str:
-    """Return the stem: braces mid-sentence leave a blank, and a fill-in question always has one."""
-    if after:
-        return f"{before}____{after}"
-    if kind == "fill" and not BLANK.search(before):
-        return f"{before}____"
-    return before
-
-
-def _gift_point(block: _GiftBlock, points: dict[str, BankPoint]) -> tuple[BankPoint | None, list[str]]:
-    """Find the question's point: the learnhub comment, else the last segment of $CATEGORY."""
-    name = block.meta.get("point") or (block.category if block.category in points else "")
+def _raw_question(block: GiftBlock, answers: Answers, stem: str, points: dict[str, BankPoint],
+                  point: str | None) -> dict | list[str]:
+    """The dict read_question validates; the point is named, and the pipeline resolves the name."""
+    meta = block.meta
+    name = meta.get("point") or block.category or (point or "")
     if not name:
-        return None, ["：缺少知识点（需要 // learnhub: point=… 注释，或 $CATEGORY 的最后一级为已有知识点）"]
-    if name not in points:
-        return None, [f"：「{name}」不是已有的知识点"]
-    return points[name], []
-
-
-def _gift_answer(inside: str) -> tuple[str, list[str], object, str] | str:
-    """Read the braces: (kind, options, answer in YAML shape, explanation), or an error."""
-    core, *feedback = _split_unescaped(inside, "####")
-    explanation = _unescape("####".join(feedback)).strip()
-    masked = _mask(core).strip()
-    if not masked:
-        return "：答案部分为空（论述题不能导入）"
-    if masked.startswith("#"):
-        return "：不支持数值题"
-    if "->" in masked:
-        return "：不支持匹配题"
-    truth = _unescape(_split_unescaped(core, "#")[0]).strip().upper()
-    if truth in ("T", "TRUE", "F", "FALSE"):
-        return "truefalse", [], "对" if truth.startswith("T") else "错", explanation
-    answers = _gift_answers(core)
-    if isinstance(answers, str):
-        return answers
-    if all(marker == "=" for marker, _, _ in answers):
-        accepted = [text for _, weight, text in answers if weight is None or weight > 0]
-        return "fill", [], ["|".join(accepted)], explanation
-    return _gift_choice(answers) + (explanation,)
-
-
-def _gift_answers(core: str) -> list[tuple[str, float | None, str]] | str:
-    """Split `=a ~%50%b#feedback` into (marker, weight or None, text), dropping per-answer feedback."""
-    marks = list(re.finditer(r"[=~]", _mask(core)))
-    if not marks or core[:marks[0].start()].strip():
-        return "：答案部分无法识别（每个答案应以 = 或 ~ 开头）"
-    answers = []
-    for mark, following in zip(marks, marks[1:] + [None]):
-        piece = core[mark.end():following.start() if following else len(core)]
-        piece = _split_unescaped(piece, "#")[0].strip()
-        weight = re.match(r"%(-?\d+(?:\.\d+)?)%", piece)
-        text = _unescape(piece[weight.end():] if weight else piece).strip()
-        answers.append((mark[0], float(weight[1]) if weight else None, text))
-    return answers
-
-
-def _gift_choice(answers: list[tuple[str, float | None, str]]) -> tuple[str, list[str], list[str]]:
-    """Return (kind, options, answer letters): weighted answers make a multiple-choice question."""
-    options = [text for _, _, text in answers]
-    if any(weight is not None for _, weight, _ in answers):
-        right = [i for i, (m, w, _) in enumerate(answers) if (w if w is not None else (100 if m == "=" else 0)) > 0]
-        kind = "multiple"
-    else:
-        right = [i for i, (m, _, _) in enumerate(answers) if m == "="]
-        kind = "single"
-    # Letters beyond F cannot exist; read_question reports the option count instead.
-    return kind, options, [LETTERS[i] for i in right if i < len(LETTERS)]
+        return ["：没有知识点：请用 $CATEGORY 写明题目的分类，或在导入时为整个文件选择一个知识点"]
+    article = meta.get("article") or (point_article(points[name]) if name in points else "")
+    return {
+        "id": block.title if meta and KEY.match(block.title) else generated_key(stem), "title": block.title,
+        "type": answers.kind, "stem": stem, "article": article, "point": name,
+        "difficulty": parse_difficulty(meta.get("difficulty", "")), "version": meta.get("version") or VERSION,
+        "options": answers.options, "answer": answers.answer, "explanation": answers.explanation,
+    }
 
 
 def export_gift(questions: list[BankQuestion]) -> str:
@@ -203,19 +186,24 @@ def export_gift(questions: list[BankQuestion]) -> str:
     for question in kept:
         if question.point != category:
             category = question.point
-            chunks.append(f"$CATEGORY: $course$/top/LearnHub/{category.replace('/', '／')}")
+            chunks.append(f"$CATEGORY: $course$/top/LearnHub/{category.replace('/', '//')}")
         chunks.append(_gift_export_one(question))
     return "\n\n".join(chunks) + "\n"
 
 
 def _gift_escape(text: str) -> str:
-    """Escape GIFT's special characters and newlines."""
+    """Escape GIFT's special characters and newlines; text that opens like a [format] marker is marked [plain]."""
     text = re.sub(r"([\\~=#{}:])", r"\\\1", text)
-    return text.replace("\r\n", "\n").replace("\n", "\\n")
+    marked = "[plain]" if split_format(text)[1] != text.lstrip() else ""
+    return marked + text.replace("\r\n", "\n").replace("\n", "\\n")
 
 
 def _gift_export_one(q: BankQuestion) -> str:
-    """Return one question in GIFT, preceded by the learnhub comment carrying what GIFT cannot."""
+    """Return one question in GIFT, preceded by the learnhub comment carrying what GIFT cannot.
+
+    Text that Moodle's default format would read as HTML is marked [plain], for the question and (by
+    Moodle's rule) its answers and feedback, so that it comes back as written.
+    """
     meta = f"// learnhub: article={q.article}; point={q.point}; difficulty={q.difficulty}; version={q.version}"
     feedback = f"####{_gift_escape(q.explanation)}" if q.explanation else ""
     if q.kind == "truefalse":
@@ -225,7 +213,12 @@ def _gift_export_one(q: BankQuestion) -> str:
     else:
         lines = [_gift_option(q, i) for i in range(len(q.options))] + ([feedback] if feedback else [])
         body = "\n" + "\n".join(lines) + "\n"
-    return f"{meta}\n::{q.key}::{_gift_escape(q.stem)}{{{body}}}"
+    alternatives = (alt for blank in q.answer if isinstance(blank, tuple) for alt in blank)
+    texts = [q.stem, q.explanation, *q.options, *alternatives]
+    stem = _gift_escape(q.stem)
+    if any(looks_like_html(t) for t in texts) and not stem.startswith("[plain]"):
+        stem = "[plain]" + stem
+    return f"{meta}\n::{q.key}::{stem}{{{body}}}"
 
 
 def _gift_option(q: BankQuestion, index: int) -> str:
