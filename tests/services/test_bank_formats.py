@@ -177,7 +177,7 @@ def test_excel_broken_rows_are_each_named_in_chinese():
         ["问答题", "不认识的题型？", None, None, None, None, "甲", "", "入党条件", 1],
         ["单选", "知识点不存在？", "甲", "乙", "丙", None, "A", "", "没有这个点", 1],
         ["单选", "答案越界？", "甲", "乙", "丙", None, "E", "", "入党条件", 1],
-        ["判断", "答案写法不认识。", None, None, None, None, "是", "", "入党条件", 1],
+        ["判断", "答案写法不认识。", None, None, None, None, "大概", "", "入党条件", 1],
         ["判断", "难度不认识。", None, None, None, None, "对", "", "入党条件", "很难"],
         ["判断", None, None, None, None, None, "对", "", "入党条件", 1],
         ["单选", "好题？", "丁", "戊", "己", None, "B", "", "入党条件", 1],
@@ -188,7 +188,8 @@ def test_excel_broken_rows_are_each_named_in_chinese():
     ]
     bank = parse_excel(xlsx(rows), POINTS)
     text = messages(bank)
-    for expected in ("第 3 行「题型」：无法识别「问答题」", "第 4 行「知识点」：「没有这个点」不是已有的知识点",
+    assert [p.message for p in bank.skipped] == ["第 3 行：「问答题」题型不支持，已跳过"]
+    for expected in ("第 4 行「知识点」：「没有这个点」不是已有的知识点",
                      "第 5 行：答案「E」不在选项 ABC 之中", "第 6 行：判断题答案应为", "第 7 行：难度应为 1、2 或 3",
                      "第 8 行：题干为空", "第 9 行：题干与第 2 行重复", "第 10 行：题干中有 1 个空",
                      "第 11 行：多选题至少应有两个正确选项", "第 13 行「知识点」：不能为空"):
@@ -200,7 +201,7 @@ def test_excel_broken_rows_are_each_named_in_chinese():
 def test_excel_missing_required_columns_is_one_problem():
     bank = parse_excel(xlsx([["单选", "题？"]], ["题型", "题干"]), POINTS)
     assert [p.message for p in bank.problems] == [
-        "在前 10 行中没有找到表头：需要 题型、题干、答案、知识点 列（最接近的是「Sheet」表第 1 行，缺少：答案、知识点）"]
+        "在前 10 行中没有找到表头：需要 题干、答案 列（最接近的是「Sheet」表第 1 行，缺少：答案）"]
 
 
 def test_excel_without_questions_is_a_problem():
@@ -339,7 +340,7 @@ def test_gift_broken_file_names_every_bad_question():
     assert bank.questions == []
     text = messages(bank)
     for expected in ("第 1 题：没有答案部分", "第 2 题：不支持数值题", "第 3 题：不支持匹配题", "第 4 题：单选题只能有一个答案",
-                     "第 5 题：答案部分为空", "第 6 题：缺少知识点", "第 7 题：「不存在的知识点」不是已有的知识点",
+                     "第 5 题：答案部分为空", "第 6 题：「未知分类」不是已有的知识点", "第 7 题：「不存在的知识点」不是已有的知识点",
                      "第 8 题：难度应为 1、2 或 3", "第 8 题：version 应为 2022", "第 9 题：没有答案部分"):
         assert expected in text, expected
     assert {p.message.split("：")[0] for p in bank.problems} == {f"第 {n} 题" for n in range(1, 10)}
@@ -428,7 +429,7 @@ def test_parse_file_dispatches_on_extension():
 
 @pytest.mark.parametrize(
     ("filename", "data", "expected"),
-    [("题库.xls", b"\xd0\xcf\x11\xe0", "不支持的文件类型（.xls）"), ("题库.docx", b"PK", "不支持的文件类型（.docx）"),
+    [("题库.xls", b"\xd0\xcf\x11\xe0", "文件已损坏"), ("题库.docx", b"PK", "不支持的文件类型（.docx）"),
      ("题库", b"", "不支持的文件类型（无扩展名）"), ("题库.txt", "题？".encode(), "须为整个文件选择一个知识点"),
      ("题库.gift", b"\xff\xfe\x00\xd8\x80", "无法识别文件编码")],
 )

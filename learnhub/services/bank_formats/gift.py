@@ -99,7 +99,7 @@ def _gift_question(block: _GiftBlock, points: dict[str, BankPoint]) -> dict | li
     meta = block.meta
     stem = _gift_stem(before, after, kind)
     return {
-        "id": title if meta and KEY.match(title) else generated_key(stem), "type": kind, "stem": stem,
+        "id": title if meta and KEY.match(title) else generated_key(stem), "title": title, "type": kind, "stem": stem,
         "article": meta.get("article") or point_article(point), "point": point.name,
         "difficulty": parse_difficulty(meta.get("difficulty", "")), "version": meta.get("version") or VERSION,
         "options": options, "answer": correct, "explanation": explanation,
@@ -134,12 +134,11 @@ def _gift_stem(before: str, after: str, kind: str) -> str:
 
 def _gift_point(block: _GiftBlock, points: dict[str, BankPoint]) -> tuple[BankPoint | None, list[str]]:
     """Find the question's point: the learnhub comment, else the last segment of $CATEGORY."""
-    name = block.meta.get("point") or (block.category if block.category in points else "")
-    if not name:
-        return None, ["：缺少知识点（需要 // learnhub: point=… 注释，或 $CATEGORY 的最后一级为已有知识点）"]
-    if name not in points:
-        return None, [f"：「{name}」不是已有的知识点"]
-    return points[name], []
+    name = block.meta.get("point") or block.category
+    point = points.get(name)  # an import's points resolve any name, and "" to the file's point
+    if point is None:
+        return None, [f"：「{name}」不是已有的知识点" if name else "：缺少知识点（需要 $CATEGORY 或 // learnhub: point=… 注释）"]
+    return point, []
 
 
 def _gift_answer(inside: str) -> tuple[str, list[str], object, str] | str:
