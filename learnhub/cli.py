@@ -103,7 +103,7 @@ def questions_import(path: Path | None, point: str | None, part: str | None, org
     options = bank_import.Options(part_id=part_id, part_name=part or "", point=point or "", skip_invalid=skip_invalid)
     plan = bank_import.plan_import(path.name, path.read_bytes(), owner, options)
     for problem in plan.skipped + plan.left_out:
-        click.echo(f"skipped: {problem}", err=True)
+        click.echo(f"skipped: {problem.source}: {problem.message}", err=True)
     try:
         result = bank_import.apply_plan(plan)
     except question_bank.BankError as exc:

@@ -72,7 +72,7 @@ class PointCatalog(Mapping[str, BankPoint]):
             return self.usable[name]
         if not name or len(name) > MAX_NAME:
             raise KeyError(name)
-        final = next((p.name for p in self.new.values() if p.asked == name), None)
+        final = name if name in self.new else next((p.name for p in self.new.values() if p.asked == name), None)
         if final is None:
             final = free_name(name, self._taken | set(self.usable) | set(self.new), self.owner)
             self.new[final] = NewPoint(name, final)
