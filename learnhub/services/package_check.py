@@ -31,7 +31,7 @@ _CHUNK = 1 << 20
 _CELL_STARTS = (b"<c ", b"<c>", b"<c/", b"<c\t", b"<c\n", b"<c\r")
 _DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s[^>]*?\bref\s*=\s*[\"']([^\"']{1,40})[\"']")
 _REF = re.compile(r"([A-Z]{1,3})?(\d{1,7})?")
-_WORKSHEET = re.compile(r"xl/worksheets/[^/]+\.xml", re.I)
+_WORKSHEET = re.compile(r"xl/worksheets/[^/]+\.xml", re.IGNORECASE)
 
 CORRUPT = "文件已损坏，或不是它的扩展名所说的表格文件（.xlsx、.xls、.ods）；请用 Excel 或 WPS 打开后另存为 .xlsx 再导入"
 

@@ -9,7 +9,7 @@ the server. `tables.py` starts it and turns what it prints into rows.
 
 Standalone on purpose (run as a script, imports nothing from learnhub): usage
 `python sheet_child.py SUFFIX MAX_ROW MAX_COLUMNS MAX_CELLS MEMORY_MB CPU_SECONDS < file`, prints JSON:
-{"sheets": [{"name", "visible", "rows": [[row number, [text, ...]], ...]}]} or {"error": code, ...}.
+{"sheets": [{"name", "visible", "rows": [[row number, [text, ...]], ...]}], "peak_kb": n} or {"error": code, ...}.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import math
 import re
 import sys
 
@@ -39,7 +40,7 @@ def shown(value: object) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
+        if not math.isfinite(value):
             return ""
         if value.is_integer() and abs(value) < 1e15:
             return str(int(value))
@@ -108,6 +109,15 @@ def _limit(memory_mb: int, cpu_seconds: int) -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
 
 
+def _peak_kb() -> int:
+    """This process's peak resident memory since exec (VmHWM; getrusage would count the parent's before exec)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            return next((int(line.split()[1]) for line in status if line.startswith("VmHWM:")), 0)
+    except OSError:
+        return 0
+
+
 def main(argv: list[str]) -> int:
     _suffix, max_row, max_columns, max_cells, memory_mb, cpu_seconds = argv[1], *map(int, argv[2:7])
     _limit(memory_mb, cpu_seconds)
@@ -116,6 +126,7 @@ def main(argv: list[str]) -> int:
         out = read(data, max_row, max_columns, max_cells)
     except MemoryError:
         out = {"error": "memory"}
+    out["peak_kb"] = _peak_kb()
     sys.stdout.write(json.dumps(out, ensure_ascii=False, separators=(",", ":")))
     return 0
 
