@@ -153,8 +153,10 @@ def bank_import_confirm():
         return redirect(url_for("admin.bank_import"))
     pending, data = found
     plan = _plan(pending, data, _options(request.form, pending["point"]))
-    if _digest(plan) != pending.get("digest") or not plan.importable:
+    if _digest(plan) != pending.get("digest"):
         return _show(plan, pending, note="选择有改动：下面是按新的选择生成的预览，请核对后再确认导入")
+    if not plan.importable:  # the bank changed since the preview: say what stops it now
+        return _show(plan, pending)
     try:
         result = importing.apply_plan(plan)
     except question_bank.BankError as exc:

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from sqlalchemy import exists, func, or_, select, text, update
+from sqlalchemy import exists, func, insert, or_, select, text, update
 
 from ..extensions import db
 from ..models import (
@@ -183,6 +183,16 @@ def _answer_json(bq: BankQuestion) -> list:
     if bq.kind == "fill":
         return [list(alts) for alts in bq.answer]
     return list(bq.answer)
+
+
+def add_questions(items: list[tuple[BankQuestion, KnowledgePoint]], owner_id: int | None) -> int:
+    """Insert questions that are new to the database, in one statement (an import may bring thousands);
+    return how many. The points must have ids (flushed)."""
+    if items:
+        db.session.execute(insert(Question), [
+            {"key": bq.key, "revision": 1, "owner_org_id": owner_id, **_fields(bq, point)} for bq, point in items
+        ])
+    return len(items)
 
 
 def import_one(bq: BankQuestion, existing: Question | None, point: KnowledgePoint, owner_id: int | None,

@@ -205,3 +205,17 @@ def test_a_committee_reimporting_its_file_adds_nothing_and_never_matches_another
     assert again.part.part_id is not None  # the part named after the file is reused
     other = plan("竞赛题库-标题行.xls", data, owner="b")
     assert {m.status for m in other.matches} == {"new"}
+
+
+def test_an_option_past_f_refuses_its_row_instead_of_vanishing(ctx, world):
+    rows = [["题型", "题干", "A", "B", "C", "D", "E", "F", "G", "答案"],
+            ["单选", "七个选项的题？", "甲", "乙", "丙", "丁", "戊", "己", "庚", "G"],
+            ["单选", "三个选项的题？", "甲", "乙", "丙", "", "", "", "", "A"]]
+    p = plan("题库.xlsx", sheet(rows))
+    assert [x.message for x in p.problems] == ["第 2 行：选项超过 6 个（选项 F 之后的选项无法导入）"]
+    assert p.valid == 1
+
+
+def test_a_fill_in_asked_outright_gets_its_blank_at_the_end(ctx, world):
+    p = plan("题库.csv", "题型,题干,答案\n填空,党员的预备期是多长？,一年\n".encode())
+    assert [(m.question.stem, m.question.answer) for m in p.matches] == [("党员的预备期是多长？____", (("一年",),))]

@@ -19,6 +19,9 @@ COLUMN_NAMES: dict[str, list[str]] = {
     "stem": ["题干", "题目", "试题", "试题内容", "题目内容", "问题", "题目名称"],
     **{letter: [f"选项{letter}", letter, f"{letter}选项", f"选项{_OPTION_NUMBERS[i]}", f"选项{i + 1}"]
        for i, letter in enumerate(LETTERS)},
+    # Options past F cannot be stored: read only to refuse a row that uses them, never to drop one silently.
+    **{f"extra{i}": [f"选项{letter}", letter, f"{letter}选项", f"选项{number}", f"选项{i + 7}"]
+       for i, (letter, number) in enumerate(zip("GH", "七八", strict=True))},
     "answer": ["答案", "正确答案", "参考答案", "标准答案", "答案选项"],
     "explanation": ["解析", "答案解析", "试题解析", "题目解析", "解释", "答题解析"],
     "point": ["知识点", "所属知识点", "知识点名称", "章节", "所属章节", "分类", "目录", "题目分类", "试题分类"],
@@ -89,8 +92,10 @@ def truth(text: str) -> str:
 
 
 def fill_stem(stem: str) -> str:
-    """Blanks written （ ）, (), 【 】, ＿＿ or __ become ____, the one blank the validator counts."""
-    return _BLANKS.sub("____", stem)
+    """Blanks written （ ）, (), 【 】, ＿＿ or __ become ____, the one blank the validator counts; a stem with
+    none (a question asked outright) gets one at the end, as Moodle's short answers do."""
+    stem = _BLANKS.sub("____", stem)
+    return stem if "____" in stem else f"{stem}____"
 
 
 def fill_answers(text: str, blanks: int) -> list[str]:

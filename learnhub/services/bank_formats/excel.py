@@ -81,6 +81,8 @@ def _excel_row(cells: dict[str, str], points: Mapping[str, BankPoint]) -> dict |
                       else "「题型」：为空，且无法从选项和答案判断题型")
     if point is None:
         errors.append(f"「知识点」：「{cells['point']}」不是已有的知识点" if cells["point"] else "「知识点」：不能为空")
+    if cells["extra0"] or cells["extra1"]:
+        errors.append(f"：选项超过 {len(LETTERS)} 个（选项 {LETTERS[-1]} 之后的选项无法导入）")
     if errors:
         return errors
     answer: object = cells["answer"]

@@ -20,7 +20,7 @@ from ...models import Organisation
 from .. import bank_formats
 from ..bank_files import Bank, Problem
 from ..bank_formats.common import decode_text
-from ..question_bank import BankError, ImportResult, import_one
+from ..question_bank import BankError, ImportResult, add_questions, import_one
 from .matching import BankIndex, Match, match_all
 from .points import NewPoint, PartPlan, PointCatalog, create_points, plan_part, usable_parts
 
@@ -146,8 +146,11 @@ def apply_plan(plan: Plan) -> ImportResult:
     result = ImportResult()
     try:
         points = create_points(plan.catalog, {new.name for new, _ in plan.new_points})
+        fresh = [(m.question, points[m.question.point]) for m in plan.matches if m.current is None]
+        result.created = add_questions(fresh, owner_id)
         for match in plan.matches:
-            import_one(match.question, match.current, points[match.question.point], owner_id, result)
+            if match.current is not None:
+                import_one(match.question, match.current, points[match.question.point], owner_id, result)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()

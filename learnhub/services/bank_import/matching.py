@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass, replace
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from ...extensions import db
 from ...models import Question
@@ -54,7 +55,7 @@ class BankIndex:
         self.owner_id = owner_id
         rows = db.session.execute(select(Question.key, Question.owner_org_id).where(Question.is_current.is_(True))).all()
         self.others = {key: owner for key, owner in rows if owner != owner_id}
-        own = select(Question).where(Question.is_current.is_(True))
+        own = select(Question).options(joinedload(Question.point)).where(Question.is_current.is_(True))
         own = own.where(Question.owner_org_id.is_(None) if owner_id is None else Question.owner_org_id == owner_id)
         self.by_key = {q.key: q for q in db.session.scalars(own)}
         self.by_print: dict[tuple[str, ...], Question] = {}
@@ -82,8 +83,9 @@ def match_all(questions: list[BankQuestion], index: BankIndex, carried: frozense
                 continue
             matches.append(Match(bq, None, []))
         else:
-            bq = merge(bq, to_bank_question(current), carried)
-            matches.append(Match(bq, current, changed_fields(bq, to_bank_question(current))))
+            stored = to_bank_question(current)
+            bq = merge(bq, stored, carried)
+            matches.append(Match(bq, current, changed_fields(bq, stored)))
         if bq.key in claimed:
             problems.append(Problem(source, bq.key, f"{_at(bq)}与{claimed[bq.key]}是同一道题（题目编号「{bq.key}」）", bq.label))
         claimed.setdefault(bq.key, bq.label or bq.key)
