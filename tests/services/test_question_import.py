@@ -146,15 +146,30 @@ def test_an_organisations_import_never_changes_built_in_or_foreign_nodes(ctx, wo
     assert before <= after and {a[3] for a in after - before} == {world.org["a"]}
 
 
-def test_new_points_show_in_the_mastery_report_of_the_committee(ctx, world):
-    from learnhub.services import mastery  # noqa: F401 - the report reads points through the question
+def test_points_an_import_creates_are_measured_by_the_mastery_report(ctx, world, monkeypatch):
+    from learnhub.models import User
+    from learnhub.services import mastery, quizzes
+    from learnhub.services.orgs import scope_for
 
-    stored(plan("题库.csv", "题型,题干,答案,知识点\n判断,甲。,对,新点\n".encode()))
-    question = db.session.scalar(select(Question).filter_by(stem="甲。"))
-    tree = {n.id: n for n in db.session.scalars(select(KnowledgePoint))}
-    point = tree[question.point_id]
-    assert point.level is PointLevel.POINT and tree[point.parent_id].level is PointLevel.ARTICLE
-    assert tree[tree[point.parent_id].parent_id].level is PointLevel.PART  # the depth reports and draws walk
+    from ..factories import make_assignment
+    from ..quiz.helpers import shown_answer
+
+    monkeypatch.setattr(mastery, "MIN_MEMBERS", 1)
+    monkeypatch.setattr(mastery, "MIN_ANSWERS", 1)
+    stored(plan("专题.csv", "题型,题干,答案,知识点\n判断,甲。,对,新点甲\n判断,乙。,错,新点乙\n".encode()))
+    questions = list(db.session.scalars(select(Question).where(Question.stem.in_(["甲。", "乙。"]))))
+    assignment = make_assignment(org("a"), questions, title="专题测验")
+    db.session.commit()
+    attempt = quizzes.start_attempt(assignment, db.session.get(User, world.user["m_a1"]))
+    for pos, entry in enumerate(attempt.paper, start=1):
+        q = db.session.get(Question, entry["q"])
+        quizzes.save_answer(attempt, pos, shown_answer(q, entry["perm"], q.stem == "甲。"), pos, 60)
+    quizzes.submit_attempt(attempt, None, 60)
+    report = mastery.mastery_report(scope_for(db.session.get(User, world.user["org_a"])), assignment)
+    assert sorted(p.name for p in report.points) == ["新点乙", "新点甲"]
+    branch = next(r for r in report.rows if r.org.code == "a1")
+    assert {s.point.name: (s.right, s.answered) for s in branch.points.values()} == {"新点甲": (1, 1), "新点乙": (0, 1)}
+    assert [p.point.name for p in branch.weak_points] == ["新点乙"]
 
 
 # ---- re-import -------------------------------------------------------------------------------------------
