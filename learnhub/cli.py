@@ -18,6 +18,7 @@ from .services import (
     ServiceError,
     accounts,
     bank_formats,
+    bank_import,
     demo,
     exports,
     items,
@@ -80,21 +81,47 @@ def questions_stats(path: Path | None, as_json: bool) -> None:
 
 @questions_cli.command("import")
 @click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))
-@click.option("--point", help="Knowledge point for an Aiken (.txt) file, and GIFT questions without a $CATEGORY.")
-def questions_import(path: Path | None, point: str | None) -> None:
-    """Load questions: the bank's YAML files (and then the study notes), or an .xlsx / .gift / Aiken .txt file.
+@click.option("--point", help="Knowledge point of the questions that name none (default: one named after the file).")
+@click.option("--part", help="The part new knowledge points go under (default: a part named after the file).")
+@click.option("--org", "org_code", help="Code of the organisation whose bank the file fills (default: built-in).")
+@click.option("--skip-invalid", is_flag=True, help="Import the valid questions and list the bad rows left out.")
+def questions_import(path: Path | None, point: str | None, part: str | None, org_code: str | None,
+                     skip_invalid: bool) -> None:
+    """Load questions: the bank's YAML files (and then the study notes), or a question file: a spreadsheet
+    (.xlsx .xls .ods .csv), Moodle .gift or Aiken .txt.
 
-    Idempotent by id: new questions are added, changed ones revised; all or nothing.
+    Idempotent: questions already in the bank (same id, GIFT title, or stem and options) are revised or
+    left alone; knowledge points the file names that do not exist are created. All or nothing, unless
+    --skip-invalid.
     """
     path = _bank_path(path)
     if path.is_dir() or path.suffix in (".yaml", ".yml"):
-        bank = load_bank(path)
-    else:
-        bank = bank_formats.parse_file(path.name, path.read_bytes(), question_bank.db_points(), point)
-    for skipped in bank.skipped:
-        click.echo(f"skipped: {skipped}", err=True)
+        _import_bank_files(path)
+        return
+    owner = _org(org_code) if org_code else None
+    part_id = next((p.id for p in bank_import.usable_parts(owner) if p.name == part), None) if part else None
+    options = bank_import.Options(part_id=part_id, part_name=part or "", point=point or "", skip_invalid=skip_invalid)
+    plan = bank_import.plan_import(path.name, path.read_bytes(), owner, options)
+    for problem in plan.skipped + plan.left_out:
+        click.echo(f"skipped: {problem.source}: {problem.message}", err=True)
     try:
-        result = question_bank.import_bank(bank)
+        result = bank_import.apply_plan(plan)
+    except question_bank.BankError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        raise click.ClickException(str(exc)) from None
+    click.echo(
+        f"{result.created} created, {result.revised} revised, {result.updated} updated, {result.unchanged} unchanged"
+    )
+    if plan.new_points:
+        click.echo(f"{len(plan.new_points)} knowledge point(s) created under {plan.part.name}: "
+                   + "、".join(new.name for new, _ in plan.new_points))
+
+
+def _import_bank_files(path: Path) -> None:
+    """Import the built-in bank's YAML files, then the study notes when `path` is the bank's folder."""
+    try:
+        result = question_bank.import_bank(load_bank(path))
     except question_bank.BankError as exc:
         for problem in exc.problems:
             click.echo(str(problem), err=True)
@@ -105,6 +132,13 @@ def questions_import(path: Path | None, point: str | None) -> None:
     if path.is_dir():
         count = materials.import_notes(Path(current_app.config["NOTES_DIR"]))
         click.echo(f"{count} study notes loaded")
+
+
+def _org(code: str) -> Organisation:
+    org = db.session.scalar(select(Organisation).where(Organisation.code == code))
+    if org is None:
+        raise click.ClickException(f"no organisation with code {code}")
+    return org
 
 
 @questions_cli.command("owner")

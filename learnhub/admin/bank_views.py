@@ -5,26 +5,20 @@ only their own (services/bank_access.py). A question of another committee does n
 a built-in one they may read but only admins change (403).
 """
 
-from datetime import timedelta
-from pathlib import Path
-
-from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import SelectChoice
 
 from ..auth.decorators import current_scope, editable_question_or_403, question_or_404, unsealed
 from ..extensions import db
-from ..models import KnowledgePoint, Organisation, PointLevel, Question, QuestionKind
-from ..services import bank_access, bank_formats, key_corrections, previews, question_bank
+from ..models import KnowledgePoint, PointLevel, Question, QuestionKind
+from ..services import bank_access, key_corrections, question_bank
 from ..services.bank_files import format_answer
 from . import bp
-from .forms import BankImportForm, QuestionForm
+from .forms import QuestionForm
 
 PAGE_SIZE = 30
-UPLOAD_KEY = "bank_upload"
-# An import would show (new or unchanged) and change the key of a question on the organiser's own paper.
-SEALED_IMPORT = "文件中有题目在你参加的考试中，答案公布后才能导入"
 
 
 @bp.before_request
@@ -36,12 +30,14 @@ def organisers_only_for_bank():
 
 def _parts() -> list[KnowledgePoint]:
     return list(db.session.scalars(
-        select(KnowledgePoint).where(KnowledgePoint.level == PointLevel.PART).order_by(KnowledgePoint.position)
+        select(KnowledgePoint).where(KnowledgePoint.level == PointLevel.PART, bank_access.node_visible(current_scope()))
+        .order_by(KnowledgePoint.position, KnowledgePoint.id)
     ))
 
 
-def _point_choices() -> list[SelectChoice]:
-    return [SelectChoice(name, name) for name in sorted(question_bank.db_points())]
+def _point_choices(question: Question) -> list[SelectChoice]:
+    """The points the question may hang on: those every member who may get it sees."""
+    return [SelectChoice(name, name) for name in sorted(question_bank.db_points(bank_access.point_owners(question.owner)))]
 
 
 @bp.get("/questions")
@@ -57,7 +53,8 @@ def bank_list():
     if part_id:
         articles = select(KnowledgePoint.id).where(KnowledgePoint.parent_id == part_id)
         points = list(db.session.scalars(
-            select(KnowledgePoint).where(KnowledgePoint.parent_id.in_(articles)).order_by(KnowledgePoint.position)
+            select(KnowledgePoint).where(KnowledgePoint.parent_id.in_(articles), bank_access.node_visible(current_scope()))
+            .order_by(KnowledgePoint.position)
         ))
     return render_template(
         "admin/bank_list.html", page=page, parts=_parts(), points=points, kinds=list(QuestionKind), args=args,
@@ -73,7 +70,7 @@ def bank_edit(question_id: int):
     question = question_or_404(question_id) if request.method == "GET" else editable_question_or_403(question_id)
     unsealed(question.key)
     form = QuestionForm()
-    form.point.choices = _point_choices()
+    form.point.choices = _point_choices(question)
     if request.method == "GET":
         _fill(form, question)
     elif form.validate_on_submit():
@@ -124,84 +121,3 @@ def bank_retire(question_id: int):
         question_bank.set_retired(question, not question.retired)
         flash("已停用这道题" if question.retired else "已恢复这道题", "success")
     return redirect(url_for("admin.bank_edit", question_id=question.id))
-
-
-def _preview_dir() -> Path:
-    return previews.folder_in(current_app.instance_path)
-
-
-def _preview_ttl() -> timedelta:
-    return timedelta(minutes=current_app.config["IMPORT_PREVIEW_MINUTES"])
-
-
-def _import_form() -> BankImportForm:
-    form = BankImportForm()
-    form.point.choices = [SelectChoice("", "（不是 Aiken 文件）"), *_point_choices()]
-    form.owner.choices = [SelectChoice(_owner_value(o), bank_access.owner_label(o))
-                          for o in bank_access.owner_choices(current_scope())]
-    return form
-
-
-def _owner_value(org) -> str:
-    return str(org.id) if org is not None else ""
-
-
-def _owners() -> dict[str, int | None]:
-    """The banks the viewer may import into (organisation id, None: built-in) by form value, the default first."""
-    return {_owner_value(o): (o.id if o is not None else None) for o in bank_access.owner_choices(current_scope())}
-
-
-def _owner_id(value: str | None) -> int | None:
-    """The bank an import fills: the one chosen if the viewer may fill it, else their first (the default)."""
-    owners = _owners()
-    if not owners:
-        abort(403)
-    return owners.get(value or "", next(iter(owners.values())))
-
-
-@bp.route("/questions/import", methods=["GET", "POST"])
-def bank_import():
-    """Upload a bank file and see what it would change; nothing is written until confirmed."""
-    form = _import_form()
-    if form.validate_on_submit():
-        previews.sweep(_preview_dir(), _preview_ttl())  # every upload clears out expired previews
-        upload, owner_id = form.file.data, _owner_id(form.owner.data)
-        data = upload.read()
-        bank = bank_formats.parse_file(upload.filename or "", data, question_bank.db_points(), form.point.data or None)
-        unsealed(*(q.key for q in bank.questions), message=SEALED_IMPORT)
-        try:
-            changes = question_bank.preview(bank, owner_id)
-        except question_bank.BankError as exc:
-            return render_template("admin/bank_import.html", form=form, problems=exc.problems,
-                                   skipped=bank.skipped)
-        token = previews.keep(_preview_dir(), data)
-        session[UPLOAD_KEY] = {"token": token, "name": upload.filename, "point": form.point.data or None, "owner": owner_id}
-        owner = db.session.get(Organisation, owner_id) if owner_id else None
-        return render_template("admin/bank_preview.html", changes=changes, name=upload.filename, form=FlaskForm(),
-                               owner=bank_access.owner_label(owner), skipped=bank.skipped)
-    return render_template("admin/bank_import.html", form=form, problems=[])
-
-
-@bp.post("/questions/import/confirm")
-def bank_import_confirm():
-    """Import the file previewed a moment ago, all or nothing, into the bank chosen for it."""
-    pending = session.pop(UPLOAD_KEY, None)
-    if not FlaskForm().validate_on_submit() or not pending:
-        flash("没有待导入的文件，请重新上传", "error")
-        return redirect(url_for("admin.bank_import"))
-    try:
-        data = previews.take(_preview_dir(), pending["token"], _preview_ttl())
-    except previews.PreviewExpired as exc:
-        flash(str(exc), "error")
-        return redirect(url_for("admin.bank_import"))
-    owner_id = pending.get("owner")
-    if owner_id not in _owners().values():
-        abort(403)  # the viewer lost the grant on that organisation since the preview
-    bank = bank_formats.parse_file(pending["name"], data, question_bank.db_points(), pending["point"])
-    unsealed(*(q.key for q in bank.questions), message=SEALED_IMPORT)
-    try:
-        result = question_bank.import_bank(bank, owner_id)
-    except question_bank.BankError as exc:
-        return render_template("admin/bank_import.html", form=_import_form(), problems=exc.problems)
-    flash(f"导入完成：新增 {result.created} 题，修订 {result.revised + result.updated} 题，未变 {result.unchanged} 题", "success")
-    return redirect(url_for("admin.bank_list"))

@@ -117,6 +117,6 @@ class QuestionForm(FlaskForm):
 
 
 class BankImportForm(FlaskForm):
-    file = FileField("题库文件（.xlsx 模板、GIFT 或 Aiken .txt）", validators=[FileRequired("请选择文件")])
+    file = FileField("题库文件（表格 .xlsx/.xls/.ods/.csv、GIFT 或 Aiken .txt）", validators=[FileRequired("请选择文件")])
     owner = SelectField("导入到哪个题库（题目归该组织所有，只有它的组织员能修改）", validate_choice=False)
-    point = SelectField("Aiken 文件（及没有分类的 GIFT 题目）归入知识点", validate_choice=False)
+    point = SelectField("文件中没有写知识点的题目（如 Aiken 文件）归入", validate_choice=False)

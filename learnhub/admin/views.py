@@ -172,7 +172,8 @@ def question_report_resolve(report_id: int):
 
 def _tree_choices() -> list[SelectChoice]:
     """Parts, articles and knowledge points, indented as a tree, for draw rules."""
-    nodes = list(db.session.scalars(select(KnowledgePoint).order_by(KnowledgePoint.position, KnowledgePoint.id)))
+    nodes = list(db.session.scalars(select(KnowledgePoint).where(bank_access.node_visible(current_scope()))
+                                    .order_by(KnowledgePoint.position, KnowledgePoint.id)))
     children: dict[int | None, list[KnowledgePoint]] = {}
     for node in nodes:
         children.setdefault(node.parent_id, []).append(node)

@@ -27,6 +27,8 @@ class KnowledgePoint(db.Model):
     level: Mapped[PointLevel] = mapped_column(_enum(PointLevel))
     name: Mapped[str] = mapped_column(String(100))
     position: Mapped[int] = mapped_column(default=0)
+    # The organisation whose import created this node (its bank's questions hang on it), or NULL: built-in.
+    owner_org_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"), index=True)
 
     parent: Mapped[KnowledgePoint | None] = relationship(remote_side=[id])
 

@@ -5,11 +5,11 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
-from ..auth.decorators import sealed_keys
+from ..auth.decorators import current_scope, sealed_keys
 from ..errors import Refusal
 from ..extensions import db
 from ..models import KnowledgePoint, PointLevel, PracticeAnswer, PracticeMode, Question, utcnow
-from ..services import mistakes, practice, secrecy
+from ..services import bank_access, mistakes, practice, secrecy
 from ..services.quizzes import QuizError
 from . import bp
 
@@ -19,8 +19,10 @@ def _tz() -> str:
 
 
 def _parts() -> list[KnowledgePoint]:
+    """The Constitution's parts and those the member's organisations added (another committee's do not exist)."""
     return list(db.session.scalars(
-        select(KnowledgePoint).where(KnowledgePoint.level == PointLevel.PART).order_by(KnowledgePoint.position)
+        select(KnowledgePoint).where(KnowledgePoint.level == PointLevel.PART, bank_access.node_visible(current_scope()))
+        .order_by(KnowledgePoint.position, KnowledgePoint.id)
     ))
 
 

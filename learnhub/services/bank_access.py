@@ -14,7 +14,7 @@ from __future__ import annotations
 from sqlalchemy import false, or_, select, true
 from sqlalchemy.orm import aliased
 
-from ..models import Organisation, Question, Role
+from ..models import KnowledgePoint, Organisation, Question, Role
 from .orgs import Scope, ancestor_ids, sort_tree, within
 
 
@@ -90,6 +90,29 @@ def owner_choices(scope: Scope) -> list[Organisation | None]:
     default); for an admin the built-in bank (None) first, then their own organiser grants."""
     orgs = sort_tree(list({g.org for g in scope.user.grants if g.role is Role.ORGANISER})) if scope.user else []
     return [None, *orgs] if scope.is_admin else orgs
+
+
+def point_owners(owner: Organisation | None) -> set[int | None]:
+    """Whose knowledge points (and parts) a question of `owner`'s bank may hang on: the built-in tree and
+    the nodes added by `owner` or an organisation above it, so every member who may get the question sees
+    its point. An import never uses or changes the nodes of anyone else."""
+    return {None} if owner is None else {None, *ancestor_ids(owner)}
+
+
+def node_visible(scope: Scope):
+    """SQL: the knowledge-point nodes (parts, articles, points) that exist for the viewer: built-in ones and
+    those added by an organisation whose questions the viewer sees (everything, for an admin)."""
+    if scope.is_admin:
+        return true()
+    if scope.user is None:
+        return KnowledgePoint.owner_org_id.is_(None)
+    above, roots = _seen_from(scope)
+    if not roots:
+        return or_(KnowledgePoint.owner_org_id.is_(None), KnowledgePoint.owner_org_id.in_(above))
+    owner = aliased(Organisation)
+    own = select(owner.id).where(or_(*(within(owner.path, r.path) for r in roots)))
+    return or_(KnowledgePoint.owner_org_id.is_(None), KnowledgePoint.owner_org_id.in_(above),
+               KnowledgePoint.owner_org_id.in_(own))
 
 
 def owner_label(owner: Organisation | None) -> str:

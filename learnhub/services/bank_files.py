@@ -55,7 +55,7 @@ class BankQuestion:
     version: str
     source: str
     label: str = field(default="", compare=False)  # where in an uploaded file: 第 8 行, 第 3 题
-    title: str = field(default="", compare=False)  # a GIFT ::title::, kept so a re-import can be matched by it
+    title: str = field(default="", compare=False)  # a GIFT question's ::title::, matched against ids on re-import
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,7 @@ class Problem:
     source: str
     key: str
     message: str
+    label: str = field(default="", compare=False)  # the row or question it is about (第 8 行); "" for the file
 
     def __str__(self) -> str:
         where = f"{self.source}" + (f" [{self.key}]" if self.key else "")
@@ -78,7 +79,10 @@ class Bank:
     points: list[BankPoint] = field(default_factory=list)
     questions: list[BankQuestion] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
-    skipped: list[Problem] = field(default_factory=list)  # questions of types LearnHub lacks: listed, not errors
+    # Rows or questions of a kind LearnHub does not have (简答, 论述, Moodle essays…): left out, not errors.
+    skipped: list[Problem] = field(default_factory=list)
+    # The question fields the file gave (a spreadsheet without a 解析 column gives no explanation); None: all.
+    carried: frozenset[str] | None = None
 
 
 def normalise_text(text: str) -> str:
@@ -203,17 +207,19 @@ def read_question(
     if not explanation and require_explanation:
         say("解析为空")
     article = str(raw.get("article") or "").strip()
-    owner = part_of_article(article)
-    if owner is None:
-        say(f"条文「{article}」不存在（应为“第X条”或“总纲”）")
-    elif part is not None and owner.title != part:
-        say(f"条文「{article}」不属于本文件的{part}")
     point = points.get(str(raw.get("point") or "").strip())
+    owner = part_of_article(article)
+    # A point an organisation added (not tied to an article) takes questions citing any article, or none.
+    loose = point is not None and not point.article and point.part != GENERAL_PROGRAM
+    if owner is None and not (loose and not article):
+        say(f"条文「{article}」不存在（应为“第X条”或“总纲”）")
+    elif owner is not None and part is not None and owner.title != part:
+        say(f"条文「{article}」不属于本文件的{part}")
     if point is None:
         say(f"知识点「{raw.get('point')}」未定义")
-    elif (point.part == GENERAL_PROGRAM) != (article == GENERAL_PROGRAM) or (
+    elif not loose and ((point.part == GENERAL_PROGRAM) != (article == GENERAL_PROGRAM) or (
         point.part != GENERAL_PROGRAM and point.article != article
-    ):
+    )):
         where = GENERAL_PROGRAM if point.part == GENERAL_PROGRAM else point.article
         say(f"知识点「{point.name}」属于{where}，与题目的条文{article}不一致")
     difficulty = raw.get("difficulty")

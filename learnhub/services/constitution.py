@@ -94,4 +94,8 @@ def part_of_article(article: str) -> Part | None:
     """Return the part that holds an article label ('总纲' maps to the general programme)."""
     if article == GENERAL_PROGRAM:
         return PARTS[0]
-    return next((p for p in PARTS[1:] if article in p.articles), None)
+    return _PART_OF_ARTICLE.get(article)
+
+
+# Every article label -> its chapter, built once (an import validates thousands of questions).
+_PART_OF_ARTICLE = {article: part for part in PARTS[1:] for article in part.articles}

@@ -54,6 +54,24 @@ def take(folder: Path, token: str, ttl: timedelta) -> bytes:
     return data
 
 
+def peek(folder: Path, token: str, ttl: timedelta) -> bytes:
+    """Return the file stored under `token`, keeping it (the organiser may change choices and preview again);
+    an expired one is deleted.
+
+    :raise PreviewExpired: it has expired or is gone.
+    """
+    path = folder / token if _TOKEN.fullmatch(str(token)) else None
+    try:
+        if path is None:
+            raise FileNotFoundError
+        if _age(path) > ttl.total_seconds():
+            path.unlink(missing_ok=True)
+            raise FileNotFoundError
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise PreviewExpired(_expired_message(ttl)) from None
+
+
 def sweep(folder: Path, ttl: timedelta) -> int:
     """Delete the stored files older than `ttl`; return how many were deleted."""
     if not folder.is_dir():

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from sqlalchemy import exists, func, or_, select, text, update
+from sqlalchemy import exists, func, insert, or_, select, text, update
 
 from ..extensions import db
 from ..models import (
@@ -28,6 +28,7 @@ from ..models import (
     Response,
 )
 from . import ServiceError
+from .bank_access import point_owners
 from .bank_files import Bank, BankPoint, BankQuestion, Problem, load_bank, read_question
 from .constitution import ARTICLE_TITLES, GENERAL_PROGRAM, GENERAL_SECTIONS, PARTS
 
@@ -73,18 +74,31 @@ def ensure_structure() -> dict[tuple[PointLevel, str], KnowledgePoint]:
     return nodes
 
 
-def db_points() -> dict[str, BankPoint]:
-    """The knowledge points already in the database, in the shape the bank readers validate against."""
+def db_points(owners: set[int | None] | None = None) -> dict[str, BankPoint]:
+    """The knowledge points already in the database, in the shape the bank readers validate against.
+
+    `owners`: only the points owned by these (None: built-in), e.g. bank_access.point_owners(owner).
+    A point an organisation added under a part of its own, or under a chapter's 其他 node, cites no article.
+    """
     nodes = {n.id: n for n in db.session.scalars(select(KnowledgePoint))}
     out = {}
     for node in nodes.values():
         if node.level is not PointLevel.POINT or node.parent_id is None:
             continue
+        if owners is not None and node.owner_org_id not in owners:
+            continue
         article_node = nodes[node.parent_id]
         part = nodes[article_node.parent_id].name if article_node.parent_id else ""
-        article = article_node.name if part == GENERAL_PROGRAM else article_node.name.split(" ")[0]
-        out[node.name] = BankPoint(name=node.name, part=part, article=article, source="database")
+        out[node.name] = BankPoint(name=node.name, part=part, article=node_article(article_node.name), source="database")
     return out
+
+
+def node_article(name: str) -> str:
+    """The article an article-level node stands for: 第一条, a section of 总纲, or "" (a node an import added)."""
+    if name in GENERAL_SECTIONS:
+        return name
+    first = name.split(" ")[0]
+    return first if first in ARTICLE_TITLES else ""
 
 
 def to_bank_question(q: Question) -> BankQuestion:
@@ -131,7 +145,7 @@ def import_bank(bank: Bank, owner_id: int | None = None) -> ImportResult:
     result = ImportResult()
     current = {q.key: q for q in db.session.scalars(select(Question).where(Question.is_current.is_(True)))}
     for bq in bank.questions:
-        _import_one(bq, current.get(bq.key), points[bq.point], owner_id, result)
+        import_one(bq, current.get(bq.key), points[bq.point], owner_id, result)
     db.session.commit()
     return result
 
@@ -171,7 +185,17 @@ def _answer_json(bq: BankQuestion) -> list:
     return list(bq.answer)
 
 
-def _import_one(bq: BankQuestion, existing: Question | None, point: KnowledgePoint, owner_id: int | None,
+def add_questions(items: list[tuple[BankQuestion, KnowledgePoint]], owner_id: int | None) -> int:
+    """Insert questions that are new to the database, in one statement (an import may bring thousands);
+    return how many. The points must have ids (flushed)."""
+    if items:
+        db.session.execute(insert(Question), [
+            {"key": bq.key, "revision": 1, "owner_org_id": owner_id, **_fields(bq, point)} for bq, point in items
+        ])
+    return len(items)
+
+
+def import_one(bq: BankQuestion, existing: Question | None, point: KnowledgePoint, owner_id: int | None,
                 result: ImportResult) -> None:
     fields = _fields(bq, point)
     if existing is None:
@@ -291,7 +315,7 @@ def edit_question(question: Question, raw: dict) -> ImportResult:
     """
     bank = Bank()
     raw = {**raw, "id": question.key, "version": question.version}
-    bq = read_question(raw, db_points(), "题库管理", bank, require_explanation=True)
+    bq = read_question(raw, db_points(point_owners(question.owner)), "题库管理", bank, require_explanation=True)
     if bq is None:
         raise BankError(bank.problems)
     bank.questions.append(_with_source(bq, question.source))

@@ -138,7 +138,9 @@ ENDPOINTS: dict[str, Access] = {
     "admin.bank_edit": Access(ORGANISER, {"question_id": "question"}, MANAGED),
     "admin.bank_retire": Access(ORGANISER, {"question_id": "question"}, MANAGED),
     "admin.bank_import": Access(ORGANISER),
+    "admin.bank_import_preview": Access(ORGANISER),
     "admin.bank_import_confirm": Access(ORGANISER),
+    "admin.bank_import_template": Access(ORGANISER),
     # Correcting a key regrades papers: the question's owners only, after a preview; and reverting it.
     "reports.fix_key": Access(ORGANISER, {"question_id": "question"}, MANAGED),
     "reports.fix_key_confirm": Access(ORGANISER, {"question_id": "question"}, MANAGED),

@@ -14,8 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from learnhub.services import bank_formats
-from learnhub.services import xlsx as xlsx_reader
+from learnhub.services import bank_formats, package_check
 from learnhub.services.bank_files import Bank, BankPoint, BankQuestion, load_bank, normalise_text
 from learnhub.services.bank_formats import (
     export_aiken, export_excel, export_gift, parse_aiken, parse_excel, parse_file, parse_gift,
@@ -177,7 +176,7 @@ def test_excel_broken_rows_are_each_named_in_chinese():
         ["问答题", "不认识的题型？", None, None, None, None, "甲", "", "入党条件", 1],
         ["单选", "知识点不存在？", "甲", "乙", "丙", None, "A", "", "没有这个点", 1],
         ["单选", "答案越界？", "甲", "乙", "丙", None, "E", "", "入党条件", 1],
-        ["判断", "答案写法不认识。", None, None, None, None, "是", "", "入党条件", 1],
+        ["判断", "答案写法不认识。", None, None, None, None, "大概", "", "入党条件", 1],
         ["判断", "难度不认识。", None, None, None, None, "对", "", "入党条件", "很难"],
         ["判断", None, None, None, None, None, "对", "", "入党条件", 1],
         ["单选", "好题？", "丁", "戊", "己", None, "B", "", "入党条件", 1],
@@ -188,7 +187,8 @@ def test_excel_broken_rows_are_each_named_in_chinese():
     ]
     bank = parse_excel(xlsx(rows), POINTS)
     text = messages(bank)
-    for expected in ("第 3 行「题型」：无法识别「问答题」", "第 4 行「知识点」：「没有这个点」不是已有的知识点",
+    assert [p.message for p in bank.skipped] == ["第 3 行：「问答题」题型不支持，已跳过"]
+    for expected in ("第 4 行「知识点」：「没有这个点」不是已有的知识点",
                      "第 5 行：答案「E」不在选项 ABC 之中", "第 6 行：判断题答案应为", "第 7 行：难度应为 1、2 或 3",
                      "第 8 行：题干为空", "第 9 行：题干与第 2 行重复", "第 10 行：题干中有 1 个空",
                      "第 11 行：多选题至少应有两个正确选项", "第 13 行「知识点」：不能为空"):
@@ -199,7 +199,8 @@ def test_excel_broken_rows_are_each_named_in_chinese():
 
 def test_excel_missing_required_columns_is_one_problem():
     bank = parse_excel(xlsx([["单选", "题？"]], ["题型", "题干"]), POINTS)
-    assert [p.message for p in bank.problems] == ["第 1 行（表头）缺少列：答案、知识点"]
+    assert [p.message for p in bank.problems] == [
+        "在前 10 行中没有找到表头：需要 题干、答案 列（最接近的是「Sheet」表第 1 行，缺少：答案）"]
 
 
 def test_excel_without_questions_is_a_problem():
@@ -278,7 +279,7 @@ def test_corrupt_file_gives_a_clear_problem(data):
             archive.writestr("readme.txt", "hello")
         data = buffer.getvalue()
     bank = parse_excel(data, POINTS)
-    assert [p.message for p in bank.problems] == [xlsx_reader.CORRUPT]
+    assert [p.message for p in bank.problems] == [package_check.CORRUPT]
 
 
 def test_xml_entity_expansion_is_refused_as_corrupt():
@@ -292,7 +293,7 @@ def test_xml_entity_expansion_is_refused_as_corrupt():
                 content = laughs + content.replace(b"<v>", b"<v>&b;", 1)
             target.writestr(entry, content)
     bank = parse_excel(buffer.getvalue(), POINTS)
-    assert [p.message for p in bank.problems] == [xlsx_reader.CORRUPT]
+    assert [p.message for p in bank.problems] == [package_check.CORRUPT]
 
 
 def test_over_long_sheet_is_refused():
@@ -430,7 +431,7 @@ def test_parse_file_dispatches_on_extension():
 
 @pytest.mark.parametrize(
     ("filename", "data", "expected"),
-    [("题库.xls", b"\xd0\xcf\x11\xe0", "不支持的文件类型（.xls）"), ("题库.docx", b"PK", "不支持的文件类型（.docx）"),
+    [("题库.xls", b"\xd0\xcf\x11\xe0", "文件已损坏"), ("题库.docx", b"PK", "不支持的文件类型（.docx）"),
      ("题库", b"", "不支持的文件类型（无扩展名）"), ("题库.txt", "题？".encode(), "须为整个文件选择一个知识点"),
      ("题库.gift", b"\xff\xfe\x00\xd8\x80", "无法识别文件编码")],
 )

@@ -5,7 +5,8 @@ Pure Python, no Flask and no database. Every parser builds the dict shape the YA
 rejects a file with any problem, so the parsers report every bad row, each named in Chinese.
 
 What each format carries:
-- Excel: everything. 题目编号, 条文 and 版本 are our own optional columns for a lossless round trip.
+- Spreadsheets (.xlsx, .xls, .ods, .csv): everything. 题目编号, 条文 and 版本 are our own optional columns for a
+  lossless round trip; other systems' column and type names are read too (cells.py).
 - GIFT: everything except fill-in questions with more than one blank, which export skips (and counts in a
   leading comment). Article, point, difficulty and version ride in a `// learnhub:` comment; the point also
   in $CATEGORY and the id in the ::title::, so a file that went through Moodle still says where each
@@ -15,6 +16,7 @@ What each format carries:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import PurePosixPath
 
 from ..bank_files import Bank, BankPoint
@@ -24,18 +26,21 @@ from .excel import export_excel, parse_excel
 from .gift import export_gift, parse_gift
 from .textfile import clean_text
 
+TABLE_SUFFIXES = (".xlsx", ".xls", ".ods", ".csv")
+
 __all__ = ["export_aiken", "export_excel", "export_gift", "parse_aiken", "parse_excel", "parse_file", "parse_gift"]
 
 
-def parse_file(filename: str, data: bytes, points: dict[str, BankPoint], aiken_point: str | None = None) -> Bank:
-    """Parse an uploaded bank file by its extension: .xlsx, .gift or .txt (Aiken)."""
+def parse_file(filename: str, data: bytes, points: Mapping[str, BankPoint], aiken_point: str | None = None) -> Bank:
+    """Parse an uploaded bank file by its extension: a spreadsheet (.xlsx .xls .ods .csv), .gift or .txt (Aiken)."""
     name = filename.replace("\\", "/").rsplit("/", 1)[-1]
     suffix = PurePosixPath(name).suffix.lower()
-    if suffix == ".xlsx":
+    if suffix in TABLE_SUFFIXES:
         return parse_excel(data, points, name)
     if suffix not in (".gift", ".txt"):
         shown = suffix or "无扩展名"
-        return refuse(name, f"不支持的文件类型（{shown}）：请上传 .xlsx（Excel）、.gift（Moodle GIFT）或 .txt（Aiken）文件")
+        return refuse(name, f"不支持的文件类型（{shown}）：请上传表格（.xlsx、.xls、.ods、.csv）、"
+                            ".gift（Moodle GIFT）或 .txt（Aiken）文件")
     text = decode_text(data)
     if text is None:
         return refuse(name, "无法识别文件编码，请另存为 UTF-8（或带 BOM 的 UTF-16）编码的文本文件")

@@ -63,14 +63,14 @@ def finish(source: str, rows: list[Row], points: dict[str, BankPoint]) -> Bank:
     seen: dict[tuple[str, str], str] = {}
     for label, key, row in rows:
         if isinstance(row, list):
-            bank.problems.extend(Problem(source, key or label, f"{label}{e}") for e in row)
+            bank.problems.extend(Problem(source, key or label, f"{label}{e}", label) for e in row)
             continue
         question = validate_row(bank, source, label, row, points)
         if question is None:
             continue
         for what, value in (("题目编号", question.key), ("题干", normalise_text(question.stem))):
             if (what, value) in seen:
-                bank.problems.append(Problem(source, question.key, f"{label}：{what}与{seen[what, value]}重复"))
+                bank.problems.append(Problem(source, question.key, f"{label}：{what}与{seen[what, value]}重复", label))
             seen.setdefault((what, value), label)
         bank.questions.append(question)
     return bank
@@ -80,5 +80,5 @@ def validate_row(bank: Bank, source: str, label: str, raw: dict, points: dict[st
     """Run read_question on one raw question and name the row in each problem it finds."""
     scratch = Bank()
     question = read_question(raw, points, source, scratch, part=None, require_explanation=False)
-    bank.problems.extend(Problem(source, p.key or label, f"{label}：{p.message}") for p in scratch.problems)
+    bank.problems.extend(Problem(source, p.key or label, f"{label}：{p.message}", label) for p in scratch.problems)
     return None if question is None else replace(question, label=label)

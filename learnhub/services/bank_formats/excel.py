@@ -1,32 +1,26 @@
-"""The Chinese Excel template (题型, 题干, 选项A…F, 答案, 解析, 知识点, 难度), read and written."""
+"""Question spreadsheets (.xlsx, .xls, .ods, .csv) as exam systems and secretaries write them, read; the
+Chinese Excel template (题型, 题干, 选项A…F, 答案, 解析, 知识点, 难度), written."""
 
 from __future__ import annotations
 
 import io
 import re
+from collections.abc import Mapping
 
 import xlsxwriter
 
-from .. import xlsx
-from ..bank_files import LETTERS, Bank, BankPoint, BankQuestion, format_answer
+from .. import tables
+from ..bank_files import BLANK, LETTERS, Bank, BankPoint, BankQuestion, Problem, format_answer
 from ..constitution import VERSION
-from .common import finish, generated_key, parse_difficulty, point_article, refuse
+from . import cells as meaning
+from .common import finish, generated_key, point_article, refuse
 
-# Rows after the header; columns looked at (the template has 16, a header may sit further right).
+# Rows after the header.
 MAX_ROWS = 20_000
-MAX_COLUMNS = 64
+# The template's example rows start so; left in a file, they are skipped.
+EXAMPLE = "（示例，导入前请删除）"
 
-KINDS_BY_NAME = {
-    **dict.fromkeys(("单选", "单选题", "单项选择题"), "single"),
-    **dict.fromkeys(("多选", "多选题", "多项选择题"), "multiple"),
-    **dict.fromkeys(("判断", "判断题"), "truefalse"),
-    **dict.fromkeys(("填空", "填空题"), "fill"),
-}
 KIND_LABELS = {"single": "单选题", "multiple": "多选题", "truefalse": "判断题", "fill": "填空题"}
-TRUTH_WORDS = {
-    **dict.fromkeys(("对", "√", "✓", "✔", "正确", "t", "true"), "对"),
-    **dict.fromkeys(("错", "×", "✗", "✘", "错误", "f", "false"), "错"),
-}
 
 # Excel runs a cell starting with one of these as a formula (or DDE): such text is stored behind a "'".
 FORMULA_START = "=+-@\t\r\0"
@@ -34,112 +28,90 @@ _NEEDS_QUOTE = re.compile(f"'*[{re.escape(FORMULA_START)}]")
 _QUOTED = re.compile(f"'+[{re.escape(FORMULA_START)}]")
 
 COLUMNS = ("题目编号", "题型", "题干", *(f"选项{letter}" for letter in LETTERS), "答案", "解析", "知识点", "条文", "难度", "版本")
-FIELDS_BY_HEADER = {
-    "题目编号": "id", "题型": "type", "题干": "stem", "答案": "answer", "解析": "explanation",
-    "知识点": "point", "章节": "chapter", "条文": "article", "难度": "difficulty", "版本": "version",
-    **{f"选项{letter}": letter for letter in LETTERS},
-}
-REQUIRED_HEADERS = {"type": "题型", "stem": "题干", "answer": "答案", "point": "知识点"}
 
 
+def parse_excel(data: bytes, points: Mapping[str, BankPoint], source: str = "题库.xlsx") -> Bank:
+    """Read a question spreadsheet (header found by tables.read_table, synonyms accepted) into a validated Bank.
 
-
-def parse_excel(data: bytes, points: dict[str, BankPoint], source: str = "题库.xlsx") -> Bank:
-    """Read the Chinese Excel template (first sheet, one header row) into a validated Bank."""
+    Rows of a type LearnHub cannot grade (简答, 论述…) are listed in `Bank.skipped`; a row without a point
+    takes `points[""]` (the file's point, when the caller's points resolve one).
+    """
     try:
-        header, rows = _read_sheet(data)
-    except xlsx.XlsxRefused as exc:
+        table = tables.read_table(source, data, meaning.COLUMN_NAMES, meaning.REQUIRED, max_rows=MAX_ROWS)
+    except tables.TableError as exc:
         return refuse(source, str(exc))
-    columns = _columns(header)
-    missing = [name for field_, name in REQUIRED_HEADERS.items() if field_ not in columns]
-    if missing:
-        return refuse(source, f"第 1 行（表头）缺少列：{'、'.join(missing)}")
-    labelled = []
-    for number, values in rows:
-        cells = dict.fromkeys(FIELDS_BY_HEADER.values(), "")
-        cells.update({f: _cell_text(values[i]) for f, i in columns.items() if i < len(values)})
-        labelled.append((f"第 {number} 行", cells["id"], _excel_row(cells, points)))
-    return finish(source, labelled, points)
+    labelled, skipped = [], []
+    for row in table.rows:
+        cells = {f: _cell_text(row[f]) for f in meaning.COLUMN_NAMES}
+        label = f"第 {row.number} 行"
+        if cells["stem"].startswith(EXAMPLE):
+            skipped.append(Problem(source, label, f"{label}：模板中的示例，已跳过", label))
+            continue
+        raw = _excel_row(cells, points)
+        if raw == "unsupported":
+            skipped.append(Problem(source, cells["id"] or label, f"{label}：「{cells['type']}」题型不支持，已跳过", label))
+            continue
+        labelled.append((label, cells["id"], raw))
+    bank = finish(source, labelled, points) if labelled or not skipped else Bank()
+    bank.skipped = skipped
+    given = set(table.columns)
+    bank.carried = frozenset({"kind", "stem", "options", "answer"} | ({"explanation"} & given)
+                             | ({"difficulty"} & given) | ({"version"} & given)
+                             | ({"point", "article"} if "point" in given else set()))
+    return bank
 
 
-def _read_sheet(data: bytes) -> tuple[list, list[tuple[int, list]]]:
-    """Return the first sheet's header row and its non-blank data rows with their row numbers."""
-    rows = xlsx.read_first_sheet(data, max_rows=MAX_ROWS + 1, max_columns=MAX_COLUMNS)
-    header = rows[0][1] if rows and rows[0][0] == 1 else []
-    width = max(_columns(header).values(), default=-1) + 1
-    return header, [
-        (number, values[:width]) for number, values in rows
-        if number >= 2 and any(_cell_text(v) for v in values[:width])
-    ]
+def _cell_text(value: str) -> str:
+    """A cell's text, undoing the "'" our export puts before formula-looking text."""
+    return value[1:] if _QUOTED.match(value) else value
 
 
-def _columns(header: tuple) -> dict[str, int]:
-    """Map field names to column indexes by header text; 章节 stands in for a missing 知识点."""
-    columns: dict[str, int] = {}
-    for index, title in enumerate(header):
-        name = FIELDS_BY_HEADER.get(re.sub(r"[\s*＊]", "", str(title or "")))
-        if name is not None:
-            columns.setdefault(name, index)
-    chapter = columns.pop("chapter", None)
-    if chapter is not None:
-        columns.setdefault("point", chapter)
-    return columns
-
-
-def _cell_text(value: object) -> str:
-    """Return a cell's value as text, undoing the "'" our export puts before formula-looking text."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    text = str(value)
-    if _QUOTED.match(text):
-        text = text[1:]
-    return text.strip()
-
-
-def _excel_row(cells: dict[str, str], points: dict[str, BankPoint]) -> dict | list[str]:
-    """Turn one row's cells into the raw question dict, or the row's format errors."""
-    kind = KINDS_BY_NAME.get(cells["type"])
-    point = points.get(cells["point"])
-    errors = []
-    if kind is None:
-        errors.append(f"「题型」：无法识别「{cells['type']}」，应为单选、多选、判断或填空")
-    if point is None:
-        errors.append(f"「知识点」：「{cells['point']}」不是已有的知识点" if cells["point"] else "「知识点」：不能为空")
-    if errors:
-        return errors
+def _excel_row(cells: dict[str, str], points: Mapping[str, BankPoint]) -> dict | list[str] | str:
+    """Turn one row's cells into the raw question dict, its format errors, or "unsupported"."""
     options = [cells[letter] for letter in LETTERS]
     while options and not options[-1]:
         options.pop()
-    answer = cells["answer"]
-    if kind == "truefalse":
-        options, answer = _truefalse_options(options, answer)
+    kind = meaning.read_kind(cells["type"]) if cells["type"] else meaning.infer_kind(cells["stem"], options, cells["answer"])
+    if kind == "unsupported":
+        return kind
+    point = points.get(cells["point"])
+    errors = []
+    if kind is None:
+        errors.append(f"「题型」：无法识别「{cells['type']}」，应为单选、多选、判断或填空" if cells["type"]
+                      else "「题型」：为空，且无法从选项和答案判断题型")
+    if point is None:
+        errors.append(f"「知识点」：「{cells['point']}」不是已有的知识点" if cells["point"] else "「知识点」：不能为空")
+    if cells["extra0"] or cells["extra1"]:
+        errors.append(f"：选项超过 {len(LETTERS)} 个（选项 {LETTERS[-1]} 之后的选项无法导入）")
+    if errors:
+        return errors
+    answer: object = cells["answer"]
+    stem = cells["stem"]
+    if kind in ("single", "multiple", "choice"):
+        answer = meaning.choice_letters(cells["answer"], options)
+        if kind == "choice":
+            kind = "multiple" if len(answer) > 1 and answer.isascii() and answer.isalpha() else "single"
+    elif kind == "truefalse":
+        options, answer = _truefalse_options(options, cells["answer"])
+        answer = meaning.truth(answer)
+    else:
+        stem = meaning.fill_stem(stem)
+        answer = meaning.fill_answers(cells["answer"], len(BLANK.findall(stem)))
     return {
-        "id": cells["id"] or generated_key(cells["stem"]), "type": kind, "stem": cells["stem"],
+        "id": cells["id"] or generated_key(stem), "type": kind, "stem": stem,
         "article": cells["article"] or point_article(point), "point": point.name,
-        "difficulty": parse_difficulty(cells["difficulty"]), "version": cells["version"] or VERSION,
-        "options": options, "answer": _excel_answer(kind, answer), "explanation": cells["explanation"],
+        "difficulty": meaning.difficulty(cells["difficulty"]), "version": cells["version"] or VERSION,
+        "options": options, "answer": answer, "explanation": cells["explanation"],
     }
 
 
 def _truefalse_options(options: list[str], answer: str) -> tuple[list[str], str]:
     """Some templates list 正确/错误 as options of a 判断 question and answer by letter: use the option's word."""
-    if not options or any(option.lower() not in TRUTH_WORDS for option in options):
+    if not options or any(meaning.fold(option) not in meaning.TRUTH_WORDS for option in options):
         return options, answer
-    index = LETTERS.find(answer.upper()) if len(answer) == 1 else -1
+    letter = meaning.choice_letters(answer, options)
+    index = LETTERS.find(letter) if len(letter) == 1 else -1
     return [], options[index] if 0 <= index < len(options) else answer
-
-
-def _excel_answer(kind: str, text: str) -> object:
-    """Bring an answer cell to the YAML shape; read_question reports what is still wrong."""
-    if kind == "truefalse":
-        return TRUTH_WORDS.get(text.lower(), text)
-    if kind == "fill":
-        return re.split(r"[;；]", text)
-    return text  # parse_choice_answer takes A, AB, A,B, A、B, A B and lower case
 
 
 def export_excel(questions: list[BankQuestion]) -> bytes:
