@@ -1,7 +1,7 @@
 """knowledge_point.owner_org_id: the organisation whose import created a part, article or point (NULL: built-in)
 
 Revision ID: i13b
-Revises: 0007k
+Revises: 0008s
 Create Date: 2026-12-10 09:00:00
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'i13b'
-down_revision = '0007k'
+down_revision = '0008s'
 branch_labels = None
 depends_on = None
 
