@@ -3,7 +3,8 @@ parsed, text bank files are capped in lines, questions and answer markers, and a
 upload limit still imports. Import previews nobody confirms expire and are deleted.
 
 Speed is asserted structurally (the sheet was never handed to the parser) or with CPU-time budgets far
-above what the code needs, so a busy machine does not turn them red.
+above what the code needs (a few times what a shared, loaded CI machine takes; an unbounded parse of these
+files takes minutes), so a busy machine does not turn them red. `python -m bench uploadcost` measures.
 """
 
 from __future__ import annotations
@@ -119,7 +120,7 @@ def test_hostile_workbooks_are_refused_before_the_sheet_is_parsed(parsed_parts, 
     assert isinstance(result, uploads.UploadError), result
     assert words in str(result) and CJK.search(str(result))
     assert SHEET not in parsed_parts and "xl/sharedStrings.xml" not in parsed_parts
-    assert spent < 1.0, f"{case}: {spent:.2f} s of CPU to refuse"
+    assert spent < 3.0, f"{case}: {spent:.2f} s of CPU to refuse"
 
 
 def test_the_reported_file_is_refused_by_both_imports_in_chinese(app, world, login, folder):
@@ -132,7 +133,7 @@ def test_the_reported_file_is_refused_by_both_imports_in_chinese(app, world, log
         spent, response = _cpu(lambda: post(client, name, data))  # noqa: B023 - called at once
         message = _messages(response.get_data(as_text=True))
         assert response.status_code == 200 and "A1:XFD14000" in message and "超过上限" in message, message
-        assert spent < 1.0, f"{name}: {spent:.2f} s of CPU"
+        assert spent < 3.0, f"{name}: {spent:.2f} s of CPU"
     with app.app_context():
         assert (count_rows(User), count_rows(Question)) == (users, questions)
 
@@ -214,7 +215,7 @@ def test_a_legitimate_workbook_near_the_upload_limit_still_imports(app, world, l
     data = large_bank_workbook()
     spent, bank = _cpu(lambda: bank_formats.parse_file("题库.xlsx", data, _points(app)))
     assert bank.problems == [] and len(bank.questions) == 9_000
-    assert spent < 2.0, f"{spent:.2f} s of CPU to read {len(data) // 1024} KB"
+    assert spent < 5.0, f"{spent:.2f} s of CPU to read {len(data) // 1024} KB"
     c = login(world.login["org_a"])
     page = _post_bank(c, "题库.xlsx", data).get_data(as_text=True)
     assert "导入预览" in page and "<b>9000</b>新增" in page
@@ -247,7 +248,7 @@ def test_text_bank_files_are_capped_in_lines_questions_and_markers(app, world):
         spent, bank = _cpu(lambda: bank_formats.parse_file(name, text.encode(), points, "入党条件"))  # noqa: B023
         messages = " ".join(p.message for p in bank.problems)
         assert words in messages and CJK.search(messages) and not bank.questions, (case, messages)
-        assert spent < 1.0, f"{case}: {spent:.2f} s of CPU"
+        assert spent < 3.0, f"{case}: {spent:.2f} s of CPU"
 
 
 @pytest.mark.parametrize("name, text", [("题库.gift", "// learnhub: point=入党条件\n::q::党员\x00须履行义务吗？{T}\n"),
@@ -269,14 +270,14 @@ def test_a_text_bank_file_at_the_question_limit_is_read_in_bounded_time(app, wor
                    for i in range(MAX_QUESTIONS))
     spent, bank = _cpu(lambda: bank_formats.parse_file("题库.gift", text.encode(), _points(app)))
     assert bank.problems == [] and len(bank.questions) == MAX_QUESTIONS
-    assert spent < 2.0, f"{spent:.2f} s of CPU"
+    assert spent < 5.0, f"{spent:.2f} s of CPU"
 
 
 def test_a_five_megabyte_csv_costs_little(app):
     for data in (b"," * 5 * 2**20, b"\n" * 5 * 2**20, "姓名,党员编号\n".encode() + b"a,b\n" * (5 * 2**18)):
         spent, result = _cpu(lambda: uploads.read_table("名单.csv", data))  # noqa: B023
         assert isinstance(result, (list, uploads.UploadError))
-        assert spent < 1.0, f"{spent:.2f} s of CPU"
+        assert spent < 3.0, f"{spent:.2f} s of CPU"
 
 
 # --- previews that nobody confirms --------------------------------------------------------------------------
