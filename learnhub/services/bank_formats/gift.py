@@ -78,16 +78,18 @@ def parse_gift(text: str, points: dict[str, BankPoint], source: str = "题库.gi
 
 
 def read_gift(text: str, points: dict[str, BankPoint], point: str | None = None) -> GiftFile:
-    """Read every question into a raw row (or its errors), or a skip; stop early on a file too big to read."""
-    gift, markers = GiftFile(), 0
+    """Read every question into a raw row (or its errors), or a skip; a file over the limits is refused unread."""
+    gift, markers, blocks = GiftFile(), 0, []
     for block in gift_blocks(text):
         markers += sum(mask(block.body).count(marker) for marker in "=~#")
         if markers > MAX_MARKERS:
             gift.refused = f"文件中的答案标记（= ~ #）超过 {MAX_MARKERS} 个，请拆分成几个文件再导入"
-            break
+            return gift
         if block.number > MAX_QUESTIONS:
             gift.refused = too_many_questions("").problems[0].message
-            break
+            return gift
+        blocks.append(block)
+    for block in blocks:
         row = gift_row(block, points, point)
         if isinstance(row, Unsupported):
             gift.skipped.append(f"{block.label}：{row.reason}")
