@@ -23,7 +23,7 @@ from ..models import (
 from ..services import ServiceError, accounts, assignments, bank_access, materials, members, question_reports, uploads
 from ..services.assignments import AssignmentData, DrawRule
 from ..services.accounts import HashSettings, MemberData
-from ..services.orgs import orgs_in_scope, within
+from ..services.orgs import orgs_in_scope, usable_orgs, within
 from . import bp
 from .forms import AssignmentForm, ImportForm, MemberForm, NewMemberForm, ResolveReportForm
 
@@ -43,8 +43,10 @@ def _member_or_404(user_id: int) -> User:
     return user
 
 
-def _org_choices(form: MemberForm) -> None:
-    form.org_id.choices = [SelectChoice(o.id, "　" * max(o.depth, 0) + o.name) for o in orgs_in_scope(current_scope())]
+def _org_choices(form: MemberForm, user: User | None = None) -> None:
+    """Organisations in scope that are not disabled (and the member's own, even if it is)."""
+    orgs = [o for o in orgs_in_scope(current_scope()) if o.active or (user is not None and o.id == user.org_id)]
+    form.org_id.choices = [SelectChoice(o.id, "　" * max(o.depth, 0) + o.name) for o in orgs]
 
 
 def _data(form: MemberForm) -> MemberData:
@@ -93,7 +95,7 @@ def member_edit(user_id: int):
     """Edit a member's details."""
     user = _member_or_404(user_id)
     form = MemberForm(obj=user, category=user.category.value) if request.method == "GET" else MemberForm()
-    _org_choices(form)
+    _org_choices(form, user)
     if form.validate_on_submit():
         try:
             accounts.update_member(user, _data(form))
@@ -190,7 +192,7 @@ def _tree_choices() -> list[SelectChoice]:
 
 def _assignment_form() -> AssignmentForm:
     form = AssignmentForm()
-    form.org_id.choices = [SelectChoice(o.id, "　" * max(o.depth, 0) + o.name) for o in orgs_in_scope(current_scope())]
+    form.org_id.choices = [SelectChoice(o.id, "　" * max(o.depth, 0) + o.name) for o in usable_orgs(current_scope())]
     form.materials.choices = [SelectChoice(m.id, m.title) for m in materials.list_materials()]
     tree = _tree_choices()
     for rule in form.rules:

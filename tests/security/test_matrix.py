@@ -144,6 +144,17 @@ ENDPOINTS: dict[str, Access] = {
     "reports.key_revert": Access(ORGANISER, {"correction_id": "correction"}, MANAGED),
     "reports.key_revert_confirm": Access(ORGANISER, {"correction_id": "correction"}, MANAGED),
     "reports.key_resume": Access(ORGANISER, {"correction_id": "correction"}, MANAGED),
+    # --- the organisation tree: organisers on their own subtrees, admins on all ------------------------
+    "admin.org_tree": Access(ORGANISER),
+    "admin.org_detail": Access(ORGANISER, {"org_id": "org"}, MANAGED),
+    "admin.org_edit": Access(ORGANISER, {"org_id": "org"}, MANAGED),
+    "admin.org_move": Access(ORGANISER, {"org_id": "org"}, MANAGED),
+    "admin.org_active": Access(ORGANISER, {"org_id": "org"}, MANAGED),
+    "admin.org_grant": Access(ORGANISER, {"org_id": "org"}, MANAGED),
+    "admin.org_revoke": Access(ORGANISER, {"org_id": "org", "grant_id": "grant"}, MANAGED),
+    "admin.org_import": Access(ORGANISER),
+    "admin.org_import_confirm": Access(ORGANISER),
+    "admin.org_import_template": Access(ORGANISER),
 }
 
 MEMBERS = {"m_a1", "m_a2", "m_b1"}

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import and_, false, or_, select, true
 
-from ..extensions import db
-from ..models import Grant, Organisation, OrgKind, Role, User
+from ...extensions import db
+from ...models import Grant, Organisation, OrgKind, Role, User
 
 
 def within(path_column, path: str):
@@ -53,7 +53,7 @@ def unit_of(org: Organisation, orgs_by_id: dict[int, Organisation]) -> Organisat
     """The reporting unit an organisation counts under: its nearest 党支部 at or above it, else itself."""
     for oid in reversed(ancestor_ids(org)):
         candidate = orgs_by_id.get(oid)
-        if candidate is not None and candidate.kind is OrgKind.BRANCH:
+        if candidate is not None and candidate.kind.is_branch:
             return candidate
     return org
 
@@ -120,8 +120,13 @@ def scope_for(user: User) -> Scope:
 
 
 def orgs_in_scope(scope: Scope) -> list[Organisation]:
-    """Every organisation the viewer may see, in tree order."""
+    """Every organisation the viewer may see, in tree order (disabled ones too)."""
     return sort_tree(list(db.session.scalars(select(Organisation).where(scope.org_clause()))))
+
+
+def usable_orgs(scope: Scope) -> list[Organisation]:
+    """The organisations the viewer may put members or tasks in: those in scope that are not disabled."""
+    return [o for o in orgs_in_scope(scope) if o.active]
 
 
 def grant(user: User, org: Organisation, role: Role) -> Grant:
