@@ -143,7 +143,7 @@ def test_ambiguous_branch_name_asks_for_the_code(app, world, login):
 def test_import_rejects_wrong_type_corrupt_file_and_missing_header(app, world, login):
     c = login(world.login["sec_a1"])
     before = count_users(app)
-    assert "只支持 .xlsx 或 .csv" in upload(c, "m.txt", b"hello").get_data(as_text=True)
+    assert "不支持的文件类型（.txt）" in upload(c, "m.txt", b"hello").get_data(as_text=True)
     assert "文件已损坏" in upload(c, "m.xlsx", b"PK\x03\x04 not really a zip").get_data(as_text=True)
     assert "缺少表头" in upload(c, "m.csv", "名字,编号\n张,1\n".encode()).get_data(as_text=True)
     assert count_users(app) == before

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 
 from learnhub.extensions import db
 from learnhub.models import Question, User
-from learnhub.services import bank_formats, question_bank, uploads, xlsx
+from learnhub.services import bank_formats, package_check, question_bank, tables, uploads
 from learnhub.services.bank_files import BankQuestion
 from learnhub.services.bank_formats import export_excel
 from learnhub.services.bank_formats.common import MAX_LINES, MAX_QUESTIONS
@@ -72,15 +72,15 @@ def shared_strings_bomb() -> bytes:
 
 @pytest.fixture
 def parsed_parts(monkeypatch) -> list[str]:
-    """The names of the parts the workbook reader hands to its XML parser, in order."""
+    """The workbooks handed to the parser (calamine, in its child process): SHEET for each."""
     seen: list[str] = []
-    original = xlsx._Package.parse
+    original = tables._read_in_child
 
-    def recording(self, name, *args):
-        seen.append(name)
-        return original(self, name, *args)
+    def recording(*args):
+        seen.append(SHEET)
+        return original(*args)
 
-    monkeypatch.setattr(xlsx._Package, "parse", recording)
+    monkeypatch.setattr(tables, "_read_in_child", recording)
     return seen
 
 
@@ -135,23 +135,24 @@ def test_the_cell_limit_is_exact(parsed_parts):
     def workbook(cells: int) -> bytes:
         return minimal_xlsx(_worksheet('<row r="1"><c t="inlineStr"><is><t>姓名</t></is></c>' + "<c/>" * (cells - 1) + "</row>"))
 
-    assert uploads.read_table("名单.xlsx", workbook(xlsx.MAX_CELLS)) == [["姓名"]]
+    assert uploads.read_table("名单.xlsx", workbook(package_check.MAX_CELLS)) == [["姓名"]]
     assert SHEET in parsed_parts
     parsed_parts.clear()
     with pytest.raises(uploads.UploadError, match="单元格超过"):
-        uploads.read_table("名单.xlsx", workbook(xlsx.MAX_CELLS + 1))
+        uploads.read_table("名单.xlsx", workbook(package_check.MAX_CELLS + 1))
     assert SHEET not in parsed_parts
 
 
 def test_a_declared_row_count_over_the_limit_is_refused_before_parsing(parsed_parts):
-    data = minimal_xlsx(sheet([HEADER], dimension=f"A1:E{uploads.MAX_ROWS + 2}"))
-    with pytest.raises(uploads.UploadError, match=f"超过 {uploads.MAX_ROWS} 行"):
+    last = uploads.MAX_ROWS + tables.HEADER_ROWS  # title rows and the header may come before MAX_ROWS rows
+    data = minimal_xlsx(sheet([HEADER], dimension=f"A1:E{last + 1}"))
+    with pytest.raises(uploads.UploadError, match=f"超过上限 {last} 行"):
         uploads.read_table("名单.xlsx", data)
     assert SHEET not in parsed_parts
 
 
 def test_a_cell_longer_than_excel_allows_is_refused():
-    data = minimal_xlsx(sheet([HEADER, ["x" * (xlsx.MAX_CELL_CHARS + 1)]]))
+    data = minimal_xlsx(sheet([HEADER, ["x" * (tables.MAX_CELL_CHARS + 1)]]))
     with pytest.raises(uploads.UploadError, match="32767"):
         uploads.read_table("名单.xlsx", data)
 
@@ -174,9 +175,9 @@ def test_what_excel_stores_is_read_as_before():
                     b'officeDocument/2006/relationships/sharedStrings"/></Relationships>'))
             target.writestr(entry, content)
         target.writestr("xl/sharedStrings.xml", strings)
-    rows = xlsx.read_first_sheet(out.getvalue(), max_rows=10, max_columns=30)
-    assert rows == [(1, ["张三", None, "第一支部"]), (3, [13800000001, 1.5, True, "张三x"])]
-    assert uploads.read_table("名单.xlsx", out.getvalue()) == [["张三", "", "第一支部"], ["13800000001", "1.5", "True", "张三x"]]
+    sheets = tables.read_sheets("名单.xlsx", out.getvalue(), max_rows=10, max_columns=40)
+    assert [s.rows for s in sheets] == [[(1, ["张三", "", "第一支部"]), (3, ["13800000001", "1.5", "TRUE", "张三x", *[""] * 27, "9"])]]
+    assert uploads.read_table("名单.xlsx", out.getvalue()) == [["张三", "", "第一支部"], ["13800000001", "1.5", "TRUE", "张三x"]]
 
 
 # --- a legitimate file near the upload limit -----------------------------------------------------------------

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from learnhub.services import bank_formats
-from learnhub.services import xlsx as xlsx_reader
+from learnhub.services import package_check
 from learnhub.services.bank_files import Bank, BankPoint, BankQuestion, load_bank, normalise_text
 from learnhub.services.bank_formats import (
     export_aiken, export_excel, export_gift, parse_aiken, parse_excel, parse_file, parse_gift,
@@ -199,7 +199,8 @@ def test_excel_broken_rows_are_each_named_in_chinese():
 
 def test_excel_missing_required_columns_is_one_problem():
     bank = parse_excel(xlsx([["单选", "题？"]], ["题型", "题干"]), POINTS)
-    assert [p.message for p in bank.problems] == ["第 1 行（表头）缺少列：答案、知识点"]
+    assert [p.message for p in bank.problems] == [
+        "在前 10 行中没有找到表头：需要 题型、题干、答案、知识点 列（最接近的是「Sheet」表第 1 行，缺少：答案、知识点）"]
 
 
 def test_excel_without_questions_is_a_problem():
@@ -278,7 +279,7 @@ def test_corrupt_file_gives_a_clear_problem(data):
             archive.writestr("readme.txt", "hello")
         data = buffer.getvalue()
     bank = parse_excel(data, POINTS)
-    assert [p.message for p in bank.problems] == [xlsx_reader.CORRUPT]
+    assert [p.message for p in bank.problems] == [package_check.CORRUPT]
 
 
 def test_xml_entity_expansion_is_refused_as_corrupt():
@@ -292,7 +293,7 @@ def test_xml_entity_expansion_is_refused_as_corrupt():
                 content = laughs + content.replace(b"<v>", b"<v>&b;", 1)
             target.writestr(entry, content)
     bank = parse_excel(buffer.getvalue(), POINTS)
-    assert [p.message for p in bank.problems] == [xlsx_reader.CORRUPT]
+    assert [p.message for p in bank.problems] == [package_check.CORRUPT]
 
 
 def test_over_long_sheet_is_refused():

@@ -7,14 +7,13 @@ import re
 
 import xlsxwriter
 
-from .. import xlsx
+from .. import tables
 from ..bank_files import LETTERS, Bank, BankPoint, BankQuestion, format_answer
 from ..constitution import VERSION
 from .common import finish, generated_key, parse_difficulty, point_article, refuse
 
-# Rows after the header; columns looked at (the template has 16, a header may sit further right).
+# Rows after the header.
 MAX_ROWS = 20_000
-MAX_COLUMNS = 64
 
 KINDS_BY_NAME = {
     **dict.fromkeys(("单选", "单选题", "单项选择题"), "single"),
@@ -45,45 +44,18 @@ REQUIRED_HEADERS = {"type": "题型", "stem": "题干", "answer": "答案", "poi
 
 
 def parse_excel(data: bytes, points: dict[str, BankPoint], source: str = "题库.xlsx") -> Bank:
-    """Read the Chinese Excel template (first sheet, one header row) into a validated Bank."""
+    """Read the Chinese Excel template (header found by tables.read_table) into a validated Bank."""
+    columns = {field_: [header] for header, field_ in FIELDS_BY_HEADER.items() if field_ != "chapter"}
+    columns["point"] = ["知识点", "章节"]
     try:
-        header, rows = _read_sheet(data)
-    except xlsx.XlsxRefused as exc:
+        table = tables.read_table(source, data, columns, list(REQUIRED_HEADERS), max_rows=MAX_ROWS)
+    except tables.TableError as exc:
         return refuse(source, str(exc))
-    columns = _columns(header)
-    missing = [name for field_, name in REQUIRED_HEADERS.items() if field_ not in columns]
-    if missing:
-        return refuse(source, f"第 1 行（表头）缺少列：{'、'.join(missing)}")
     labelled = []
-    for number, values in rows:
-        cells = dict.fromkeys(FIELDS_BY_HEADER.values(), "")
-        cells.update({f: _cell_text(values[i]) for f, i in columns.items() if i < len(values)})
-        labelled.append((f"第 {number} 行", cells["id"], _excel_row(cells, points)))
+    for row in table.rows:
+        cells = {f: _cell_text(row[f]) for f in columns}
+        labelled.append((f"第 {row.number} 行", cells["id"], _excel_row(cells, points)))
     return finish(source, labelled, points)
-
-
-def _read_sheet(data: bytes) -> tuple[list, list[tuple[int, list]]]:
-    """Return the first sheet's header row and its non-blank data rows with their row numbers."""
-    rows = xlsx.read_first_sheet(data, max_rows=MAX_ROWS + 1, max_columns=MAX_COLUMNS)
-    header = rows[0][1] if rows and rows[0][0] == 1 else []
-    width = max(_columns(header).values(), default=-1) + 1
-    return header, [
-        (number, values[:width]) for number, values in rows
-        if number >= 2 and any(_cell_text(v) for v in values[:width])
-    ]
-
-
-def _columns(header: tuple) -> dict[str, int]:
-    """Map field names to column indexes by header text; 章节 stands in for a missing 知识点."""
-    columns: dict[str, int] = {}
-    for index, title in enumerate(header):
-        name = FIELDS_BY_HEADER.get(re.sub(r"[\s*＊]", "", str(title or "")))
-        if name is not None:
-            columns.setdefault(name, index)
-    chapter = columns.pop("chapter", None)
-    if chapter is not None:
-        columns.setdefault("point", chapter)
-    return columns
 
 
 def _cell_text(value: object) -> str:
