@@ -41,7 +41,11 @@ class NewMemberForm(MemberForm):
 
 
 class ImportForm(FlaskForm):
-    file = FileField("党员名单（.xlsx 或 .csv）", validators=[FileRequired("请选择文件")])
+    file = FileField("党员名单（.xlsx、.xls、.ods 或 .csv）", validators=[FileRequired("请选择文件")])
+    parent = SelectField("名单中的新支部建在（组织员可选；不选则只导入到已有支部）", coerce=str, default="")
+
+
+class ImportConfirmForm(FlaskForm):
     password = PasswordField(
         "初始密码（导入的党员首次登录时须修改）",
         validators=[DataRequired("请设置初始密码"), Length(min=8, max=128, message="密码长度应为 8–128 位")],

@@ -64,10 +64,10 @@ def org_detail(org_id: int):
     )
 
 
-def _done(org_id: int, call, message: str):
-    """Run a service call; flash its refusal or `message`; back to the organisation's page."""
+def _done(org_id: int, message: str, service, *args):
+    """Call a service; flash its refusal or `message`; back to the organisation's page."""
     try:
-        call()
+        service(current_scope(), *args)
     except ServiceError as exc:
         db.session.rollback()
         flash(str(exc), "error")
@@ -89,8 +89,7 @@ def org_edit(org_id: int):
     org, form = scoped_org_or_404(org_id), OrgEditForm()
     if not form.validate_on_submit():
         return _invalid(form, org_id)
-    call = lambda: edit.edit_org(current_scope(), org, form.name.data, form.code.data, OrgKind(form.kind.data))  # noqa: E731
-    return _done(org_id, call, "已保存")
+    return _done(org_id, "已保存", edit.edit_org, org, form.name.data, form.code.data, OrgKind(form.kind.data))
 
 
 @bp.post("/orgs/<int:org_id>/move")
@@ -101,7 +100,7 @@ def org_move(org_id: int):
     if not form.validate_on_submit():
         return _invalid(form, org_id)
     parent = None if form.parent_id.data == TOP else scoped_org_or_404(form.parent_id.data)
-    return _done(org_id, lambda: edit.move_org(current_scope(), org, parent), "已移动（下级组织和党员随之移动）")
+    return _done(org_id, "已移动（下级组织和党员随之移动）", edit.move_org, org, parent)
 
 
 @bp.post("/orgs/<int:org_id>/active")
@@ -112,7 +111,7 @@ def org_active(org_id: int):
         return _invalid(form, org_id)
     active = form.active.data == "1"
     message = "已启用" if active else "已停用：其下党员不再计入统计，历史记录保留"
-    return _done(org_id, lambda: edit.set_active(current_scope(), org, active), message)
+    return _done(org_id, message, edit.set_active, org, active)
 
 
 @bp.post("/orgs/<int:org_id>/grants")
@@ -122,7 +121,7 @@ def org_grant(org_id: int):
     if not form.validate_on_submit():
         return _invalid(form, org_id)
     role = Role(form.role.data)
-    return _done(org_id, lambda: edit.add_grant(current_scope(), org, form.member_no.data, role), f"已授予{role.label}权限")
+    return _done(org_id, f"已授予{role.label}权限", edit.add_grant, org, form.member_no.data, role)
 
 
 @bp.post("/orgs/<int:org_id>/grants/<int:grant_id>/revoke")
@@ -134,7 +133,7 @@ def org_revoke(org_id: int, grant_id: int):
         abort(404)
     if not FlaskForm().validate_on_submit():
         return redirect(url_for("admin.org_detail", org_id=org_id))
-    return _done(org_id, lambda: edit.revoke_grant(current_scope(), row), "已撤销授权")
+    return _done(org_id, "已撤销授权", edit.revoke_grant, row)
 
 
 # --- import ----------------------------------------------------------------------------------------------

@@ -20,12 +20,12 @@ from ..models import (
     ShowAnswers,
     User,
 )
-from ..services import ServiceError, accounts, assignments, bank_access, materials, members, question_reports, uploads
-from ..services.assignments import AssignmentData, DrawRule
+from ..services import ServiceError, accounts, assignments, bank_access, materials, question_reports
 from ..services.accounts import HashSettings, MemberData
+from ..services.assignments import AssignmentData, DrawRule
 from ..services.orgs import orgs_in_scope, usable_orgs, within
 from . import bp
-from .forms import AssignmentForm, ImportForm, MemberForm, NewMemberForm, ResolveReportForm
+from .forms import AssignmentForm, MemberForm, NewMemberForm, ResolveReportForm
 
 PAGE_SIZE = 50
 
@@ -115,27 +115,6 @@ def member_reset(user_id: int):
         temporary = accounts.reset_password(_settings(), user)
         flash(f"{user.name} 的临时密码：{temporary}（仅显示这一次，对方登录后须修改）", "success")
     return redirect(url_for("admin.member_edit", user_id=user.id))
-
-
-@bp.route("/members/import", methods=["GET", "POST"])
-def members_import():
-    """Import members from .xlsx or .csv: all rows or none, with every bad row named."""
-    form = ImportForm()
-    errors: list[str] = []
-    if form.validate_on_submit():
-        upload = form.file.data
-        try:
-            rows = uploads.read_table(upload.filename, upload.read())
-            created = members.import_members(current_scope(), rows, form.password.data, _settings())
-        except members.ImportRejected as exc:
-            flash(str(exc), "error")
-            errors = exc.errors
-        except ServiceError as exc:
-            flash(str(exc), "error")
-        else:
-            flash(f"已导入 {len(created)} 名党员，他们首次登录时须修改初始密码", "success")
-            return redirect(url_for("admin.members_list"))
-    return render_template("admin/members_import.html", form=form, errors=errors)
 
 
 def _organiser_only() -> None:

@@ -36,9 +36,11 @@ class HashSettings:
 
 def normalise_identifier(value: str) -> str:
     """A member number or phone number as typed into a spreadsheet: full-width digits and letters made
-    ASCII (NFKC), spaces and dashes between digit groups dropped (`１３８ ００００-００００` -> 13800000000)."""
+    ASCII (NFKC), spaces dropped; a phone number loses its dashes and +86 (`＋86 １３８-００００-００００` -> 13800000000)."""
     text = "".join(unicodedata.normalize("NFKC", value or "").split())
-    return text.replace("-", "") if PHONE.match(text.replace("-", "")) else text
+    digits = text.replace("-", "")
+    digits = digits.removeprefix("+86")
+    return digits if PHONE.match(digits) else text
 
 
 def hash_password(settings: HashSettings, password: str) -> str:

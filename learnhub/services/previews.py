@@ -54,6 +54,20 @@ def take(folder: Path, token: str, ttl: timedelta) -> bytes:
     return data
 
 
+def peek(folder: Path, token: str, ttl: timedelta) -> bytes:
+    """Return the file stored under `token` and keep it (a confirmation sent back to be corrected).
+
+    :raise PreviewExpired: as `take` does.
+    """
+    path = folder / token if _TOKEN.fullmatch(str(token)) else None
+    try:
+        if path is None or _age(path) > ttl.total_seconds():
+            raise FileNotFoundError
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise PreviewExpired(_expired_message(ttl)) from None
+
+
 def sweep(folder: Path, ttl: timedelta) -> int:
     """Delete the stored files older than `ttl`; return how many were deleted."""
     if not folder.is_dir():

@@ -122,7 +122,7 @@ def test_moving_under_its_own_subtree_is_refused_in_chinese(app, world, ctx, tar
 def test_the_move_page_refuses_a_cycle_and_offers_no_target_inside_the_subtree(app, world, login):
     c = login(world.login["org_a"])
     html = page(c, f"/admin/orgs/{world.org['ga']}")
-    move_form = html[html.index('action="/admin/orgs/%d/move"' % world.org["ga"]):]
+    move_form = html[html.index(f'action="/admin/orgs/{world.org["ga"]}/move"'):]
     move_form = move_form[:move_form.index("</form>")]
     assert "第三支部" in move_form and "第一支部" not in move_form and "第二支部" not in move_form
     r = c.post(f"/admin/orgs/{world.org['ga']}/move", data={"parent_id": world.org["a1"]}, follow_redirects=True)

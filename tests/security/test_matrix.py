@@ -125,6 +125,8 @@ ENDPOINTS: dict[str, Access] = {
     "admin.members_list": Access(STAFF, relation=MANAGED, query={"org": "org"}),
     "admin.member_new": Access(STAFF),
     "admin.members_import": Access(STAFF),
+    "admin.members_import_confirm": Access(STAFF),
+    "admin.members_import_template": Access(STAFF),
     "admin.member_edit": Access(STAFF, {"user_id": "user"}, MANAGED),
     "admin.member_reset": Access(STAFF, {"user_id": "user"}, MANAGED),
     "admin.assignment_new": Access(STAFF),

@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from ...extensions import db
 from ...models import Grant, Organisation, OrgKind, Role, User
+from .. import tables
 from ..accounts import normalise_identifier
 from ..import_errors import ImportRejected, RowError
 from . import Scope, create_org
@@ -54,6 +55,8 @@ class Row:
     people: dict[Role, list[str]]
     parent: Row | Organisation | None = None  # resolved: a row of the file or a stored organisation
     existing: Organisation | None = None  # the stored organisation this row is
+    broken: bool = False  # its 上级组织 could not be resolved (already reported)
+    kind_text: str = ""  # 组织类型 as written
     depth: int = 0
     changes: list[str] = field(default_factory=list)
     grants: list[tuple[User, Role]] = field(default_factory=list)
@@ -113,8 +116,6 @@ def read_file(filename: str, data: bytes) -> list[tuple[int, dict[str, str]]]:
 
     :raise tables.TableError: unreadable, too large, or no header with 组织名称.
     """
-    from .. import tables  # noqa: PLC0415  (moved to the top once tables.py is merged in)
-
     table = tables.read_table(filename, data, COLUMNS, REQUIRED)
     return [(row.number, row.cells) for row in table.rows]
 
@@ -139,7 +140,7 @@ def _rows(records: list[tuple[int, dict[str, str]]], errors: list[RowError]) -> 
             errors.append(RowError(line, "组织类型", f"「{kind_text}」不是可识别的组织类型（可填：{accepted_kinds()}）"))
         people = {role: [normalise_identifier(p) for p in _SPLIT.split(_cell(record, key)) if p]
                   for key, role in ROLE_COLUMNS.items()}
-        rows.append(Row(line, name, code, kind, parent_ref, people))
+        rows.append(Row(line, name, code, kind, parent_ref, people, kind_text=kind_text))
     return rows
 
 
@@ -156,8 +157,7 @@ def plan(scope: Scope, records: list[tuple[int, dict[str, str]]]) -> OrgPlan:
     stored = _Stored.load(scope)
     _match_codes(rows, stored, errors)
     _resolve(rows, stored, errors)
-    if not errors:
-        _check_tree(rows, stored, errors)
+    _check_tree(rows, stored, errors)
     _people(rows, stored, errors)
     if errors:
         raise ImportRejected(sorted(errors, key=lambda e: e.row))
@@ -195,6 +195,7 @@ def _resolve(rows: list[Row], stored: _Stored, errors: list[RowError]) -> None:
         try:
             refs[row.line] = _parent_of(row, by_code, by_name, stored)
         except LookupError as exc:
+            row.broken = True
             errors.append(RowError(row.line, "上级组织", str(exc)))
     claimed: dict[int, Row] = {r.existing.id: r for r in rows if r.existing is not None}
     state: dict[int, str] = {}
@@ -203,6 +204,7 @@ def _resolve(rows: list[Row], stored: _Stored, errors: list[RowError]) -> None:
         if state.get(row.line) == "done":
             return
         if state.get(row.line) == "open":
+            row.broken = True
             loop = trail[trail.index(row):] + [row]
             errors.append(RowError(row.line, "上级组织", "上下级关系形成循环：" + " → ".join(f"第 {r.line} 行「{r.name}」" for r in loop)))
             return
@@ -263,6 +265,10 @@ def _check_tree(rows: list[Row], stored: _Stored, errors: list[RowError]) -> Non
         final[key] = _key(row.parent)
     siblings: dict[tuple, Row] = {}
     for row in rows:
+        if row.kind is None and not row.kind_text and row.existing is None and row.name:
+            errors.append(RowError(row.line, "组织类型", f"不能为空（名称也看不出类型；可填：{accepted_kinds()}）"))
+        if row.broken or any(r.broken for r in _chain(row)):
+            continue
         key = row.existing.id if row.existing is not None else ("row", row.line)
         node, steps = final.get(key), 0
         while node is not None and steps <= len(final):
@@ -280,8 +286,16 @@ def _check_tree(rows: list[Row], stored: _Stored, errors: list[RowError]) -> Non
             if sibling in siblings:
                 errors.append(RowError(row.line, "组织名称", f"「{row.name}」与第 {siblings[sibling].line} 行同名且上级相同"))
             siblings[sibling] = row
-        if row.kind is None and row.existing is None:
-            errors.append(RowError(row.line, "组织类型", f"不能为空（名称也看不出类型；可填：{accepted_kinds()}）"))
+
+
+def _chain(row: Row) -> list[Row]:
+    """The rows above `row` in the file, nearest first (stopping at a loop)."""
+    out: list[Row] = []
+    parent = row.parent
+    while isinstance(parent, Row) and parent not in out and parent is not row:
+        out.append(parent)
+        parent = parent.parent
+    return out
 
 
 def _key(parent: Row | Organisation | None):
