@@ -37,7 +37,8 @@ def organisers_only_for_orgs():
 @bp.get("/orgs")
 def org_tree():
     """The viewer's organisations as a collapsible tree, with member counts and who holds which role."""
-    return render_template("admin/org_tree.html", roots=tree.build_tree(current_scope()))
+    return render_template("admin/org_tree.html", roots=tree.build_tree(current_scope()),
+                           open_all=request.args.get("open") == "all")
 
 
 def _move_form(org) -> OrgMoveForm:
@@ -53,7 +54,8 @@ def _move_form(org) -> OrgMoveForm:
 def org_detail(org_id: int):
     """One organisation: rename it, move it, disable it, and its secretaries and organisers."""
     org, scope = scoped_org_or_404(org_id), current_scope()
-    edit_form = OrgEditForm(obj=org, kind=org.kind.value)
+    edit_form = OrgEditForm(obj=org)
+    edit_form.kind.data = org.kind.value  # obj= would give the enum, which matches no choice
     move_form = _move_form(org)
     move_form.parent_id.data = org.parent_id if org.parent_id and scope.covers(org.parent) else TOP
     below, members = tree.subtree_size(org)

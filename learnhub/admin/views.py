@@ -94,7 +94,9 @@ def member_new():
 def member_edit(user_id: int):
     """Edit a member's details."""
     user = _member_or_404(user_id)
-    form = MemberForm(obj=user, category=user.category.value) if request.method == "GET" else MemberForm()
+    form = MemberForm(obj=user) if request.method == "GET" else MemberForm()
+    if request.method == "GET":
+        form.category.data = user.category.value  # obj= would give the enum, which matches no choice
     _org_choices(form, user)
     if form.validate_on_submit():
         try:

@@ -165,3 +165,11 @@ def test_cli_members_import(app, world, runner, tmp_path):
     assert result.exit_code != 0
     with app.app_context():
         assert db.session.scalar(select(User).where(User.member_no == "CLI2")) is None
+
+
+def test_the_edit_form_shows_the_members_category_so_saving_keeps_it(app, world, login):
+    with app.app_context():
+        db.session.get(User, world.user["m_a1"]).category = MemberCategory.PROBATIONARY
+        db.session.commit()
+    html = login(world.login["sec_a1"]).get(f"/admin/members/{world.user['m_a1']}/edit").get_data(as_text=True)
+    assert '<option selected value="probationary">' in html

@@ -191,3 +191,8 @@ def test_grants_reach_only_members_in_scope_and_nobody_revokes_their_own(app, wo
     assert c.post(f"/admin/orgs/{world.org['a3']}/grants/{other.id}/revoke").status_code == 404
     with app.app_context():
         assert db.session.get(Grant, other.id) is not None
+
+
+def test_the_edit_form_shows_the_organisations_kind(world, login):
+    html = page(login(world.login["org_a"]), f"/admin/orgs/{world.org['ga']}")
+    assert '<option selected value="general_branch">' in html
