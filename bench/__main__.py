@@ -7,6 +7,7 @@ Parts on their own:
   python -m bench savecost [--database-url URL] [--saves N] [--callgrind]
   python -m bench uploadcost [--rounds N]
   python -m bench keyfix   [--papers N] [--postgres]   (a scratch database of its own)
+  python -m bench orgimport [--branches N] [--members M] [--no-postgres]   (scratch databases of its own)
 """
 
 from __future__ import annotations
@@ -83,6 +84,13 @@ def cmd_keyfix(args) -> None:
     from .keyfix import run
 
     print(json.dumps(run(args.papers, args.postgres), indent=1))
+
+
+def cmd_orgimport(args) -> None:
+    """Import a 2,000-branch organisation file (twice) and a 100,000-member roster: time and peak memory."""
+    from .orgimport import run
+
+    run(args.branches, args.members, postgres=not args.no_postgres)
 
 
 def run_backend(backend: str, url: str, args, phases: dict) -> dict:
@@ -176,7 +184,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="first wait up to SECONDS for the load average to fall under 0.5")
     sub = parser.add_subparsers(dest="command")
     for name, fn in (("generate", cmd_generate), ("reports", cmd_reports), ("load", cmd_load),
-                     ("savecost", cmd_savecost), ("uploadcost", cmd_uploadcost), ("keyfix", cmd_keyfix)):
+                     ("savecost", cmd_savecost), ("uploadcost", cmd_uploadcost), ("keyfix", cmd_keyfix),
+                     ("orgimport", cmd_orgimport)):
         p = sub.add_parser(name, help=fn.__doc__)
         _options(p, defaults=False)
         p.set_defaults(fn=fn)
@@ -187,6 +196,9 @@ def main(argv: list[str] | None = None) -> None:
     sub.choices["uploadcost"].add_argument("--rounds", type=int, default=3, help="rounds per file (default 3)")
     sub.choices["keyfix"].add_argument("--papers", type=int, default=6000, help="handed-in papers (default 6000)")
     sub.choices["keyfix"].add_argument("--postgres", action="store_true", help="a scratch PostgreSQL database, not SQLite")
+    sub.choices["orgimport"].add_argument("--branches", type=int, default=2000, help="党支部 in the file (default 2000)")
+    sub.choices["orgimport"].add_argument("--members", type=int, default=100_000, help="members in the roster (default 100,000)")
+    sub.choices["orgimport"].add_argument("--no-postgres", action="store_true", help="SQLite only")
     args = parser.parse_args(argv)
     if args.database_url is None:
         args.database_url = DEFAULT_SQLITE_URL.replace("bench.sqlite", "bench-quick.sqlite") if args.quick else DEFAULT_SQLITE_URL

@@ -35,6 +35,7 @@ from .services.bank_files import bank_stats, load_bank
 from .services.import_errors import ImportRejected
 from .services.orgs import Scope, create_org, grant
 from .services.orgs import importing as org_import
+from .services.orgs import storing as org_storing
 
 questions_cli = AppGroup("questions", help="Check, count and load the question bank.")
 report_cli = AppGroup("report", help="Reports for scheduled runs.")
@@ -238,7 +239,7 @@ def orgs_import(file: Path, dry_run: bool) -> None:
                 if row.status != "unchanged":
                     click.echo(f"  {'  ' * row.depth}{row.name} ({row.status})" + "".join(f"; {c}" for c in row.changes))
             return
-        result = org_import.apply(scope, records)
+        result = org_storing.apply(scope, records)
     except ImportRejected as exc:
         for error in exc.errors:
             click.echo(error, err=True)

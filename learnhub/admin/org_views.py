@@ -19,7 +19,7 @@ from ..extensions import db
 from ..models import Grant, OrgKind, Role
 from ..services import ServiceError, import_templates, previews
 from ..services.import_errors import ImportRejected
-from ..services.orgs import edit, importing, tree
+from ..services.orgs import edit, importing, storing, tree
 from . import bp
 from .forms import GrantForm, OrgActiveForm, OrgEditForm, OrgImportForm, OrgMoveForm
 
@@ -179,7 +179,7 @@ def org_import_confirm():
         return redirect(url_for("admin.org_import"))
     try:
         data = previews.take(_preview_dir(), pending["token"], _preview_ttl())
-        result = importing.apply(current_scope(), importing.read_file(pending["name"], data))
+        result = storing.apply(current_scope(), importing.read_file(pending["name"], data))
     except ImportRejected as exc:
         db.session.rollback()
         flash(str(exc), "error")

@@ -37,7 +37,10 @@ class HashSettings:
 def normalise_identifier(value: str) -> str:
     """A member number or phone number as typed into a spreadsheet: full-width digits and letters made
     ASCII (NFKC), spaces dropped; a phone number loses its dashes and +86 (`＋86 １３８-００００-００００` -> 13800000000)."""
-    text = "".join(unicodedata.normalize("NFKC", value or "").split())
+    value = value or ""
+    if value.isascii() and value.isalnum():  # the common case, at 100,000 rows a file
+        return value
+    text = "".join(unicodedata.normalize("NFKC", value).split())
     digits = text.replace("-", "")
     digits = digits.removeprefix("+86")
     return digits if PHONE.match(digits) else text

@@ -180,3 +180,15 @@ def test_cli_import_creates_branches_under_the_given_parent(app, world, runner, 
     with app.app_context():
         made = db.session.scalar(select(Organisation).filter_by(name="新建党支部"))
         assert made.parent_id == world.org["a"] and made.code.startswith("org")
+
+
+def test_an_imported_member_is_an_ordinary_account_that_must_change_the_first_password(app, world, login):
+    c = login(world.login["sec_a1"])
+    upload(c, "名单.csv", csv_bytes([["姓名", "党员编号", "所在支部"], ["张一", "Z1", "第一支部"]]))
+    assert confirm(c, "first1234").status_code == 302
+    with app.app_context():
+        member = db.session.scalar(select(User).filter_by(member_no="Z1"))
+        assert (member.active, member.is_admin, member.session_version, member.grants) == (True, False, 1, [])
+    fresh = app.test_client()
+    r = fresh.post("/auth/login", data={"identifier": "Z1", "password": "first1234"})
+    assert r.status_code == 302 and r.location.endswith("/auth/change-password")

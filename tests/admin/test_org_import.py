@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from learnhub.extensions import db
 from learnhub.models import Grant, Organisation, OrgKind, Role, User
 from learnhub.services.import_errors import ImportRejected
-from learnhub.services.orgs import Scope, importing
+from learnhub.services.orgs import Scope, importing, storing
 
 from .sheets import csv_bytes, ods, xlsx
 
@@ -132,7 +132,7 @@ def test_the_downloaded_organisation_table_imports_back_unchanged(app, world, lo
 def test_a_reimport_renames_and_moves_with_members(app, world, ctx):
     first = [["党委A", "a", "党委", "", "", ""], ["第三支部", "a3", "党支部", "a", "", ""],
              ["机关党总支", "a-g", "党总支", "a", "", ""], ["第二支部", "a2", "党支部", "a-g", "", ""]]
-    importing.apply(admin_scope(), records(first))
+    storing.apply(admin_scope(), records(first))
     changed = [["党委A", "a", "党委", "", "", ""], ["第三党支部", "a3", "党支部", "第二支部", "", ""],
                ["机关党总支", "a-g", "党总支", "a", "", ""], ["第二支部", "a2", "党支部", "a", "", ""]]
     plan = importing.plan(admin_scope(), records(changed))
@@ -140,7 +140,7 @@ def test_a_reimport_renames_and_moves_with_members(app, world, ctx):
         "第三党支部": ["名称：第三支部 → 第三党支部", "上级：党委A → 第二支部"],
         "第二支部": ["上级：机关党总支 → 党委A"],
     }
-    result = importing.apply(admin_scope(), records(changed))
+    result = storing.apply(admin_scope(), records(changed))
     assert (result.created, result.updated, result.unchanged) == (0, 2, 2)
     db.session.expire_all()
     a, a2, a3 = by_code("a"), by_code("a2"), by_code("a3")
@@ -151,13 +151,13 @@ def test_a_reimport_renames_and_moves_with_members(app, world, ctx):
 
 def test_rows_without_codes_match_by_name_under_their_parent(app, world, ctx):
     rows = [["某县委", "", "党委", "", "", ""], ["城关镇党委", "", "", "某县委", "", ""], ["第一党支部", "", "", "城关镇党委", "", ""]]
-    importing.apply(admin_scope(), records(rows))
+    storing.apply(admin_scope(), records(rows))
     codes = {o.name: o.code for o in db.session.scalars(select(Organisation).where(Organisation.name.in_(["某县委", "城关镇党委"])))}
     assert all(code.startswith("org") for code in codes.values())
-    again = importing.apply(admin_scope(), records(rows))
+    again = storing.apply(admin_scope(), records(rows))
     assert (again.created, again.unchanged) == (0, 3)
     # The same name under another parent is another organisation.
-    more = importing.apply(admin_scope(), records([["第一党支部", "", "", "a", "", ""]]))
+    more = storing.apply(admin_scope(), records([["第一党支部", "", "", "a", "", ""]]))
     assert more.created == 1
 
 
@@ -252,3 +252,29 @@ def test_a_file_without_the_header_or_of_another_type_is_refused_in_chinese(worl
     assert "没有找到表头：需要 组织名称 列" in upload(c, "a.csv", "名字,上级\n甲,乙\n".encode()).get_data(as_text=True)
     assert "不支持的文件类型" in upload(c, "a.docx", b"PK").get_data(as_text=True)
 
+
+
+def assert_paths_consistent() -> None:
+    """Every organisation's path is its parent's path and its own id: the tree and its paths agree."""
+    db.session.expire_all()
+    orgs = {o.id: o for o in db.session.scalars(select(Organisation))}
+    wrong = [o.name for o in orgs.values()
+             if o.path != f"{orgs[o.parent_id].path if o.parent_id else '/'}{o.id}/"]
+    assert not wrong, f"paths out of step with parents: {wrong}"
+
+
+def test_one_file_creates_parents_moves_stored_branches_under_them_and_adds_below(app, world, ctx):
+    rows = [
+        ["新党委", "N", "党委", "a", "", ""],
+        ["第一支部", "a1", "党支部", "N", "", ""],  # a stored branch moves under the new committee
+        ["新小组", "", "党小组", "a1", "", ""],  # and gets a new group, two levels below the new row
+        ["机关党总支", "a-g", "党总支", "a3", "", ""],  # a stored 党总支 moves, carrying 第二支部 along
+        ["二支部小组", "", "党小组", "a2", "", ""],  # new, under a branch the move carries
+    ]
+    result = storing.apply(admin_scope(), records(rows))
+    assert (result.created, result.updated) == (3, 2)
+    assert_paths_consistent()
+    n, a1, ga, a3 = by_code("N"), by_code("a1"), by_code("a-g"), by_code("a3")
+    assert a1.parent_id == n.id and ga.parent_id == a3.id
+    assert by_name("新小组").parent_id == a1.id and by_name("二支部小组").path.startswith(ga.path)
+    assert db.session.get(User, world.user["m_a1"]).org.is_within(n)

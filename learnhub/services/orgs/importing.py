@@ -8,14 +8,13 @@ organisation already in the viewer's scope) and members to make its secretary (ä
 A row is the organisation already stored with its code; else the one with its name under its parent;
 else a new one. Importing the same file twice changes nothing the second time; a changed name,
 kind or parent updates the organisation (a new parent moves its whole subtree, members included).
-Every problem is named by row and nothing is stored unless there is none (`plan` checks, `apply`
-checks again under the tree lock and stores).
+Every problem is named by row and nothing is stored unless there is none (`plan` here checks;
+storing.apply checks again under the tree lock and stores).
 """
 
 from __future__ import annotations
 
 import re
-import uuid
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -25,8 +24,8 @@ from ...models import Grant, Organisation, OrgKind, Role, User
 from .. import tables
 from ..accounts import normalise_identifier
 from ..import_errors import ImportRejected, RowError
-from . import Scope, create_org
-from .edit import CODE_MAX, NAME_MAX, lock_tree, move_subtree
+from . import Scope
+from .edit import CODE_MAX, NAME_MAX
 from .kinds import accepted_kinds, kind_from_name, parse_kind
 
 # Canonical column -> (label, synonyms), in the order of the template.
@@ -360,51 +359,3 @@ def _tree_order(rows: list[Row]) -> list[Row]:
 
     walk(None, 0)
     return out
-
-
-@dataclass
-class ImportResult:
-    created: int
-    updated: int
-    unchanged: int
-    grants: int
-
-
-def apply(scope: Scope, records: list[tuple[int, dict[str, str]]]) -> ImportResult:
-    """Store the file's tree: check it again under the tree lock, then create, update and move
-    organisations (parents first) and add the grants, in one transaction. Commits.
-
-    :raise ImportRejected: if the tree changed since the preview so that a row is now wrong.
-    """
-    lock_tree()
-    result = plan(scope, records)
-    done: dict[int, Organisation] = {}
-    taken = set(db.session.scalars(select(Organisation.code)))
-    for row in result.rows:
-        done[row.line] = _store(row, done, taken)
-    for row in result.rows:
-        for user, role in row.grants:
-            db.session.add(Grant(user_id=user.id, org_id=done[row.line].id, role=role))
-    db.session.commit()
-    return ImportResult(result.count("new"), result.count("changed"), result.count("unchanged"), result.grant_count)
-
-
-def _store(row: Row, done: dict[int, Organisation], taken: set[str]) -> Organisation:
-    parent = done[row.parent.line] if isinstance(row.parent, Row) else row.parent
-    org = row.existing
-    if org is None:
-        org = create_org(row.name, row.kind, parent, row.code or f"new-{uuid.uuid4().hex}")
-        if not row.code:  # a code of its own once it has an id: `org<id>`, unless someone chose that by hand
-            code, n = f"org{org.id}", 1
-            while code in taken:
-                code, n = f"org{org.id}-{n}", n + 1
-            org.code = code
-        taken.add(org.code)
-        return org
-    org.name = row.name
-    org.code = row.code or org.code
-    org.kind = row.kind or org.kind
-    if row.parent is not None and org.parent_id != (parent.id if parent else None):
-        move_subtree(org, parent)
-    return org
-
