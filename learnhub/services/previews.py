@@ -55,13 +55,17 @@ def take(folder: Path, token: str, ttl: timedelta) -> bytes:
 
 
 def peek(folder: Path, token: str, ttl: timedelta) -> bytes:
-    """Return the file stored under `token` and keep it (a confirmation sent back to be corrected).
+    """Return the file stored under `token`, keeping it (the organiser may change choices and preview again);
+    an expired one is deleted.
 
-    :raise PreviewExpired: as `take` does.
+    :raise PreviewExpired: it has expired or is gone.
     """
     path = folder / token if _TOKEN.fullmatch(str(token)) else None
     try:
-        if path is None or _age(path) > ttl.total_seconds():
+        if path is None:
+            raise FileNotFoundError
+        if _age(path) > ttl.total_seconds():
+            path.unlink(missing_ok=True)
             raise FileNotFoundError
         return path.read_bytes()
     except FileNotFoundError:
