@@ -23,8 +23,8 @@ from sqlalchemy import func, select
 from learnhub.extensions import db
 from learnhub.models import (
     Assignment,
-    Grant,
     AssignmentQuestion,
+    Grant,
     Material,
     Organisation,
     PointLevel,
