@@ -28,6 +28,8 @@ def test_an_organiser_imports_a_tree_checks_the_preview_and_confirms(app, world,
     page = phone
     log_in(page, live_server, "orga")
     page.goto(f"{live_server}/admin/orgs/import")
+    assert no_horizontal_scroll(page)
+    page.shot("00-org-import")
     path = tmp_path / "名册.xlsx"
     path.write_bytes(xlsx(("名册", TREE)))
     page.set_input_files("#file", str(path))
@@ -80,6 +82,8 @@ def test_member_import_preview_lists_the_branch_it_will_create(app, world, live_
     page = phone
     log_in(page, live_server, "orga")
     page.goto(f"{live_server}/admin/members/import")
+    assert no_horizontal_scroll(page)
+    page.shot("00-member-import")
     path = tmp_path / "名单.xlsx"
     path.write_bytes(xlsx(("名单", [["花名册"], ["姓名", "编号", "手机号码", "支部"], ["新人甲", "NB1", "１３６００００００９９", "第九党支部"],
                                    ["新人乙", "NB2", "", "第一支部"]])))
