@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import MemberCategory, Organisation, OrgKind, User, utcnow
@@ -218,11 +219,15 @@ def apply(scope: Scope, rows: list[tables.Row], password: str, settings: HashSet
     db.session.flush()
     org_ids = {id(m.org): (created[id(m.org)] if isinstance(m.org, NewBranch) else m.org).id for m in result.members}
     now = utcnow()
-    _insert_members([
-        (m.name, m.member_no, m.phone, m.category.value, password_hash, True, now, org_ids[id(m.org)])
-        for m in result.members
-    ])
-    db.session.commit()
+    try:
+        _insert_members([
+            (m.name, m.member_no, m.phone, m.category.value, password_hash, True, now, org_ids[id(m.org)])
+            for m in result.members
+        ])
+        db.session.commit()
+    except IntegrityError:  # a member added one at a time took a number of the file after it was checked
+        db.session.rollback()
+        raise ServiceError("导入时有党员编号刚被别人添加的党员占用，没有导入任何人；请重新上传预览") from None
     return ImportResult(len(result.members), len(created))
 
 

@@ -47,6 +47,9 @@ def code_taken(code: str, existing: Organisation | None = None) -> bool:
 
 def edit_org(scope: Scope, org: Organisation, name: str, code: str, kind: OrgKind) -> None:
     """Rename an organisation, change its code or kind. Commits."""
+    org_id = org.id
+    lock_tree()  # codes are checked and taken one change at a time, imports included
+    org = db.session.get(Organisation, org_id)
     _require(scope, org)
     name, code = check_name(name), (code or "").strip()
     if not code or len(code) > CODE_MAX:
@@ -133,6 +136,9 @@ def set_active(scope: Scope, org: Organisation, active: bool) -> int:
 
 def add_grant(scope: Scope, org: Organisation, member_no: str, role: Role) -> Grant:
     """Make a member (found by number, inside the viewer's scope) secretary or organiser of `org`. Commits."""
+    org_id = org.id
+    lock_tree()  # one grant at a time, imports included: the check below holds until the commit
+    org = db.session.get(Organisation, org_id)
     _require(scope, org)
     member_no = normalise_identifier(member_no)
     user = db.session.scalar(select(User).where(User.member_no == member_no)) if member_no else None

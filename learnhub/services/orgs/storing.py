@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from itertools import groupby
 
 from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from ...extensions import db
 from ...models import Grant, Organisation
+from .. import ServiceError
 from . import Scope
 from .edit import lock_tree, move_subtree
 from .importing import Row, plan
@@ -39,13 +41,17 @@ def apply(scope: Scope, records: list[tuple[int, dict[str, str]]]) -> ImportResu
     lock_tree()
     result = plan(scope, records)
     store = _Store(set(db.session.scalars(select(Organisation.code))))
-    for _, level in groupby(sorted(result.rows, key=lambda r: r.depth), key=lambda r: r.depth):
-        rows = list(level)
-        store.create([r for r in rows if r.existing is None])
-        store.update([r for r in rows if r.existing is not None])
-    db.session.add_all(Grant(user_id=user.id, org_id=store.id_of(row), role=role)
-                       for row in result.rows for user, role in row.grants)
-    db.session.commit()
+    try:
+        for _, level in groupby(sorted(result.rows, key=lambda r: r.depth), key=lambda r: r.depth):
+            rows = list(level)
+            store.create([r for r in rows if r.existing is None])
+            store.update([r for r in rows if r.existing is not None])
+        db.session.add_all(Grant(user_id=user.id, org_id=store.id_of(row), role=role)
+                           for row in result.rows for user, role in row.grants)
+        db.session.commit()
+    except IntegrityError:  # a code or grant of the file taken meanwhile outside the tree lock (`orgs add`)
+        db.session.rollback()
+        raise ServiceError("导入时有组织编码或授权刚被别的操作占用，没有导入任何组织；请重新上传预览") from None
     return ImportResult(result.count("new"), result.count("changed"), result.count("unchanged"), result.grant_count)
 
 
