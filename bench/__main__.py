@@ -8,6 +8,7 @@ Parts on their own:
   python -m bench uploadcost [--rounds N]
   python -m bench keyfix   [--papers N] [--postgres]   (a scratch database of its own)
   python -m bench bankimport [--questions N] [--postgres]   (a scratch database of its own)
+  python -m bench orgimport [--branches N] [--members M] [--no-postgres]   (scratch databases of its own)
 """
 
 from __future__ import annotations
@@ -91,6 +92,13 @@ def cmd_bankimport(args) -> None:
     from .bankimport import run
 
     run(args.questions, args.postgres)
+
+
+def cmd_orgimport(args) -> None:
+    """Import a 2,000-branch organisation file (twice) and a 100,000-member roster: time and peak memory."""
+    from .orgimport import run
+
+    run(args.branches, args.members, postgres=not args.no_postgres)
 
 
 def run_backend(backend: str, url: str, args, phases: dict) -> dict:
@@ -185,7 +193,7 @@ def main(argv: list[str] | None = None) -> None:
     sub = parser.add_subparsers(dest="command")
     for name, fn in (("generate", cmd_generate), ("reports", cmd_reports), ("load", cmd_load),
                      ("savecost", cmd_savecost), ("uploadcost", cmd_uploadcost), ("keyfix", cmd_keyfix),
-                     ("bankimport", cmd_bankimport)):
+                     ("bankimport", cmd_bankimport), ("orgimport", cmd_orgimport)):
         p = sub.add_parser(name, help=fn.__doc__)
         _options(p, defaults=False)
         p.set_defaults(fn=fn)
@@ -198,6 +206,9 @@ def main(argv: list[str] | None = None) -> None:
     sub.choices["keyfix"].add_argument("--postgres", action="store_true", help="a scratch PostgreSQL database, not SQLite")
     sub.choices["bankimport"].add_argument("--questions", type=int, default=5000, help="questions (default 5000)")
     sub.choices["bankimport"].add_argument("--postgres", action="store_true", help="a scratch PostgreSQL database, not SQLite")
+    sub.choices["orgimport"].add_argument("--branches", type=int, default=2000, help="党支部 in the file (default 2000)")
+    sub.choices["orgimport"].add_argument("--members", type=int, default=100_000, help="members in the roster (default 100,000)")
+    sub.choices["orgimport"].add_argument("--no-postgres", action="store_true", help="SQLite only")
     args = parser.parse_args(argv)
     if args.database_url is None:
         args.database_url = DEFAULT_SQLITE_URL.replace("bench.sqlite", "bench-quick.sqlite") if args.quick else DEFAULT_SQLITE_URL

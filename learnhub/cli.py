@@ -12,11 +12,11 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
+from .cli_orgs import members_cli, orgs_cli, users_cli
 from .extensions import db, enable_wal
-from .models import Assignment, ExportLog, MemberCategory, Organisation, OrgKind, Role, User, utcnow
+from .models import Assignment, ExportLog, Organisation, utcnow
 from .services import (
     ServiceError,
-    accounts,
     bank_formats,
     bank_import,
     demo,
@@ -24,24 +24,19 @@ from .services import (
     items,
     mastery,
     materials,
-    members,
     previews,
     question_bank,
     quizzes,
     reports,
     tallies,
-    uploads,
 )
-from .services.accounts import HashSettings, MemberData
+from .services.accounts import HashSettings
 from .services.bank_files import bank_stats, load_bank
-from .services.orgs import Scope, create_org, grant
+from .services.orgs import Scope
 
 questions_cli = AppGroup("questions", help="Check, count and load the question bank.")
 report_cli = AppGroup("report", help="Reports for scheduled runs.")
-members_cli = AppGroup("members", help="Manage members.")
 attempts_cli = AppGroup("attempts", help="Maintain quiz attempts.")
-orgs_cli = AppGroup("orgs", help="Manage the organisation tree.")
-users_cli = AppGroup("users", help="Manage accounts and grants.")
 uploads_cli = AppGroup("uploads", help="Maintain uploaded files.")
 
 
@@ -185,28 +180,6 @@ def questions_export(fmt: str, output: Path, include_retired: bool) -> None:
     click.echo(f"{len(questions) - skipped} questions written to {output}" + (f" ({skipped} the format cannot carry)" if skipped else ""))
 
 
-@members_cli.command("import")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--org", "org_code", required=True, help="Code of the organisation the members belong under.")
-@click.option("--password", prompt=True, hide_input=True, help="First password; members must change it.")
-def members_import(file: Path, org_code: str, password: str) -> None:
-    """Import members (姓名, 党员编号, 手机号, 所在支部, 党员类别) into an organisation's subtree, all or none."""
-    org = db.session.scalar(select(Organisation).where(Organisation.code == org_code))
-    if org is None:
-        raise click.ClickException(f"no organisation with code {org_code}")
-    scope = Scope(user=None, roots=[org])
-    try:
-        rows = uploads.read_table(file.name, file.read_bytes())
-        created = members.import_members(scope, rows, password, _settings())
-    except members.ImportRejected as exc:
-        for error in exc.errors:
-            click.echo(error, err=True)
-        raise click.ClickException(str(exc)) from None
-    except ServiceError as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(f"{len(created)} members imported")
-
-
 @attempts_cli.command("close-overdue")
 def attempts_close_overdue() -> None:
     """Grade every attempt whose time ran out, with the answers it has (run from cron)."""
@@ -223,62 +196,6 @@ def uploads_sweep() -> None:
 def _sweep_previews() -> int:
     ttl = timedelta(minutes=current_app.config["IMPORT_PREVIEW_MINUTES"])
     return previews.sweep(previews.folder_in(current_app.instance_path), ttl)
-
-
-@orgs_cli.command("add")
-@click.argument("name")
-@click.option("--code", required=True, help="Short unique code, used by other commands.")
-@click.option("--kind", type=click.Choice([k.value for k in OrgKind]), required=True)
-@click.option("--parent", "parent_code", help="Code of the parent organisation (none for a top 党委).")
-def orgs_add(name: str, code: str, kind: str, parent_code: str | None) -> None:
-    """Add an organisation to the tree."""
-    parent = None
-    if parent_code:
-        parent = db.session.scalar(select(Organisation).where(Organisation.code == parent_code))
-        if parent is None:
-            raise click.ClickException(f"no organisation with code {parent_code}")
-    if db.session.scalar(select(Organisation).where(Organisation.code == code)) is not None:
-        raise click.ClickException(f"code {code} is taken")
-    create_org(name, OrgKind(kind), parent, code)
-    db.session.commit()
-    click.echo(f"added {name} ({code})")
-
-
-@users_cli.command("create-admin")
-@click.argument("member_no")
-@click.option("--name", required=True)
-@click.option("--org", "org_code", required=True, help="Code of the organisation the admin belongs to.")
-@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
-def users_create_admin(member_no: str, name: str, org_code: str, password: str) -> None:
-    """Create a system administrator (the first account of a new installation)."""
-    org = db.session.scalar(select(Organisation).where(Organisation.code == org_code))
-    if org is None:
-        raise click.ClickException(f"no organisation with code {org_code}")
-    try:
-        accounts.check_password_strength(password)
-        user = accounts.create_member(
-            _settings(), MemberData(name, member_no, None, org, MemberCategory.FULL), password, commit=False
-        )
-    except ServiceError as exc:
-        raise click.ClickException(str(exc)) from None
-    user.is_admin, user.must_change_password = True, False
-    db.session.commit()
-    click.echo(f"admin {member_no} created")
-
-
-@users_cli.command("grant")
-@click.argument("member_no")
-@click.argument("role", type=click.Choice([r.value for r in Role]))
-@click.argument("org_code")
-def users_grant(member_no: str, role: str, org_code: str) -> None:
-    """Make a member secretary or organiser of an organisation's subtree."""
-    user = db.session.scalar(select(User).where(User.member_no == member_no))
-    org = db.session.scalar(select(Organisation).where(Organisation.code == org_code))
-    if user is None or org is None:
-        raise click.ClickException("unknown member number or organisation code")
-    grant(user, org, Role(role))
-    db.session.commit()
-    click.echo(f"{member_no} is now {role} of {org.name}")
 
 
 @click.command("seed-demo")

@@ -54,13 +54,15 @@ class BufferedClient(FlaskClient):
 
 
 @pytest.fixture
-def make_app(database_url):
-    """Build an app on the test database; keyword arguments override config values."""
+def make_app(database_url, tmp_path):
+    """Build an app on the test database; keyword arguments override config values. Each test's apps
+    share an instance folder of their own (import previews wait there): none is left in the checkout."""
     apps = []
 
     def _make(**overrides):
         config = type("Config", (TestingConfig,), {"SQLALCHEMY_DATABASE_URI": database_url, **overrides})
         app = create_app(config)
+        app.instance_path = str(tmp_path / "instance")
         app.test_client_class = BufferedClient
         apps.append(app)
         return app

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from learnhub.extensions import db
-from learnhub.models import Assignment, Organisation, User
+from learnhub.models import Assignment, Grant, Organisation, User
 from learnhub.models import Question
 from learnhub.services import key_corrections, question_reports, quizzes
 
@@ -19,6 +19,8 @@ ORGANISER_ONLY = {
     "admin.question_reports_list", "admin.question_report_resolve", "admin.bank_list", "admin.bank_edit",
     "admin.bank_retire", "admin.bank_import", "admin.bank_import_confirm", "reports.fix_key", "reports.fix_key_confirm",
     "reports.key_revert", "reports.key_revert_confirm", "reports.key_resume",
+    "admin.org_tree", "admin.org_detail", "admin.org_edit", "admin.org_move", "admin.org_active", "admin.org_grant",
+    "admin.org_revoke", "admin.org_import", "admin.org_import_confirm", "admin.org_import_template",
 }
 
 
@@ -40,6 +42,7 @@ def foreign(app, world):
             "report_id": report.id, "question_id": owned.id, "correction_id": correction.id,
             "assignment_id": world.assignment_b, "org_id": world.org["b1"], "user_id": world.user["m_b1"],
             "attempt_id": attempt.id,
+            "grant_id": db.session.scalar(select(Grant.id).filter_by(org_id=world.org["b1"])),
         }
 
 

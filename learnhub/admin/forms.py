@@ -13,10 +13,10 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 from ..inputs import db_int
-from ..models import MemberCategory
+from ..models import MemberCategory, OrgKind, Role
 
 CATEGORY_CHOICES = [SelectChoice(c.value, c.label) for c in MemberCategory]
 
@@ -41,7 +41,11 @@ class NewMemberForm(MemberForm):
 
 
 class ImportForm(FlaskForm):
-    file = FileField("党员名单（.xlsx 或 .csv）", validators=[FileRequired("请选择文件")])
+    file = FileField("党员名单（.xlsx、.xls、.ods 或 .csv）", validators=[FileRequired("请选择文件")])
+    parent = SelectField("名单中的新支部建在（组织员可选；不选则只导入到已有支部）", coerce=str, default="")
+
+
+class ImportConfirmForm(FlaskForm):
     password = PasswordField(
         "初始密码（导入的党员首次登录时须修改）",
         validators=[DataRequired("请设置初始密码"), Length(min=8, max=128, message="密码长度应为 8–128 位")],
@@ -120,3 +124,31 @@ class BankImportForm(FlaskForm):
     file = FileField("题库文件（表格 .xlsx/.xls/.ods/.csv、GIFT 或 Aiken .txt）", validators=[FileRequired("请选择文件")])
     owner = SelectField("导入到哪个题库（题目归该组织所有，只有它的组织员能修改）", validate_choice=False)
     point = SelectField("文件中没有写知识点的题目（如 Aiken 文件）归入", validate_choice=False)
+
+
+KIND_LABEL_CHOICES = [SelectChoice(k.value, k.label) for k in OrgKind]
+ROLE_CHOICES = [SelectChoice(Role.SECRETARY.value, "支部书记 / 组织委员"), SelectChoice(Role.ORGANISER.value, "党委组织员")]
+
+
+class OrgEditForm(FlaskForm):
+    name = StringField("组织名称", validators=[DataRequired("请填写组织名称"), Length(max=100)])
+    code = StringField("组织编码", validators=[DataRequired("请填写组织编码"), Length(max=40)])
+    kind = SelectField("组织类型", choices=KIND_LABEL_CHOICES)
+
+
+class OrgMoveForm(FlaskForm):
+    parent_id = SelectField("移到哪个组织之下", coerce=db_int, validators=[InputRequired("请选择上级组织")])
+
+
+class OrgActiveForm(FlaskForm):
+    active = SelectField("状态", choices=[SelectChoice("0", "停用"), SelectChoice("1", "启用")],
+                         validators=[DataRequired()])
+
+
+class GrantForm(FlaskForm):
+    member_no = StringField("党员编号", validators=[DataRequired("请填写党员编号"), Length(max=40)])
+    role = SelectField("角色", choices=ROLE_CHOICES)
+
+
+class OrgImportForm(FlaskForm):
+    file = FileField("组织名单（.xlsx、.xls、.ods 或 .csv）", validators=[FileRequired("请选择文件")])

@@ -20,12 +20,12 @@ from ..models import (
     ShowAnswers,
     User,
 )
-from ..services import ServiceError, accounts, assignments, bank_access, materials, members, question_reports, uploads
-from ..services.assignments import AssignmentData, DrawRule
+from ..services import ServiceError, accounts, assignments, bank_access, materials, question_reports
 from ..services.accounts import HashSettings, MemberData
-from ..services.orgs import orgs_in_scope, within
+from ..services.assignments import AssignmentData, DrawRule
+from ..services.orgs import orgs_in_scope, usable_orgs, within
 from . import bp
-from .forms import AssignmentForm, ImportForm, MemberForm, NewMemberForm, ResolveReportForm
+from .forms import AssignmentForm, MemberForm, NewMemberForm, ResolveReportForm
 
 PAGE_SIZE = 50
 
@@ -43,8 +43,10 @@ def _member_or_404(user_id: int) -> User:
     return user
 
 
-def _org_choices(form: MemberForm) -> None:
-    form.org_id.choices = [SelectChoice(o.id, "　" * max(o.depth, 0) + o.name) for o in orgs_in_scope(current_scope())]
+def _org_choices(form: MemberForm, user: User | None = None) -> None:
+    """Organisations in scope that are not disabled (and the member's own, even if it is)."""
+    orgs = [o for o in orgs_in_scope(current_scope()) if o.active or (user is not None and o.id == user.org_id)]
+    form.org_id.choices = [SelectChoice(o.id, "　" * max(o.depth, 0) + o.name) for o in orgs]
 
 
 def _data(form: MemberForm) -> MemberData:
@@ -92,8 +94,10 @@ def member_new():
 def member_edit(user_id: int):
     """Edit a member's details."""
     user = _member_or_404(user_id)
-    form = MemberForm(obj=user, category=user.category.value) if request.method == "GET" else MemberForm()
-    _org_choices(form)
+    form = MemberForm(obj=user) if request.method == "GET" else MemberForm()
+    if request.method == "GET":
+        form.category.data = user.category.value  # obj= would give the enum, which matches no choice
+    _org_choices(form, user)
     if form.validate_on_submit():
         try:
             accounts.update_member(user, _data(form))
@@ -113,27 +117,6 @@ def member_reset(user_id: int):
         temporary = accounts.reset_password(_settings(), user)
         flash(f"{user.name} 的临时密码：{temporary}（仅显示这一次，对方登录后须修改）", "success")
     return redirect(url_for("admin.member_edit", user_id=user.id))
-
-
-@bp.route("/members/import", methods=["GET", "POST"])
-def members_import():
-    """Import members from .xlsx or .csv: all rows or none, with every bad row named."""
-    form = ImportForm()
-    errors: list[str] = []
-    if form.validate_on_submit():
-        upload = form.file.data
-        try:
-            rows = uploads.read_table(upload.filename, upload.read())
-            created = members.import_members(current_scope(), rows, form.password.data, _settings())
-        except members.ImportRejected as exc:
-            flash(str(exc), "error")
-            errors = exc.errors
-        except ServiceError as exc:
-            flash(str(exc), "error")
-        else:
-            flash(f"已导入 {len(created)} 名党员，他们首次登录时须修改初始密码", "success")
-            return redirect(url_for("admin.members_list"))
-    return render_template("admin/members_import.html", form=form, errors=errors)
 
 
 def _organiser_only() -> None:
@@ -191,7 +174,7 @@ def _tree_choices() -> list[SelectChoice]:
 
 def _assignment_form() -> AssignmentForm:
     form = AssignmentForm()
-    form.org_id.choices = [SelectChoice(o.id, "　" * max(o.depth, 0) + o.name) for o in orgs_in_scope(current_scope())]
+    form.org_id.choices = [SelectChoice(o.id, "　" * max(o.depth, 0) + o.name) for o in usable_orgs(current_scope())]
     form.materials.choices = [SelectChoice(m.id, m.title) for m in materials.list_materials()]
     tree = _tree_choices()
     for rule in form.rules:

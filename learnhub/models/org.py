@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -14,22 +14,39 @@ from .types import UTCDateTime, utcnow
 
 
 class OrgKind(enum.Enum):
+    """What an organisation is. Reports count members under their nearest branch (`is_branch`):
+    党支部, 联合党支部 and 临时党支部 alike; committees and 党总支 roll branches up; a 党小组 sits in a branch."""
+
     COMMITTEE = "committee"  # 党委
+    WORKING_COMMITTEE = "working_committee"  # 党工委
+    ORGAN_COMMITTEE = "organ_committee"  # 机关党委
     GENERAL_BRANCH = "general_branch"  # 党总支
     BRANCH = "branch"  # 党支部
+    JOINT_BRANCH = "joint_branch"  # 联合党支部
+    TEMPORARY_BRANCH = "temporary_branch"  # 临时党支部
     GROUP = "group"  # 党小组
 
     @property
     def label(self) -> str:
         return ORG_KIND_LABELS[self]
 
+    @property
+    def is_branch(self) -> bool:
+        """A 党支部 of any sort: the unit reports count members under."""
+        return self in BRANCH_KINDS
+
 
 ORG_KIND_LABELS = {
     OrgKind.COMMITTEE: "党委",
+    OrgKind.WORKING_COMMITTEE: "党工委",
+    OrgKind.ORGAN_COMMITTEE: "机关党委",
     OrgKind.GENERAL_BRANCH: "党总支",
     OrgKind.BRANCH: "党支部",
+    OrgKind.JOINT_BRANCH: "联合党支部",
+    OrgKind.TEMPORARY_BRANCH: "临时党支部",
     OrgKind.GROUP: "党小组",
 }
+BRANCH_KINDS = frozenset({OrgKind.BRANCH, OrgKind.JOINT_BRANCH, OrgKind.TEMPORARY_BRANCH})
 
 
 class MemberCategory(enum.Enum):
@@ -65,6 +82,9 @@ class Organisation(db.Model):
         String(255).with_variant(String(255, collation="C"), "postgresql"), index=True, default=""
     )
     position: Mapped[int] = mapped_column(default=0)
+    # A disabled organisation (and everything beneath it) keeps its members and their history, but
+    # they no longer count in any figure (services/counting.py) and it is offered nowhere new.
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     parent: Mapped[Organisation | None] = relationship(remote_side=[id])

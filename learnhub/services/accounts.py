@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import unicodedata
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
@@ -31,6 +32,18 @@ class HashSettings:
 
     def hasher(self) -> PasswordHasher:
         return PasswordHasher(time_cost=self.time_cost, memory_cost=self.memory_cost, parallelism=self.parallelism)
+
+
+def normalise_identifier(value: str) -> str:
+    """A member number or phone number as typed into a spreadsheet: full-width digits and letters made
+    ASCII (NFKC), spaces dropped; a phone number loses its dashes and +86 (`＋86 １３８-００００-００００` -> 13800000000)."""
+    value = value or ""
+    if value.isascii() and value.isalnum():  # the common case, at 100,000 rows a file
+        return value
+    text = "".join(unicodedata.normalize("NFKC", value).split())
+    digits = text.replace("-", "")
+    digits = digits.removeprefix("+86")
+    return digits if PHONE.match(digits) else text
 
 
 def hash_password(settings: HashSettings, password: str) -> str:
@@ -141,6 +154,8 @@ def validate_member(data: MemberData, existing: User | None = None) -> list[str]
     # never tells whether a number is registered somewhere else.
     if data.phone and not PHONE.match(data.phone):
         problems.append(f"手机号 {data.phone} 格式不正确")
+    if not data.org.active and (existing is None or existing.org_id != data.org.id):
+        problems.append(f"「{data.org.name}」已停用，不能把党员加入或转入")
     return problems
 
 

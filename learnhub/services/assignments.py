@@ -80,6 +80,8 @@ def _problems(scope: Scope, data: AssignmentData) -> list[str]:
         problems.append("请填写任务名称")
     if not scope.covers(data.org):
         problems.append("只能给你管理范围内的组织布置任务")
+    elif not data.org.active:
+        problems.append(f"「{data.org.name}」已停用，不能布置任务")
     if data.closes_at <= data.opens_at:
         problems.append("截止时间应晚于开始时间")
     if not 0 <= data.pass_mark <= 100:

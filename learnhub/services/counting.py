@@ -1,8 +1,8 @@
 """Who counts: one definition for every report, page and export (the README says it in words).
 
 A person counts in an assignment's figures (completion, scores and pass rate, mastery per knowledge
-point, item analysis, trends) when their account is active and they are not exempt (免学) from that
-assignment; they count under the organisation they belong to now. Staff are members like any other
+point, item analysis, trends) when their account is active, their organisation is not disabled, and
+they are not exempt (免学) from that assignment; they count under the organisation they belong to now. Staff are members like any other
 and count where they belong. Mastery, item analysis and trends read first tries: a member's first
 finished attempt they took themselves (not a 代录 paper result), and first tries in practice.
 """
@@ -10,8 +10,9 @@ finished attempt they took themselves (not a 代录 paper result), and first tri
 from __future__ import annotations
 
 from sqlalchemy import and_, exists, select
+from sqlalchemy.orm import aliased
 
-from ..models import Exemption, User
+from ..models import Exemption, Organisation, User
 
 
 def exempt(assignment_id, user_id):
@@ -22,8 +23,12 @@ def exempt(assignment_id, user_id):
 
 
 def counted_member():
-    """SQL over User: the account counts at all (disabled accounts leave every figure)."""
-    return User.active.is_(True)
+    """SQL over User: the account counts at all (disabled accounts, and the members of disabled
+    organisations, leave every figure)."""
+    # An alias, correlated to User only: the caller's query may join Organisation on its own terms.
+    own = aliased(Organisation)
+    org_active = exists(select(own.id).where(own.id == User.org_id, own.active.is_(True))).correlate(User)
+    return and_(User.active.is_(True), org_active)
 
 
 def counted_for(assignment_id):

@@ -44,10 +44,11 @@ def too_many_rows(max_rows: int) -> PackageRefused:
     return PackageRefused(f"表格超过 {max_rows} 行（不含表头），请拆分成几个文件再导入")
 
 
-def check_package(data: bytes, max_row: int) -> None:
+def check_package(data: bytes, max_row: int, budget: int = 1) -> None:
     """Refuse a zipped workbook that is damaged, hostile or too large, without parsing it.
 
-    `max_row`: the last row number a worksheet may declare in its dimension.
+    `max_row`: the last row number a worksheet may declare in its dimension. `budget` multiplies the
+    size caps (unpacked bytes, cells, tags) for a trusted caller such as a command-line import.
     :raise PackageRefused: with a message in Chinese.
     """
     try:
@@ -56,11 +57,11 @@ def check_package(data: bytes, max_row: int) -> None:
             if len(entries) > MAX_ZIP_ENTRIES:
                 raise PackageRefused(f"文件内部有 {len(entries)} 个部件，超过上限 {MAX_ZIP_ENTRIES}，不像正常的表格文件")
             unpacked = sum(entry.file_size for entry in entries)
-            if unpacked > MAX_UNPACKED_BYTES:
+            if unpacked > MAX_UNPACKED_BYTES * budget:
                 raise PackageRefused(
-                    f"文件解压后约 {unpacked // 2**20} MB，超过上限 {MAX_UNPACKED_BYTES // 2**20} MB，请拆分后再导入"
+                    f"文件解压后约 {unpacked // 2**20} MB，超过上限 {MAX_UNPACKED_BYTES * budget // 2**20} MB，请拆分后再导入"
                 )
-            counter = _Counter()
+            counter = _Counter(budget)
             for entry in entries:
                 if entry.filename.lower().endswith((".xml", ".rels")):
                     counter.scan(archive, entry.filename, max_row if _WORKSHEET.fullmatch(entry.filename) else None)
@@ -76,8 +77,9 @@ def check_package(data: bytes, max_row: int) -> None:
 class _Counter:
     """Tags counted over every part scanned so far: the budget is for the whole file."""
 
-    def __init__(self) -> None:
+    def __init__(self, budget: int = 1) -> None:
         self.tags = 0
+        self.max_cells, self.max_tags = MAX_CELLS * budget, MAX_TAGS * budget
 
     def scan(self, archive: zipfile.ZipFile, name: str, max_row: int | None) -> None:
         """Stream one part and count its tags; with `max_row` it is a worksheet: cells and dimension too."""
@@ -92,26 +94,26 @@ class _Counter:
                     raise PackageRefused(CORRUPT)
                 if not dimension_seen:  # it comes before the cells, if at all
                     if match := _DIMENSION.search(window):
-                        _check_dimension(match[1].decode("ascii", "replace"), max_row)
+                        _check_dimension(match[1].decode("ascii", "replace"), max_row, self.max_cells)
                     dimension_seen = bool(match) or b"sheetData" in window
                 if max_row is not None:
                     cells += sum((tail[-2:] + chunk).count(p) for p in _CELL_STARTS)
-                    if cells > MAX_CELLS:
-                        raise PackageRefused(f"表格中的单元格超过 {MAX_CELLS} 个，请删除多余的行列或拆分后再导入")
+                    if cells > self.max_cells:
+                        raise PackageRefused(f"表格中的单元格超过 {self.max_cells} 个，请删除多余的行列或拆分后再导入")
                 self.tags += chunk.count(b"<")
-                if self.tags > MAX_TAGS:
-                    raise PackageRefused(f"文件结构异常（超过 {MAX_TAGS} 个 XML 标记），不像正常的表格文件，已拒绝")
+                if self.tags > self.max_tags:
+                    raise PackageRefused(f"文件结构异常（超过 {self.max_tags} 个 XML 标记），不像正常的表格文件，已拒绝")
                 tail = window[-8:]
 
 
-def _check_dimension(ref: str, max_row: int) -> None:
+def _check_dimension(ref: str, max_row: int, max_cells: int = MAX_CELLS) -> None:
     """Refuse a sheet that declares more rows, or a larger area, than the limits allow."""
     rows, columns = _extent(ref)
     if rows > max_row:
         raise PackageRefused(f"表格的已用范围是 {ref}，超过上限 {max_row} 行；请删除多余的空行后另存，或拆分成几个文件再导入")
-    if rows * columns > MAX_CELLS:
+    if rows * columns > max_cells:
         raise PackageRefused(
-            f"表格的已用范围是 {ref}（约 {rows * columns} 个单元格），超过上限 {MAX_CELLS}；"
+            f"表格的已用范围是 {ref}（约 {rows * columns} 个单元格），超过上限 {max_cells}；"
             "如果实际数据没有这么多，请在 Excel 中删除多余的空行和空列后另存，再导入"
         )
 

@@ -84,15 +84,16 @@ def normalise_header(text: str) -> str:
 
 
 def read_table(filename: str, data: bytes, columns: Mapping[str, Sequence[str]], required: Sequence[str],
-               max_rows: int = MAX_ROWS) -> Table:
+               max_rows: int = MAX_ROWS, budget: int = 1) -> Table:
     """Find the header and return the rows under it.
 
     `columns`: canonical name -> the header texts that mean it, the preferred (shown in messages) first;
     where two columns of a header mean the same, the one whose name comes earlier in the list wins.
-    `required`: the canonical names a header must have.
+    `required`: the canonical names a header must have. `budget` multiplies the size caps (cells, the
+    package checks, the child's memory and CPU) for a trusted caller: a command-line import of a large roster.
     :raise TableError: unreadable, too large, or no header in the first HEADER_ROWS rows of any sheet.
     """
-    sheets = read_sheets(filename, data, max_rows=max_rows)
+    sheets = read_sheets(filename, data, max_rows=max_rows, budget=budget)
     names: dict[str, tuple[str, int]] = {}  # folded header text -> (column, rank); the first column named wins
     for column, aliases in columns.items():
         for rank, alias in enumerate(aliases):
@@ -142,7 +143,8 @@ def _table(sheet: Sheet, number: int, header: list[str], found: dict[str, tuple[
     return table
 
 
-def read_sheets(filename: str, data: bytes, max_rows: int = MAX_ROWS, max_columns: int = MAX_COLUMNS) -> list[Sheet]:
+def read_sheets(filename: str, data: bytes, max_rows: int = MAX_ROWS, max_columns: int = MAX_COLUMNS,
+                budget: int = 1) -> list[Sheet]:
     """Every sheet of a spreadsheet (a CSV is one sheet named ""), rows as text as shown.
 
     A row numbered beyond max_rows + HEADER_ROWS refuses the file, as does a file over the cell caps.
@@ -151,16 +153,16 @@ def read_sheets(filename: str, data: bytes, max_rows: int = MAX_ROWS, max_column
     suffix = PurePosixPath(filename.replace("\\", "/")).suffix.lower()
     max_row = max_rows + HEADER_ROWS
     if suffix == ".csv":
-        return [Sheet("", True, _read_csv(data, max_row, max_columns))]
+        return [Sheet("", True, _read_csv(data, max_row, max_columns, MAX_CELLS * budget))]
     if suffix not in SUPPORTED:
         shown = suffix or "无扩展名"
         raise TableError(f"不支持的文件类型（{shown}）：请上传 .xlsx、.xls、.ods 或 .csv 文件")
     if suffix in (".xlsx", ".ods"):
         try:
-            check_package(data, max_row)
+            check_package(data, max_row, budget)
         except PackageRefused as exc:
             raise TableError(str(exc)) from None
-    return _read_in_child(suffix, data, max_row, max_columns)
+    return _read_in_child(suffix, data, max_row, max_columns, budget)
 
 
 _CHILD_ERRORS = {
@@ -172,12 +174,12 @@ _CHILD_ERRORS = {
 }
 
 
-def _read_in_child(suffix: str, data: bytes, max_row: int, max_columns: int) -> list[Sheet]:
+def _read_in_child(suffix: str, data: bytes, max_row: int, max_columns: int, budget: int = 1) -> list[Sheet]:
     """Run sheet_child.py on the file; a child killed by its limits refuses the file."""
-    args = [sys.executable, "-I", str(_CHILD), suffix, str(max_row), str(max_columns), str(MAX_CELLS),
-            str(CHILD_MEMORY_MB), str(CHILD_CPU_SECONDS)]
+    args = [sys.executable, "-I", str(_CHILD), suffix, str(max_row), str(max_columns), str(MAX_CELLS * budget),
+            str(CHILD_MEMORY_MB * budget), str(CHILD_CPU_SECONDS * budget)]
     try:
-        done = subprocess.run(args, input=data, capture_output=True, timeout=CHILD_WALL_SECONDS, check=False)
+        done = subprocess.run(args, input=data, capture_output=True, timeout=CHILD_WALL_SECONDS * budget, check=False)
         out = json.loads(done.stdout) if done.returncode == 0 else {"error": "memory"}
     except subprocess.TimeoutExpired:
         out = {"error": "memory"}
@@ -243,7 +245,7 @@ def sniff_delimiter(text: str) -> str:
     return best
 
 
-def _read_csv(data: bytes, max_row: int, max_columns: int) -> list[tuple[int, list[str]]]:
+def _read_csv(data: bytes, max_row: int, max_columns: int, max_cells: int = MAX_CELLS) -> list[tuple[int, list[str]]]:
     text = decode_csv(data)
     rows: list[tuple[int, list[str]]] = []
     cells = 0
@@ -262,8 +264,8 @@ def _read_csv(data: bytes, max_row: int, max_columns: int) -> list[tuple[int, li
             if any(len(v) > MAX_CELL_CHARS for v in values):
                 raise TableError(f"第 {number} 行有单元格超过 {MAX_CELL_CHARS} 个字符，请检查文件")
             cells += len(values)
-            if cells > MAX_CELLS:
-                raise TableError(f"表格中的单元格超过 {MAX_CELLS} 个，请删除多余的列或拆分后再导入")
+            if cells > max_cells:
+                raise TableError(f"表格中的单元格超过 {max_cells} 个，请删除多余的列或拆分后再导入")
             rows.append((number, values))
     except csv.Error:
         raise TableError("CSV 文件格式不正确（可能有未闭合的引号或超长的单元格），请用 Excel 另存后重试") from None

@@ -29,11 +29,16 @@ def xlsx(rows) -> bytes:
     return out.getvalue()
 
 
-def upload(client, name: str, data: bytes, password="init1234"):
-    return client.post(
-        "/admin/members/import", data={"file": (io.BytesIO(data), name), "password": password},
-        content_type="multipart/form-data",
-    )
+def upload(client, name: str, data: bytes):
+    """Upload a member list: the preview, or the page naming what is wrong."""
+    return client.post("/admin/members/import", data={"file": (io.BytesIO(data), name)}, content_type="multipart/form-data")
+
+
+def import_file(client, name: str, data: bytes, password="init1234"):
+    """Upload, see the preview, confirm with the first password."""
+    preview = upload(client, name, data)
+    assert "确认导入" in preview.get_data(as_text=True), preview.get_data(as_text=True)
+    return client.post("/admin/members/import/confirm", data={"password": password})
 
 
 def test_secretary_adds_a_member_who_must_change_the_first_password(app, world, login):
@@ -95,7 +100,7 @@ def test_reset_password_shows_a_temporary_one_and_forces_a_change(app, world, lo
 def test_import_good_xlsx_creates_everyone(app, world, login):
     c = login(world.login["org_a"])
     data = xlsx([HEADER, ["李一", "A100", "13600000001", "第一支部", "正式"], ["李二", 1002, None, "a2", "预备"]])
-    r = upload(c, "members.xlsx", data)
+    r = import_file(c, "members.xlsx", data)
     assert r.status_code == 302
     with app.app_context():
         li2 = db.session.scalar(select(User).where(User.member_no == "1002"))
@@ -105,7 +110,7 @@ def test_import_good_xlsx_creates_everyone(app, world, login):
 def test_import_good_csv_in_gbk(app, world, login):
     c = login(world.login["sec_a1"])
     text = "姓名,党员编号,手机号,所在支部,党员类别\n王五,C100,13600000005,第一支部,正式党员\n"
-    r = upload(c, "members.csv", text.encode("gbk"))
+    r = import_file(c, "members.csv", text.encode("gbk"))
     assert r.status_code == 302
     with app.app_context():
         assert db.session.scalar(select(User).where(User.member_no == "C100")).name == "王五"
@@ -145,7 +150,7 @@ def test_import_rejects_wrong_type_corrupt_file_and_missing_header(app, world, l
     before = count_users(app)
     assert "不支持的文件类型（.txt）" in upload(c, "m.txt", b"hello").get_data(as_text=True)
     assert "文件已损坏" in upload(c, "m.xlsx", b"PK\x03\x04 not really a zip").get_data(as_text=True)
-    assert "缺少表头" in upload(c, "m.csv", "名字,编号\n张,1\n".encode()).get_data(as_text=True)
+    assert "没有找到表头：需要 姓名、党员编号、所在支部 列" in upload(c, "m.csv", "名字,编号\n张,1\n".encode()).get_data(as_text=True)
     assert count_users(app) == before
 
 
@@ -160,3 +165,11 @@ def test_cli_members_import(app, world, runner, tmp_path):
     assert result.exit_code != 0
     with app.app_context():
         assert db.session.scalar(select(User).where(User.member_no == "CLI2")) is None
+
+
+def test_the_edit_form_shows_the_members_category_so_saving_keeps_it(app, world, login):
+    with app.app_context():
+        db.session.get(User, world.user["m_a1"]).category = MemberCategory.PROBATIONARY
+        db.session.commit()
+    html = login(world.login["sec_a1"]).get(f"/admin/members/{world.user['m_a1']}/edit").get_data(as_text=True)
+    assert '<option selected value="probationary">' in html

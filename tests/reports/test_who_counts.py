@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy import update
 
 from learnhub.extensions import db
-from learnhub.models import Assignment, ExemptionReason, User, utcnow
+from learnhub.models import Assignment, ExemptionReason, Organisation, User, utcnow
 from learnhub.services import accounts, exemptions, items, mastery, reports, trends
+from learnhub.services.orgs import edit as org_edit
 from learnhub.services.orgs import scope_for
 
 from .test_tallies import ALL, assert_consistent, take
@@ -79,3 +80,33 @@ def test_a_flag_flipped_outside_the_app_is_seen_alike_after_a_rebuild(world, ctx
     db.session.expire_all()
     assert _figures(world) == {"finished": 1, "expected": 2, "mastery_answered": 5, "items_answered": 5,
                                "trend_answered": 5}
+
+
+def _a1_anywhere(world) -> dict:
+    """Whether branch a1 appears at all in each figure the organiser sees (it does not once disabled)."""
+    assignment = db.session.get(Assignment, world.assignment_a)
+    scope = scope_for(db.session.get(User, world.user["org_a"]))
+    a1 = world.org["a1"]
+    trend = trends.branch_trend(scope, utcnow() + timedelta(minutes=1), "Asia/Shanghai", 2).rows
+    return {
+        "units": any(u.org.id == a1 for u in reports.assignment_report(scope, assignment).units),
+        "mastery": any(r.org.id == a1 and r.counts.expected for r in mastery.mastery_report(scope, assignment).rows),
+        "items_answered": sum(s.answered for s in items.item_analysis(scope, assignment)),
+        "trend": any(r.key == a1 and any(c.answered for c in r.cells.values()) for r in trend),
+        "export": sum(1 for row in reports.export_rows(scope, assignment) if row.org_name == "第一支部"),
+    }
+
+
+def test_a_disabled_organisations_members_leave_every_figure_and_come_back(world, ctx, two_took_it):
+    admin = scope_for(db.session.get(User, world.user["admin"]))
+    before = _a1_anywhere(world)
+    assert before == {"units": True, "mastery": True, "items_answered": 10, "trend": True, "export": 3}
+    org_edit.set_active(admin, db.session.get(Organisation, world.org["ga"]), False)  # a1 and a2 with it
+    db.session.expire_all()
+    assert _a1_anywhere(world) == {"units": False, "mastery": False, "items_answered": 0, "trend": False, "export": 0}
+    assert_consistent(world.assignment_a)
+    org_edit.set_active(admin, db.session.get(Organisation, world.org["ga"]), True)
+    db.session.expire_all()
+    assert _a1_anywhere(world) == before
+    assert _figures(world) == two_took_it
+    assert_consistent(world.assignment_a)

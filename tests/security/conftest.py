@@ -24,12 +24,14 @@ from learnhub.extensions import db
 from learnhub.models import (
     Assignment,
     AssignmentQuestion,
+    Grant,
     Material,
     Organisation,
     PointLevel,
     PracticeMode,
     Question,
     QuestionKind,
+    Role,
     User,
 )
 from learnhub.services import key_corrections, materials, practice, question_reports, quizzes, sessions
@@ -120,7 +122,10 @@ def _foreign_set(
     served = practice.serve(person, unsealed, PracticeMode.CHAPTER)
     device = sessions.start(person, "Android", remember=True, lifetime=timedelta(days=1))
     db.session.commit()
+    # The secretary's grant on the member's branch (revoked by the organisation tree's pages).
+    secretary_grant = db.session.scalar(select(Grant.id).where(Grant.org_id == world.org[org], Grant.role == Role.SECRETARY))
     return dict(
+        grant=secretary_grant,
         assignment=assignment_id, assignment_open=open_assignment.id, attempt_done=done.id, attempt_open=in_progress.id,
         practice_answer=answer.id, report=report.id, user=person.id, org=world.org[org], question=owned.id,
         correction=correction.id, served=served.id, device=device.device_id,

@@ -7,9 +7,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
 from learnhub.extensions import db
-from learnhub.models import Assignment, PracticeMode, Question, User
+from learnhub.models import Assignment, Grant, PracticeMode, Question, User
 from learnhub.services import key_corrections, practice, question_reports, quizzes, sessions
 
 from ..conftest import DATA
@@ -44,6 +45,7 @@ def own(app, world, shared):
             "user_id": world.user["m_a1b"], "org_id": world.org["a1"], "report_id": report.id, "slug": shared.material,
             "part_id": shared.part, "correction_id": correction.id, "device_id": other_device.device_id,
             "served": practice.serve(admin, db.session.get(Question, shared.question), PracticeMode.CHAPTER).id,
+            "grant_id": db.session.scalar(select(Grant.id).filter_by(org_id=world.org["a1"])),
         }
 
 

@@ -24,6 +24,7 @@ from learnhub.extensions import db
 from learnhub.models import (
     Assignment,
     Attempt,
+    Grant,
     MistakeCard,
     Organisation,
     PracticeAnswer,
@@ -166,6 +167,8 @@ def _bodies(e: Exam, questions: list[int]) -> dict[str, list]:
 def walk(app, client, world, shared, e: Exam) -> tuple[list[tuple[str, str, object]], set[str]]:
     """Every rule with every candidate object, GET and POST, redirects followed: (method, url, response)s."""
     objects = _objects(world, shared, e)
+    with app.app_context():  # a grant on branch A1 (the organisation pages revoke grants by id)
+        objects["grant"] = [db.session.scalar(select(Grant.id).filter_by(org_id=world.org["a1"]))]
     bodies = _bodies(e, objects["question"])
     seen, walked = [], set()
     rules = sorted(app.url_map.iter_rules(), key=lambda r: (ENDPOINTS[r.endpoint].ends_session, r.endpoint, r.rule))

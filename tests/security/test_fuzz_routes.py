@@ -19,13 +19,14 @@ from urllib.parse import quote
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import select
 from wtforms import Form
 from wtforms.fields.core import UnboundField
 
 from learnhub.admin import forms as admin_forms
 from learnhub.auth import forms as auth_forms
 from learnhub.extensions import db
-from learnhub.models import Assignment, PracticeMode, Question, User
+from learnhub.models import Assignment, Grant, PracticeMode, Question, User
 from learnhub.quiz import forms as quiz_forms
 from learnhub.reports import forms as report_forms
 from learnhub.services import quizzes
@@ -111,6 +112,7 @@ def ids(app, world, shared, foreign) -> Ids:
             "org_id": world.org["a1"], "question_id": shared.question, "part_id": shared.part, "answer_id": answer.id,
             "report_id": foreign["branch_a2"].ids["report"], "slug": shared.material, "filename": shared.static_file,
             "correction_id": foreign["branch_a2"].ids["correction"], "device_id": foreign["branch_a2"].ids["device"],
+            "grant_id": db.session.scalar(select(Grant.id).filter_by(org_id=world.org["a1"])),
         }
         pool = {v for v in named.values() if isinstance(v, int)} | set(world.org.values())
         pool |= {world.assignment_b} | {v for f in foreign.values() for v in f.ids.values() if isinstance(v, int)}

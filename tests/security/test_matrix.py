@@ -126,6 +126,8 @@ ENDPOINTS: dict[str, Access] = {
     "admin.members_list": Access(STAFF, relation=MANAGED, query={"org": "org"}),
     "admin.member_new": Access(STAFF),
     "admin.members_import": Access(STAFF),
+    "admin.members_import_confirm": Access(STAFF),
+    "admin.members_import_template": Access(STAFF),
     "admin.member_edit": Access(STAFF, {"user_id": "user"}, MANAGED),
     "admin.member_reset": Access(STAFF, {"user_id": "user"}, MANAGED),
     "admin.assignment_new": Access(STAFF),
@@ -147,6 +149,17 @@ ENDPOINTS: dict[str, Access] = {
     "reports.key_revert": Access(ORGANISER, {"correction_id": "correction"}, MANAGED),
     "reports.key_revert_confirm": Access(ORGANISER, {"correction_id": "correction"}, MANAGED),
     "reports.key_resume": Access(ORGANISER, {"correction_id": "correction"}, MANAGED),
+    # --- the organisation tree: organisers on their own subtrees, admins on all ------------------------
+    "admin.org_tree": Access(ORGANISER),
+    "admin.org_detail": Access(ORGANISER, {"org_id": "org"}, MANAGED),
+    "admin.org_edit": Access(ORGANISER, {"org_id": "org"}, MANAGED),
+    "admin.org_move": Access(ORGANISER, {"org_id": "org"}, MANAGED),
+    "admin.org_active": Access(ORGANISER, {"org_id": "org"}, MANAGED),
+    "admin.org_grant": Access(ORGANISER, {"org_id": "org"}, MANAGED),
+    "admin.org_revoke": Access(ORGANISER, {"org_id": "org", "grant_id": "grant"}, MANAGED),
+    "admin.org_import": Access(ORGANISER),
+    "admin.org_import_confirm": Access(ORGANISER),
+    "admin.org_import_template": Access(ORGANISER),
 }
 
 MEMBERS = {"m_a1", "m_a2", "m_b1"}

@@ -4,6 +4,7 @@ never a 500, and nothing is imported. Property tests drive the two services with
 
 from __future__ import annotations
 
+import csv
 import functools
 import io
 import os
@@ -253,7 +254,8 @@ def test_member_import_still_accepts_a_good_file(app, world, login):
     """The control: the same page and password import a well-formed file."""
     c = login(world.login["sec_a1"])
     response = _post_members(c, "名单.csv", good_members_csv())
-    assert response.status_code == 302
+    assert response.status_code == 200 and "确认导入" in response.get_data(as_text=True)
+    assert c.post("/admin/members/import/confirm", data={"password": "init1234"}).status_code == 302
     with app.app_context():
         assert db.session.scalar(select(User).filter_by(member_no="N000001")).org_id == world.org["a1"]
 
@@ -360,13 +362,20 @@ ROWS = st.lists(st.lists(CELL, max_size=7), max_size=8)
 HEADERS = st.one_of(st.just(HEADER), st.permutations(HEADER).map(list), st.lists(CELL, max_size=6))
 
 
+def _csv(rows: list[list[str]]) -> bytes:
+    out = io.StringIO()
+    csv.writer(out).writerows(rows)
+    return out.getvalue().encode()
+
+
 @HYPOTHESIS
 @given(header=HEADERS, body=ROWS, password=st.one_of(st.just("init1234"), st.text(max_size=12)))
 def test_import_members_raises_only_service_errors_and_writes_all_or_nothing(ctx, world, header, body, password):
     scope = scope_for(db.session.get(User, world.user["sec_a1"]))
     before = set(db.session.scalars(select(User.id)))
     try:
-        created = members.import_members(scope, [header, *body], password, HashSettings(1, 64, 1))
+        rows = members.read_file("名单.csv", _csv([header, *body]))
+        result = members.apply(scope, rows, password, HashSettings(1, 64, 1))
     except ServiceError as exc:
         db.session.rollback()
         assert CJK.search(str(exc))
@@ -374,11 +383,11 @@ def test_import_members_raises_only_service_errors_and_writes_all_or_nothing(ctx
         if isinstance(exc, members.ImportRejected):
             assert exc.errors and all(CJK.search(e) for e in exc.errors)
         return
-    after = set(db.session.scalars(select(User.id)))
-    data_rows = [r for r in [header, *body] if any(r)][1:]
-    assert after - before == {u.id for u in created} and len(created) == len(data_rows)
-    assert all(u.org.path.startswith(db.session.get(User, world.user["sec_a1"]).org.path) for u in created)
-    db.session.execute(delete(User).where(User.id.in_(after - before)))
+    created = set(db.session.scalars(select(User.id))) - before
+    assert len(created) == result.members == len(rows)
+    branch = db.session.get(User, world.user["sec_a1"]).org
+    assert all(db.session.get(User, uid).org.is_within(branch) for uid in created)
+    db.session.execute(delete(User).where(User.id.in_(created)))
     db.session.commit()
 
 
@@ -389,11 +398,11 @@ def test_csv_upload_pipeline_never_escapes_service_errors(ctx, world, text):
     scope = scope_for(db.session.get(User, world.user["sec_a1"]))
     before = set(db.session.scalars(select(User.id)))
     try:
-        rows = uploads.read_table("名单.csv", ("姓名,党员编号,手机号,所在支部,党员类别\n" + text).encode())
-        created = members.import_members(scope, rows, "init1234", HashSettings(1, 64, 1))
+        rows = members.read_file("名单.csv", ("姓名,党员编号,手机号,所在支部,党员类别\n" + text).encode())
+        members.apply(scope, rows, "init1234", HashSettings(1, 64, 1))
     except ServiceError:
         db.session.rollback()
         assert set(db.session.scalars(select(User.id))) == before
         return
-    db.session.execute(delete(User).where(User.id.in_({u.id for u in created})))
+    db.session.execute(delete(User).where(User.id.not_in(before)))
     db.session.commit()

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import and_, false, or_, select, true
 
-from ..extensions import db
-from ..models import Grant, Organisation, OrgKind, Role, User
+from ...extensions import db
+from ...models import Grant, Organisation, OrgKind, Role, User
 
 
 def within(path_column, path: str):
@@ -53,7 +53,7 @@ def unit_of(org: Organisation, orgs_by_id: dict[int, Organisation]) -> Organisat
     """The reporting unit an organisation counts under: its nearest 党支部 at or above it, else itself."""
     for oid in reversed(ancestor_ids(org)):
         candidate = orgs_by_id.get(oid)
-        if candidate is not None and candidate.kind is OrgKind.BRANCH:
+        if candidate is not None and candidate.kind.is_branch:
             return candidate
     return org
 
@@ -65,6 +65,8 @@ class Scope:
     user: User | None
     roots: list[Organisation] = field(default_factory=list)
     is_admin: bool = False
+    # A command-line run on an organisation's subtree acts with an organiser's powers there.
+    acts_as_organiser: bool = False
 
     @property
     def is_staff(self) -> bool:
@@ -72,7 +74,9 @@ class Scope:
 
     @property
     def is_organiser(self) -> bool:
-        return self.is_admin or (self.user is not None and any(g.role is Role.ORGANISER for g in self.user.grants))
+        if self.is_admin or self.acts_as_organiser:
+            return True
+        return self.user is not None and any(g.role is Role.ORGANISER for g in self.user.grants)
 
     def covers(self, org: Organisation) -> bool:
         """True if the viewer may see `org` and what is in it."""
@@ -120,8 +124,13 @@ def scope_for(user: User) -> Scope:
 
 
 def orgs_in_scope(scope: Scope) -> list[Organisation]:
-    """Every organisation the viewer may see, in tree order."""
+    """Every organisation the viewer may see, in tree order (disabled ones too)."""
     return sort_tree(list(db.session.scalars(select(Organisation).where(scope.org_clause()))))
+
+
+def usable_orgs(scope: Scope) -> list[Organisation]:
+    """The organisations the viewer may put members or tasks in: those in scope that are not disabled."""
+    return [o for o in orgs_in_scope(scope) if o.active]
 
 
 def grant(user: User, org: Organisation, role: Role) -> Grant:
