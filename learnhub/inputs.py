@@ -108,12 +108,26 @@ def _check_nesting(value) -> None:
         stack.extend((child, depth + 1) for child in item)
 
 
+# The bounded decoder, built once. json.loads builds a new decoder (and its C scanner) on every call that
+# passes a hook: twice per answer save (its body, and the session cookie that Flask decodes with app.json).
+# Like json's own default decoder, it keeps no state between calls.
+_DECODER = json.JSONDecoder(parse_constant=_no_constant, parse_float=_finite_float)
+
+
+def _bounded_decoder() -> json.JSONDecoder:
+    """json.loads's `cls` for a call without options: the shared bounded decoder instead of a new one."""
+    return _DECODER
+
+
 class BoundedJSONProvider(DefaultJSONProvider):
     """Flask's JSON, parsing bounded as the module docstring says (Flask parses request bodies with app.json)."""
 
     def loads(self, s, **kwargs):
-        kwargs.setdefault("parse_constant", _no_constant)
-        kwargs.setdefault("parse_float", _finite_float)
+        if kwargs:
+            kwargs.setdefault("parse_constant", _no_constant)
+            kwargs.setdefault("parse_float", _finite_float)
+        else:  # json.loads still turns bytes into text (UTF-8, -16 or -32) and refuses a BOM as ever
+            kwargs["cls"] = _bounded_decoder
         try:
             value = json.loads(s, **kwargs)
         except RecursionError:  # nesting deeper than the interpreter's recursion limit

@@ -184,6 +184,21 @@ def test_request_json_is_parsed_with_limits(app, text, refused):
         assert provider.loads(text) == json.loads(text)
 
 
+@pytest.mark.parametrize("body", [
+    '{"answer": ["为人民服务"], "seq": 3}'.encode(), '{"a": [1, "甲"]}'.encode("utf-16"),
+    '{"a": 1}'.encode("utf-32-le"), bytearray(b"[1, 2.5]"),
+])
+def test_request_json_bytes_are_read_in_any_json_encoding(app, body):
+    """Request bodies arrive as bytes: UTF-8, -16 or -32 are all JSON, as the standard library reads them."""
+    assert BoundedJSONProvider(app).loads(body) == json.loads(body)
+
+
+@pytest.mark.parametrize("text", ["\ufeff{}", b'{"a": NaN}', '{"a": "x\\u0000"}'.encode("utf-16")])
+def test_request_json_refusals_hold_for_bytes_and_a_bom(app, text):
+    with pytest.raises(ValueError):
+        BoundedJSONProvider(app).loads(text)
+
+
 # --- 代录: a paper exam's score typed by a secretary -----------------------------------------------------------
 
 
