@@ -140,6 +140,9 @@ class QuestionReport(db.Model):
     question_id: Mapped[int] = mapped_column(ForeignKey("question.id"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
     note: Mapped[str] = mapped_column(Text, default="")
+    # The option texts in the order the member saw them (options are shuffled per paper), so that their
+    # "选项B" can be read; None when filed without a paper (practice shows the stored order).
+    shown_options: Mapped[list | None] = mapped_column(JSON)
     status: Mapped[ReportStatus] = mapped_column(_enum(ReportStatus), default=ReportStatus.OPEN, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
