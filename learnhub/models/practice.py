@@ -18,6 +18,7 @@ class PracticeMode(enum.Enum):
     DAILY = "daily"  # 每日一练
     CHAPTER = "chapter"  # 章节练习
     REVIEW = "review"  # 错题复习
+    EARLY = "early"  # a mistake practised before its review day: a wrong answer counts, a right one waits
 
 
 def _key_of_question(context) -> str:

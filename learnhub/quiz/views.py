@@ -33,12 +33,11 @@ def _assigned(assignment_id: int) -> Assignment:
 def detail(assignment_id: int):
     """Show an assignment: what to read, the quiz's rules, the member's attempts and result."""
     assignment = _assigned(assignment_id)
-    attempts = quizzes.attempts_of(assignment, current_user)
+    now = utcnow()
     return render_template(
-        "quiz/detail.html", assignment=assignment, attempts=attempts,
-        result=quizzes.result_of(assignment, current_user), open_attempt=quizzes.open_attempt(assignment, current_user),
+        "quiz/detail.html", assignment=assignment, s=quizzes.standing(assignment, current_user, _grace(), now),
         completed={mid for mid, r in materials.readings_of(current_user).items() if r.completed_at},
-        form=FlaskForm(), now=utcnow(),
+        form=FlaskForm(), now=now,
     )
 
 
@@ -186,7 +185,7 @@ def review(attempt_id: int):
     return render_template(
         "quiz/review.html", attempt=item, items=quizzes.paper_items(item),
         show_answers=quizzes.answers_visible(item), assignment=item.assignment,
-        sealed=sealed_keys(), withheld_note=secrecy.WITHHELD,
+        sealed=sealed_keys(), withheld_note=secrecy.WITHHELD, s=quizzes.standing(item.assignment, current_user, _grace()),
     )
 
 

@@ -111,6 +111,7 @@ def ids(app, world, shared, foreign) -> Ids:
             "org_id": world.org["a1"], "question_id": shared.question, "part_id": shared.part, "answer_id": answer.id,
             "report_id": foreign["branch_a2"].ids["report"], "slug": shared.material, "filename": shared.static_file,
             "correction_id": foreign["branch_a2"].ids["correction"], "device_id": foreign["branch_a2"].ids["device"],
+            "card_id": foreign["branch_a2"].ids["mistake"],
         }
         pool = {v for v in named.values() if isinstance(v, int)} | set(world.org.values())
         pool |= {world.assignment_b} | {v for f in foreign.values() for v in f.ids.values() if isinstance(v, int)}
