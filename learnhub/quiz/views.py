@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from ..auth.decorators import question_or_404, sealed_keys
 from ..extensions import csrf, db, login_manager
-from ..inputs import DB_INT_MAX, SEQ_MAX, accepts_json, bounded_int
+from ..inputs import DB_INT_MAX, SEQ_MAX, accepts_json, bounded_int, local_path
 from ..models import Assignment, Attempt, ShowAnswers, utcnow
 from ..services import materials, question_reports, quizzes, secrecy, sessions
 from ..services.quizzes import QuizError
@@ -192,11 +192,16 @@ def review(attempt_id: int):
 @bp.route("/questions/<int:question_id>/report", methods=["GET", "POST"])
 @login_required
 def report_question(question_id: int):
-    """题目有误: send a note about a question that looks wrong to its owners' queue."""
+    """题目有误: send a note about a question that looks wrong to its owners' queue, then go back.
+
+    `attempt`: the member's own handed-in paper the question is on, so the page (and the organisers) see
+    the options in the order the member saw them; `next`: the page to go back to (a path of this site)."""
     question = question_or_404(question_id)
+    options = question_reports.options_seen(current_user, question, request.args.get("attempt", type=int))
+    back = local_path(request.args.get("next"))
     form = ReportQuestionForm()
     if form.validate_on_submit():
-        question_reports.file_report(current_user, question, form.note.data)
+        question_reports.file_report(current_user, question, form.note.data, options)
         flash("已提交，感谢指正。组织员核实后会修改题目。", "success")
-        return redirect(url_for("study.index"))
-    return render_template("quiz/report_question.html", question=question, form=form)
+        return redirect(back or url_for("study.index"))
+    return render_template("quiz/report_question.html", question=question, options=options, form=form, back=back)
