@@ -1,5 +1,7 @@
 /* Every page: after a form comes back with errors, bring the first one into view and put the cursor in
-   its field; 显示密码 shows a form's passwords as text. Served by the app (CSP: script-src 'self'). */
+   its field; 显示密码 shows a form's passwords as text; back at a place in a page (#r2, after 题目有误),
+   the page's notice is shown there rather than at the top, out of view. Served by the app (CSP:
+   script-src 'self'). */
 (function () {
   "use strict";
 
@@ -31,6 +33,17 @@
     });
   }
 
+  function noticeAtTarget() {
+    if (!location.hash) return;
+    var target = document.getElementById(decodeURIComponent(location.hash.slice(1)));
+    var notices = document.querySelectorAll('main > .flash[role="status"]');
+    if (!target || !notices.length) return;
+    // Inside the target, first: wherever the browser scrolls for the #fragment, the notice comes with it.
+    Array.prototype.slice.call(notices).reverse().forEach(function (n) { target.insertBefore(n, target.firstChild); });
+    target.scrollIntoView({ block: "start" });
+  }
+
   showPasswords();
+  noticeAtTarget();
   firstError();
 })();
