@@ -10,6 +10,8 @@
   `d4002`, `D4002` and `ｄ４００２` are one name, and count as one.
 - A wrong password says how many tries are left for that name from that address before the wait: the
   failing client knows that count already (it made the failures), and an unknown name counts the same.
+  The ceilings per address and per name are not said (they count other people's failures); they lie
+  far above it.
 - Throttling cannot be aimed at a member (OWASP ASVS 2.2.1, NIST SP 800-63B 5.2.2): failures count per
   (login name, address), in growing windows, so an address that guessed wrong is kept waiting longer
   and longer for that name while the member's own phone, on another address, logs in as usual; per
