@@ -65,11 +65,7 @@ class LoginName:
 
 
 class LoginError(ServiceError):
-    """Wrong login name or password; `tries_left`: failures allowed before the wait (None: not said)."""
-
-    def __init__(self, message: str, tries_left: int | None = None):
-        super().__init__(message)
-        self.tries_left = tries_left
+    """Wrong login name or password (one message for both, with the tries left before the wait)."""
 
 
 class LoginThrottled(LoginError):
@@ -123,7 +119,7 @@ def sign_in(rules: LoginRules, counters, identifier: str, password: str, address
         left = min((item.amount - count for (item, _), count in zip(limits[:pairs], counts, strict=False)), default=None)
         if left is None:
             raise LoginError(WRONG)
-        raise LoginError(f"{WRONG}，还可尝试 {left} 次", tries_left=left)
+        raise LoginError(f"{WRONG}，还可尝试 {left} 次")
     # Failures are counted until a success (NIST: consecutive). Counters are written before this
     # transaction writes (counters.DatabaseStorage explains why), and only those that hold any.
     for (_, key), count in zip(limits[:len(rules.per_name_and_address)], counts, strict=False):

@@ -251,3 +251,17 @@ def test_a_report_from_the_review_comes_back_to_the_question_and_reaches_the_que
     page.locator(".card a[href^='/admin/questions/']").first.click()
     page.wait_for_url("**/admin/questions/*")
     assert page.get_by_role("heading", name="编辑题目").is_visible()
+
+
+def test_the_branch_reminder_names_who_may_try_again(app, world, live_server, small):
+    with app.app_context():
+        member = db.session.get(User, world.user["m_a1"])
+        quizzes.submit_attempt(quizzes.start_attempt(db.session.get(Assignment, world.assignment_a), member), None, 60)
+        name = member.name
+    page = small
+    log_in(page, live_server, "seca1")
+    page.goto(f"{live_server}/reports/assignments/{world.assignment_a}/units/{world.org['a1']}")
+    assert name in page.locator("#may-retry").inner_text()
+    assert f"以下同志未合格，截止前还可再答：{name}。" in page.input_value("#reminder")
+    assert fits(page)
+    page.shot("01-branch-page")
