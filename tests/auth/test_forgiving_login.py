@@ -122,3 +122,11 @@ def test_services_fold_the_name_too(app, world):
     with app.app_context():
         assert [u.member_no for u in logins.login_candidates("ＭＡ１")] == ["ma1"]
         assert accounts.identifier_taken("MA1") and not accounts.identifier_taken("MA9")
+
+
+@pytest.mark.parametrize("target", ["/\\evil.example/", "/\\/evil.example", "//evil.example", "/\tevil", "https://evil.example/"])
+def test_the_login_never_sends_the_browser_to_another_site(app, world, target):
+    """Browsers read "/\\host" as "//host": the page to go back to must be a path of this site."""
+    response = app.test_client().post("/auth/login", query_string={"next": target},
+                                      data={"identifier": "ma1", "password": PASSWORD})
+    assert response.status_code == 302 and response.location == "/"
