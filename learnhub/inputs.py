@@ -12,6 +12,7 @@
   JSON body as form data: a list, a number or nested values there broke every form with a 500.)
 - A NUL character anywhere in the path, the query, a form or a JSON string is a 400: PostgreSQL refuses
   it in text with an error, and nobody types one.
+- A page to go back to (`next`) is followed only if it is a path of this site: `local_path`.
 - Form fields: `db_int` as a WTForms coerce, `FiniteDecimalField` for decimals (no NaN, sNaN or infinity).
 """
 
@@ -21,6 +22,7 @@ import decimal
 import json
 import math
 import re
+from urllib.parse import urlsplit
 
 from flask import Flask, Request, abort, current_app, request
 from flask.json.provider import DefaultJSONProvider
@@ -53,6 +55,20 @@ def bounded_int(value, low: int, high: int) -> int:
     if not low <= number <= high:
         raise ValueError(f"{number} is outside {low}..{high}")
     return number
+
+
+def local_path(target: str | None) -> str | None:
+    """`target` if it is a path on this site ("/quiz/attempts/3/review#r2") to send the browser back to,
+    else None: nothing with a scheme or a host, no "//" or "/\\" (browsers read both as another host),
+    no control characters, and not too long."""
+    if not target or len(target) > 500 or not target.startswith("/") or target[1:2] in ("/", "\\"):
+        return None
+    if any(ord(c) < 0x20 or c == "\\" for c in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
 
 
 def page_number() -> int:

@@ -11,5 +11,6 @@ class LoginForm(FlaskForm):
 
 class ChangePasswordForm(FlaskForm):
     current = PasswordField("当前密码", validators=[DataRequired("请输入当前密码"), Length(max=128)])
-    new = PasswordField("新密码", validators=[DataRequired("请输入新密码"), Length(min=8, max=128, message="密码长度应为 8–128 位")])
+    # The rule itself (length, common passwords, the member's own numbers) is the service's: passwords.py.
+    new = PasswordField("新密码", validators=[DataRequired("请输入新密码"), Length(max=128, message="密码最多 128 位")])
     confirm = PasswordField("再次输入新密码", validators=[DataRequired("请再次输入新密码"), EqualTo("new", "两次输入的新密码不一致")])

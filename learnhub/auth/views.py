@@ -1,11 +1,10 @@
-from urllib.parse import urlsplit
-
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user
 
 from ..extensions import limiter
+from ..inputs import local_path
 from ..security import REMEMBER_COOKIE, device_key, sign_in_device, sign_out_device
-from ..services import ServiceError, accounts, sessions
+from ..services import ServiceError, accounts, passwords, sessions
 from ..services import login as logins
 from ..services.accounts import HashSettings
 from . import bp
@@ -17,9 +16,7 @@ def _settings() -> HashSettings:
 
 
 def _safe_next(target: str | None) -> str:
-    if target and not urlsplit(target).netloc and not urlsplit(target).scheme and target.startswith("/"):
-        return target
-    return url_for("study.index")
+    return local_path(target) or url_for("study.index")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -56,6 +53,10 @@ def logout():
     return redirect(url_for("auth.login"))
 
 
+# A refusal's field (services.FieldError) -> the field of the form it stands beside.
+_CHANGE_FIELDS = {"current": "current", "new": "new", "password": "new"}
+
+
 @bp.route("/change-password", methods=["GET", "POST"])
 @login_required
 def change_password():
@@ -65,12 +66,12 @@ def change_password():
         try:
             accounts.change_password(_settings(), current_user, form.current.data, form.new.data, device_key())
         except ServiceError as exc:
-            form.new.errors.append(str(exc))
+            getattr(form, _CHANGE_FIELDS.get(getattr(exc, "field", ""), "new")).errors.append(str(exc))
         else:
             login_user(current_user)  # the session version changed; this device's key did not
             flash("密码已修改，其他设备已退出登录", "success")
             return redirect(url_for("study.index"))
-    return render_template("auth/change_password.html", form=form)
+    return render_template("auth/change_password.html", form=form, hint=passwords.HINT)
 
 
 @bp.get("/account")

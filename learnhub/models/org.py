@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint, true
+from sqlalchemy import Enum, ForeignKey, Index, String, UniqueConstraint, func, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -131,6 +131,12 @@ class User(UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.member_no} {self.name}>"
+
+
+# A login finds a member number whatever its case (d4002 is D4002): upper(member_no) is indexed, on
+# SQLite and PostgreSQL alike. Not unique: older data may hold numbers that differ only in case, and a
+# login then tries each of them by password, as for a shared phone.
+Index("ix_user_member_no_upper", func.upper(User.member_no))
 
 
 class Grant(db.Model):

@@ -18,6 +18,7 @@ class PracticeMode(enum.Enum):
     DAILY = "daily"  # 每日一练
     CHAPTER = "chapter"  # 章节练习
     REVIEW = "review"  # 错题复习
+    EARLY = "early"  # a mistake practised before its review day: a wrong answer counts, a right one waits
 
 
 def _key_of_question(context) -> str:
@@ -140,6 +141,9 @@ class QuestionReport(db.Model):
     question_id: Mapped[int] = mapped_column(ForeignKey("question.id"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
     note: Mapped[str] = mapped_column(Text, default="")
+    # The option texts in the order the member saw them (options are shuffled per paper), so that their
+    # "选项B" can be read; None when filed without a paper (practice shows the stored order).
+    shown_options: Mapped[list | None] = mapped_column(JSON)
     status: Mapped[ReportStatus] = mapped_column(_enum(ReportStatus), default=ReportStatus.OPEN, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))

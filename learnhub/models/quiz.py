@@ -129,6 +129,13 @@ class Attempt(db.Model):
     def is_finished(self) -> bool:
         return self.state is AttemptState.FINISHED
 
+    @property
+    def timed_out(self) -> bool:
+        """Handed in by the clock: finished at or after its deadline (closed with what was saved, or sent
+        by the page when the countdown ran out). Never a 代录."""
+        return (self.is_finished and self.entered_by_id is None and self.deadline is not None
+                and self.finished_at is not None and self.finished_at >= self.deadline)
+
     def __repr__(self) -> str:
         return f"<Attempt {self.id} a={self.assignment_id} u={self.user_id} #{self.number}>"
 

@@ -34,7 +34,7 @@ def index():
     today = practice.daily(current_user, now, _tz())
     return render_template(
         "practice/index.html", daily=today.questions, done=today.done, stats=practice.stats(current_user, now, _tz()), parts=_parts(),
-        due=len(practice.due_cards(current_user, now, _tz())), next_due=mistakes.next_due(current_user.id),
+        book=practice.mistake_book(current_user, now, _tz()),
     )
 
 
@@ -52,11 +52,38 @@ def daily():
 @login_required
 def review():
     """The next mistake due for review, within today's cap."""
-    cards = practice.due_cards(current_user, utcnow(), _tz())
-    if not cards:
-        flash("错题本里今天没有要复习的题了", "success")
+    book = practice.mistake_book(current_user, utcnow(), _tz())
+    if not book.queue:
+        if book.due:
+            flash(f"今天已复习 {practice.REVIEW_CAP} 题，剩下的明天再复习；也可以在错题本里挑一题练习", "info")
+        else:
+            flash("错题本里今天没有要复习的题了", "success")
         return redirect(url_for("practice.index"))
-    return _show(cards[0].question, PracticeMode.REVIEW, position=None, total=len(cards))
+    return _show(book.queue[0].question, PracticeMode.REVIEW, position=None, total=len(book.queue))
+
+
+@bp.get("/mistakes")
+@login_required
+def mistakes_list():
+    """The mistake book: every question in it, due or not, with the day each comes back for review."""
+    now = utcnow()
+    return render_template("practice/mistakes.html", book=practice.mistake_book(current_user, now, _tz()),
+                           today=practice.local_day(now, _tz()))
+
+
+@bp.get("/mistakes/<int:card_id>")
+@login_required
+def mistake(card_id: int):
+    """Practise one question of the member's mistake book now: a review if it is due today; before its
+    day, a wrong answer counts and a right one leaves its review day as it is."""
+    entry = practice.own_mistake(current_user, card_id, utcnow(), _tz())
+    if entry is None:
+        abort(404)
+    if not entry.can_practise:
+        flash(practice.SEALED if entry.sealed else "这道题已停用", "info")
+        return redirect(url_for("practice.mistakes_list"))
+    mode = PracticeMode.REVIEW if entry.due_today else PracticeMode.EARLY
+    return _show(entry.question, mode, position=None, total=None)
 
 
 @bp.get("/chapter/<int:part_id>")

@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from ..auth.decorators import question_or_404, sealed_keys
 from ..extensions import csrf, db, login_manager
-from ..inputs import DB_INT_MAX, SEQ_MAX, accepts_json, bounded_int
+from ..inputs import DB_INT_MAX, SEQ_MAX, accepts_json, bounded_int, local_path
 from ..models import Assignment, Attempt, ShowAnswers, utcnow
 from ..services import materials, question_reports, quizzes, secrecy, sessions
 from ..services.quizzes import QuizError
@@ -33,12 +33,11 @@ def _assigned(assignment_id: int) -> Assignment:
 def detail(assignment_id: int):
     """Show an assignment: what to read, the quiz's rules, the member's attempts and result."""
     assignment = _assigned(assignment_id)
-    attempts = quizzes.attempts_of(assignment, current_user)
+    now = utcnow()
     return render_template(
-        "quiz/detail.html", assignment=assignment, attempts=attempts,
-        result=quizzes.result_of(assignment, current_user), open_attempt=quizzes.open_attempt(assignment, current_user),
+        "quiz/detail.html", assignment=assignment, s=quizzes.standing(assignment, current_user, _grace(), now),
         completed={mid for mid, r in materials.readings_of(current_user).items() if r.completed_at},
-        form=FlaskForm(), now=utcnow(),
+        form=FlaskForm(), now=now,
     )
 
 
@@ -186,18 +185,23 @@ def review(attempt_id: int):
     return render_template(
         "quiz/review.html", attempt=item, items=quizzes.paper_items(item),
         show_answers=quizzes.answers_visible(item), assignment=item.assignment,
-        sealed=sealed_keys(), withheld_note=secrecy.WITHHELD,
+        sealed=sealed_keys(), withheld_note=secrecy.WITHHELD, s=quizzes.standing(item.assignment, current_user, _grace()),
     )
 
 
 @bp.route("/questions/<int:question_id>/report", methods=["GET", "POST"])
 @login_required
 def report_question(question_id: int):
-    """题目有误: send a note about a question that looks wrong to its owners' queue."""
+    """题目有误: send a note about a question that looks wrong to its owners' queue, then go back.
+
+    `attempt`: the member's own handed-in paper the question is on, so the page (and the organisers) see
+    the options in the order the member saw them; `next`: the page to go back to (a path of this site)."""
     question = question_or_404(question_id)
+    options = question_reports.options_seen(current_user, question, request.args.get("attempt", type=int))
+    back = local_path(request.args.get("next"))
     form = ReportQuestionForm()
     if form.validate_on_submit():
-        question_reports.file_report(current_user, question, form.note.data)
+        question_reports.file_report(current_user, question, form.note.data, options)
         flash("已提交，感谢指正。组织员核实后会修改题目。", "success")
-        return redirect(url_for("study.index"))
-    return render_template("quiz/report_question.html", question=question, form=form)
+        return redirect(back or url_for("study.index"))
+    return render_template("quiz/report_question.html", question=question, options=options, form=form, back=back)

@@ -18,13 +18,12 @@ from flask_login import current_user
 
 from ..auth.decorators import current_scope, not_sitting, scoped_org_or_404, sealed_keys, staff_required
 from ..extensions import db
-from ..models import Assignment, Attempt, ExemptionReason, Organisation, User, utcnow
+from ..models import Assignment, Attempt, Organisation, utcnow
 from ..services import (
-    ServiceError, assignments, bank_access, exemptions, exports, items, mastery, materials, quizzes, reports, secrecy,
+    ServiceError, assignments, bank_access, exports, items, mastery, materials, quizzes, reports, secrecy,
     trends,
 )
 from . import bp
-from .forms import ExemptForm, ProxyForm
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 WEAK_LIST = 30  # weak branches named on the report page; the workbook has them all
@@ -113,6 +112,7 @@ def unit(assignment_id: int, org_id: int):
         notes=materials.materials_for_points([p.point for p in weakest]),
         member_weak=reports.missed_points(item.id, [r.user.id for r in rows]),
         reminder=reports.reminder_text(item, org, rows, current_app.config["BABEL_DEFAULT_TIMEZONE"]),
+        retry=reports.may_retry(item, rows, utcnow()),
         form=FlaskForm(),
         unfinished=[r for r in rows if r.expected and r.finished_at is None],
         exempt=[r for r in rows if not r.expected],
@@ -182,75 +182,6 @@ def assignment_csv(assignment_id: int):
     lines = exports.csv_lines(f"{item.title} — 成绩", exports.stamp(current_user, now, _tz()),
                               reports.export_rows(scope, item), _tz())
     return _csv(lines, f"{item.title}-成绩.csv")
-
-
-def _member(assignment: Assignment, user_id: int) -> User:
-    member = db.get_or_404(User, user_id)
-    if not current_scope().covers(member.org) or not reports.unit_in_scope(current_scope(), assignment, member.org):
-        abort(404)
-    return member
-
-
-@bp.get("/assignments/<int:assignment_id>/members/<int:user_id>")
-@staff_required
-def member(assignment_id: int, user_id: int):
-    """One member on one assignment: attempts, exemption record, and the 免学 / 代录 forms."""
-    item = _visible_assignment(assignment_id)
-    person = _member(item, user_id)
-    return render_template(
-        "reports/member.html", assignment=item, member=person, attempts=quizzes.attempts_of(item, person),
-        exemption=exemptions.active_exemption(item, person), history=exemptions.history(item, person),
-        exempt_form=ExemptForm(), proxy_form=ProxyForm(), form=FlaskForm(),
-    )
-
-
-@bp.post("/assignments/<int:assignment_id>/members/<int:user_id>/exempt")
-@staff_required
-def member_exempt(assignment_id: int, user_id: int):
-    """Excuse a member (免学) with a reason; the branch's rates leave them out."""
-    item = _visible_assignment(assignment_id)
-    person = _member(item, user_id)
-    form = ExemptForm()
-    if form.validate_on_submit():
-        _run(lambda: exemptions.exempt(item, person, ExemptionReason(form.reason.data), form.note.data or "", current_user),
-             f"已将 {person.name} 设为免学")
-    return redirect(url_for("reports.member", assignment_id=item.id, user_id=person.id))
-
-
-@bp.post("/assignments/<int:assignment_id>/members/<int:user_id>/revoke")
-@staff_required
-def member_revoke(assignment_id: int, user_id: int):
-    """Withdraw a member's exemption (the record is kept)."""
-    item = _visible_assignment(assignment_id)
-    person = _member(item, user_id)
-    if FlaskForm().validate_on_submit():
-        _run(lambda: exemptions.revoke(item, person, current_user), f"已撤销 {person.name} 的免学")
-    return redirect(url_for("reports.member", assignment_id=item.id, user_id=person.id))
-
-
-@bp.post("/assignments/<int:assignment_id>/members/<int:user_id>/proxy")
-@staff_required
-def member_proxy(assignment_id: int, user_id: int):
-    """代录: record a paper exam's score for a member without a phone."""
-    item = _visible_assignment(assignment_id)
-    person = _member(item, user_id)
-    form = ProxyForm()
-    if form.validate_on_submit():
-        _run(lambda: exemptions.record_paper_result(item, person, form.score.data, form.note.data, current_user),
-             f"已为 {person.name} 代录成绩")
-    else:
-        for errors in form.errors.values():
-            flash("；".join(errors), "error")
-    return redirect(url_for("reports.member", assignment_id=item.id, user_id=person.id))
-
-
-def _run(action, done: str) -> None:
-    try:
-        action()
-    except ServiceError as exc:
-        flash(str(exc), "error")
-    else:
-        flash(done, "success")
 
 
 @bp.get("/attempts/<int:attempt_id>")

@@ -9,15 +9,15 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ..extensions import db
 from ..models import MemberCategory, Organisation, User
-from . import ServiceError, sessions, tallies
+from . import FieldError, ServiceError, sessions, tallies
+from .passwords import check_new_password
 
 PHONE = re.compile(r"^1[3-9]\d{9}$")
 MEMBER_NO = re.compile(r"^[A-Za-z0-9_-]{2,32}$")
-MIN_PASSWORD = 8
 
 
 @dataclass(frozen=True)
@@ -51,18 +51,17 @@ def hash_password(settings: HashSettings, password: str) -> str:
     return settings.hasher().hash(password)
 
 
-def check_password_strength(password: str) -> None:
-    """Raise ServiceError if the password is too weak to accept."""
-    if len(password) < MIN_PASSWORD:
-        raise ServiceError(f"密码至少需要 {MIN_PASSWORD} 位")
-    if password.isdigit() or password.isalpha():
-        raise ServiceError("密码需同时包含字母和数字")
+def check_password_strength(password: str, member_no: str | None = None, phone: str | None = None) -> None:
+    """Raise ServiceError (passwords.WeakPassword) if the password may not be set for this member
+    (passwords.py: length and a blocklist, NIST SP 800-63B)."""
+    check_new_password(password, member_no, phone)
 
 
 def identifier_taken(value: str, existing: User | None = None) -> bool:
-    """True if another account already has `value` as its member number."""
-    other = db.session.scalar(select(User).where(User.member_no == value))
-    return other is not None and other is not existing
+    """True if another account already has `value` as its member number, in any case (a login finds
+    d4002 as D4002)."""
+    others = db.session.scalars(select(User).where(func.upper(User.member_no) == value.upper()))
+    return any(other is not existing for other in others)
 
 
 def verify_password(settings: HashSettings, password_hash: str, password: str) -> bool:
@@ -80,16 +79,16 @@ def change_password(settings: HashSettings, user: User, current: str, new: str, 
     """
     checked = user.password_hash
     if not verify_password(settings, checked, current):
-        raise ServiceError("当前密码不正确")
+        raise FieldError("current", "当前密码不正确")
     if new == current:
-        raise ServiceError("新密码不能与当前密码相同")
-    check_password_strength(new)
+        raise FieldError("new", "新密码不能与当前密码相同")
+    check_password_strength(new, user.member_no, user.phone)
     new_hash = hash_password(settings, new)  # the slow part, before any lock
     # A reset by the secretary may have landed since the check: then the current password typed here
     # is no longer the current one, as if the reset had come first.
     if _locked(user).password_hash != checked:
         db.session.rollback()
-        raise ServiceError("密码刚刚被重置，请用新的临时密码重新登录")
+        raise FieldError("current", "密码刚刚被重置，请用新的临时密码重新登录")
     user.password_hash = new_hash
     user.must_change_password = False
     sessions.end_all(user, keep_key=session_key)
@@ -164,6 +163,7 @@ def create_member(settings: HashSettings, data: MemberData, password: str, commi
     problems = validate_member(data)
     if problems:
         raise ServiceError("；".join(problems))
+    check_password_strength(password, data.member_no, data.phone)
     user = User(
         name=data.name.strip(), member_no=data.member_no, phone=data.phone or None, org=data.org,
         category=data.category, password_hash=hash_password(settings, password), must_change_password=True,

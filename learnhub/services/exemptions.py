@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import Assignment, Attempt, AttemptState, Exemption, ExemptionReason, User, utcnow
-from . import ServiceError, tallies
+from . import FieldError, ServiceError, tallies
 from .quizzes import update_result, attempts_of, is_assigned, open_attempt
 
 
@@ -50,7 +50,7 @@ def exempt(assignment: Assignment, member: User, reason: ExemptionReason, note: 
     if active_exemption(assignment, member) is not None:
         raise ServiceError(f"{member.name} 已经免学")
     if reason is ExemptionReason.OTHER and not note.strip():
-        raise ServiceError("选择“其他”时请写明原因")
+        raise FieldError("note", "选择“其他”时请写明原因")
     row = Exemption(assignment_id=assignment.id, user_id=member.id, reason=reason, note=note.strip()[:200],
                     created_by_id=by.id, created_at=now or utcnow())
     try:
@@ -82,11 +82,11 @@ def paper_score(value) -> float:
     except (InvalidOperation, ValueError):
         score = Decimal("NaN")
     if not score.is_finite():
-        raise ServiceError("请填写一个数字（0 到 100）")
+        raise FieldError("score", "请填写一个数字（0 到 100）")
     if not 0 <= score <= 100:
-        raise ServiceError("分数应在 0 到 100 之间")
+        raise FieldError("score", "分数应在 0 到 100 之间")
     if score.as_tuple().exponent < -1 and score != score.quantize(Decimal("0.1")):
-        raise ServiceError("分数最多保留一位小数")
+        raise FieldError("score", "分数最多保留一位小数")
     return float(score)
 
 
@@ -100,7 +100,7 @@ def record_paper_result(assignment: Assignment, member: User, score, note: str, 
         raise ServiceError("这项任务没有布置给该党员")
     stored = paper_score(score)
     if not note.strip():
-        raise ServiceError("请注明代录依据（如：纸质试卷，某月某日支部集中测试）")
+        raise FieldError("note", "请注明代录依据（如：纸质试卷，某月某日支部集中测试）")
     for _ in range(2):
         if open_attempt(assignment, member) is not None:
             raise ServiceError(f"{member.name} 正在线上答题，不能代录")

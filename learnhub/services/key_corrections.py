@@ -33,7 +33,7 @@ from ..models import (
     Response,
     User,
 )
-from . import ServiceError, key_regrade
+from . import FieldError, ServiceError, key_regrade
 from .bank_files import Bank, format_answer, read_question
 from .grading import is_correct
 from .question_bank import db_points, to_bank_question
@@ -85,11 +85,11 @@ class Plan:
 def parse_key(question: Question, raw: str) -> list:
     """The key as typed (B, ACD, 对, 一年|1年；十八) in canonical form for this question.
 
-    :raise ServiceError: in Chinese, if it is not a valid key for the question, or the same as now.
+    :raise FieldError: ("answer") in Chinese, if it is not a valid key for the question, or the same as now.
     """
     raw = (raw or "").strip()
     if not raw:
-        raise ServiceError("请填写正确答案")
+        raise FieldError("answer", "请填写正确答案")
     bq = to_bank_question(question)
     answer: object = [part.strip() for part in raw.replace(";", "；").split("；")] if bq.kind == "fill" else raw
     fields = {
@@ -100,10 +100,10 @@ def parse_key(question: Question, raw: str) -> list:
     scratch = Bank()
     fixed = read_question(fields, db_points(), "改正答案", scratch, require_explanation=False)
     if fixed is None:
-        raise ServiceError("；".join(p.message for p in scratch.problems))
+        raise FieldError("answer", "；".join(p.message for p in scratch.problems))
     new = [list(alts) for alts in fixed.answer] if fixed.kind == "fill" else list(fixed.answer)
     if new == question.answer:
-        raise ServiceError("新答案与原答案相同")
+        raise FieldError("answer", "新答案与原答案相同")
     return new
 
 
@@ -220,7 +220,7 @@ def _check_finished(question: Question) -> None:
 def _reason(reason: str, missing: str) -> str:
     reason = (reason or "").strip()
     if not reason:
-        raise ServiceError(missing)
+        raise FieldError("reason", missing)
     return reason[:REASON_MAX]
 
 

@@ -2,8 +2,16 @@
 
 - An unknown (or disabled) account is checked against a dummy hash made from the settings once per
   process, without hashing: one argon2 verify, as for a real account, and never a hash per request.
-- Failed logins are counted by the login name *as typed* (hashed), never by the account it names, so an
+- A login name is read as a member would mean it (`LoginName`): full-width letters, digits and spaces
+  (what a Chinese input method types) are folded (NFKC), every space is dropped, member numbers match
+  whatever their case, and a phone number may carry +86 or hyphens.
+- Failed logins are counted by the login name *as read* (hashed), never by the account it names, so an
   unknown name is throttled exactly like a real one, and counts cannot link a phone to a member number.
+  `d4002`, `D4002` and `ｄ４００２` are one name, and count as one.
+- A wrong password says how many tries are left for that name from that address before the wait: the
+  failing client knows that count already (it made the failures), and an unknown name counts the same.
+  The ceilings per address and per name are not said (they count other people's failures); they lie
+  far above it.
 - Throttling cannot be aimed at a member (OWASP ASVS 2.2.1, NIST SP 800-63B 5.2.2): failures count per
   (login name, address), in growing windows, so an address that guessed wrong is kept waiting longer
   and longer for that name while the member's own phone, on another address, logs in as usual; per
@@ -18,12 +26,14 @@ import base64
 import hashlib
 import ipaddress
 import math
+import re
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
 
 from limits import RateLimitItem, parse_many
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
 from .. import counters as counter_store
 from ..extensions import db
@@ -32,10 +42,30 @@ from . import ServiceError, sessions
 from .accounts import HashSettings, verify_password
 
 WRONG = "账号或密码不正确"
+_PHONE = re.compile(r"^(?:\+?86|0086)?(1[3-9]\d{9})$")
+
+
+@dataclass(frozen=True)
+class LoginName:
+    """A login name as the member meant it: `number` to match a member number (upper case, compared
+    with upper(member_no)), `phone` to match a phone number, `key` to count failures by."""
+
+    number: str
+    phone: str
+
+    @classmethod
+    def read(cls, typed: str) -> LoginName:
+        folded = "".join(unicodedata.normalize("NFKC", typed or "").split())
+        phone = _PHONE.match(re.sub(r"[-()]", "", folded))
+        return cls(folded.upper(), phone.group(1) if phone else folded)
+
+    @property
+    def key(self) -> str:
+        return self.phone if _PHONE.match(self.phone) else self.number
 
 
 class LoginError(ServiceError):
-    pass
+    """Wrong login name or password (one message for both, with the tries left before the wait)."""
 
 
 class LoginThrottled(LoginError):
@@ -75,16 +105,21 @@ def sign_in(rules: LoginRules, counters, identifier: str, password: str, address
     :raise LoginThrottled: too many failures; the message says when to try again.
     :raise LoginError: wrong login name or password (one message for both).
     """
-    limits = _limits(rules, identifier.strip(), address)
+    name = LoginName.read(identifier)
+    limits = _limits(rules, name.key, address)
     counts = [counters.get(key) for _, key in limits]
     if wait := _wait(counters, limits, counts):
         raise LoginThrottled(f"登录失败次数过多，{retry_after(wait)}")
-    user = _matching_account(rules.hashing, login_candidates(identifier), password)
+    user = _matching_account(rules.hashing, login_candidates(name), password)
     if user is None:
         counts = [counters.incr(key, item.get_expiry()) for item, key in limits]
         if wait := _wait(counters, limits, counts):  # this failure used up a limit: say so now
             raise LoginThrottled(f"{WRONG}。登录失败次数过多，{retry_after(wait)}")
-        raise LoginError(WRONG)
+        pairs = len(rules.per_name_and_address)
+        left = min((item.amount - count for (item, _), count in zip(limits[:pairs], counts, strict=False)), default=None)
+        if left is None:
+            raise LoginError(WRONG)
+        raise LoginError(f"{WRONG}，还可尝试 {left} 次")
     # Failures are counted until a success (NIST: consecutive). Counters are written before this
     # transaction writes (counters.DatabaseStorage explains why), and only those that hold any.
     for (_, key), count in zip(limits[:len(rules.per_name_and_address)], counts, strict=False):
@@ -103,17 +138,22 @@ def sign_in(rules: LoginRules, counters, identifier: str, password: str, address
 MAX_SHARED_PHONE = 5
 
 
-def login_candidates(identifier: str) -> list[User]:
-    """The active accounts a login name may mean: the member number's and those of the phone number
-    (a phone may be shared); they are tried in turn by password."""
-    identifier = identifier.strip()
+def login_candidates(name: LoginName | str) -> list[User]:
+    """The active accounts a login name may mean: the member number's, whatever its case (older data may
+    hold two numbers that differ only in case), and those of the phone number (a phone may be shared);
+    they are tried in turn by password. The member number is found through the index on upper(member_no)."""
+    if isinstance(name, str):
+        name = LoginName.read(name)
+    if not name.number:
+        return []
     found = db.session.scalars(
-        select(User).where(or_(User.member_no == identifier, User.phone == identifier), User.active.is_(True))
+        select(User).where(or_(func.upper(User.member_no) == name.number, User.phone == name.phone),
+                           User.active.is_(True))
         .order_by(User.id).limit(MAX_SHARED_PHONE + 1)
     ).all()
-    # The member number's account first; a phone's accounts after it (member numbers cannot look like
+    # The member number's accounts first; a phone's accounts after them (member numbers cannot look like
     # phones, but older data may).
-    return sorted(found, key=lambda u: u.member_no != identifier)[:MAX_SHARED_PHONE]
+    return sorted(found, key=lambda u: u.member_no.upper() != name.number)[:MAX_SHARED_PHONE]
 
 
 def _matching_account(settings: HashSettings, candidates: list[User], password: str) -> User | None:

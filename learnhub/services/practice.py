@@ -149,20 +149,75 @@ def next_chapter_question(user: User, part_id: int, rng: random.Random, now: dat
 
 
 def due_cards(user: User, now: datetime, tz: str) -> list[MistakeCard]:
-    """Mistakes due for review now, oldest first, within what is left of today's cap; none sealed by an exam."""
-    done_today = db.session.scalar(select(func.count()).select_from(PracticeAnswer).where(
+    """Mistakes due for review now, oldest first, within what is left of today's cap; none sealed by an
+    exam, none retired (the mistake book's `due`, capped)."""
+    return [e.card for e in mistake_book(user, now, tz).queue]
+
+
+@dataclass
+class MistakeEntry:
+    """One question in the member's mistake book, as the list shows it."""
+
+    card: MistakeCard
+    question: Question | None  # the current revision to practise (None: the question was retired)
+    due_day: date  # the local day it is due for review (today for one overdue)
+    due_today: bool
+    sealed: bool  # on a paper of the member's whose answers are not out yet
+
+    @property
+    def can_practise(self) -> bool:
+        return self.question is not None and not self.sealed
+
+
+@dataclass
+class MistakeBook:
+    """Every question in the member's book (not yet cleared), due or not; `due` is what 今日待复习 counts."""
+
+    entries: list[MistakeEntry]
+    reviews_left: int  # reviews today's cap still allows in 复习错题
+
+    @property
+    def due(self) -> list[MistakeEntry]:
+        return [e for e in self.entries if e.due_today and e.can_practise]
+
+    @property
+    def next_day(self) -> date | None:
+        """The next day a question comes back, when none is due today."""
+        return min((e.due_day for e in self.entries if e.can_practise and not e.due_today), default=None)
+
+    @property
+    def queue(self) -> list[MistakeEntry]:
+        """What 复习错题 serves today, in turn: the due ones, within the day's cap."""
+        return self.due[:self.reviews_left]
+
+
+def mistake_book(user: User, now: datetime, tz: str) -> MistakeBook:
+    """The member's mistake book: due today first, then by review day; each with the revision to practise."""
+    cards = list(db.session.scalars(
+        select(MistakeCard).where(MistakeCard.user_id == user.id, MistakeCard.cleared_at.is_(None))
+        .order_by(MistakeCard.due, MistakeCard.id)
+    ))
+    current = {q.key: q for q in db.session.scalars(select(Question).where(
+        Question.key.in_({c.question_key for c in cards}), Question.is_current.is_(True), Question.retired.is_(False)))}
+    sealed, today, tomorrow = secrecy.sealed_keys(user, now), local_day(now, tz), mistakes.due_before(now, tz)
+    entries = [
+        MistakeEntry(c, current.get(c.question_key), max(local_day(c.due, tz), today), c.due < tomorrow,
+                     c.question_key in sealed)
+        for c in cards
+    ]
+    return MistakeBook(entries, max(0, REVIEW_CAP - _reviews_today(user, now, tz)))
+
+
+def own_mistake(user: User, card_id: int, now: datetime, tz: str) -> MistakeEntry | None:
+    """One entry of the member's own book (None: not theirs, cleared, or no such card)."""
+    return next((e for e in mistake_book(user, now, tz).entries if e.card.id == card_id), None)
+
+
+def _reviews_today(user: User, now: datetime, tz: str) -> int:
+    return db.session.scalar(select(func.count()).select_from(PracticeAnswer).where(
         PracticeAnswer.user_id == user.id, PracticeAnswer.mode == PracticeMode.REVIEW,
         PracticeAnswer.answered_at >= _day_start(local_day(now, tz), tz),
     ))
-    left = max(0, REVIEW_CAP - done_today)
-    if not left:
-        return []
-    stmt = select(MistakeCard).where(MistakeCard.user_id == user.id, MistakeCard.cleared_at.is_(None),
-                                     MistakeCard.due < mistakes.due_before(now, tz))
-    sealed = secrecy.sealed_keys(user, now)
-    if sealed:
-        stmt = stmt.where(MistakeCard.question_key.not_in(sealed))
-    return list(db.session.scalars(stmt.order_by(MistakeCard.due).limit(left)))
 
 
 def serve(user: User, question: Question, mode: PracticeMode, now: datetime | None = None) -> PracticeServed:

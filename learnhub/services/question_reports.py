@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from sqlalchemy import or_, select, true
 
 from ..extensions import db
-from ..models import Organisation, Question, QuestionReport, ReportStatus, User, utcnow
-from . import ServiceError
+from ..models import Attempt, AttemptState, Organisation, Question, QuestionReport, ReportStatus, User, utcnow
+from . import ServiceError, secrecy
 from .bank_access import can_edit, organiser_roots, owned_within
 from .orgs import Scope
 
@@ -23,14 +23,30 @@ from .orgs import Scope
 class QueuedReport:
     report: QuestionReport
     can_resolve: bool  # the viewer owns the question (or is an admin)
+    withheld: bool = False  # on a paper the viewer sits: its options and key are not shown to them yet
 
 
-def file_report(user: User, question: Question, note: str) -> QuestionReport:
-    """Queue a member's note about a question. Commits."""
+def options_seen(user: User, question: Question, attempt_id: int | None) -> list[str]:
+    """The question's options in the order the member saw them: as on their own handed-in paper
+    `attempt_id` if the question is on it (options are shuffled per paper), else as stored (practice).
+    Empty while the question sits on a paper of theirs whose answers are not out (its review withholds it)."""
+    if question.key in secrecy.sealed_keys(user):
+        return []
+    attempt = db.session.scalar(select(Attempt).where(
+        Attempt.id == attempt_id, Attempt.user_id == user.id, Attempt.state == AttemptState.FINISHED,
+    )) if attempt_id is not None else None
+    entry = next((e for e in (attempt.paper if attempt else []) if e["q"] == question.id), None)
+    if entry is None or len(entry["perm"]) != len(question.options):
+        return list(question.options)
+    return [question.options[i] for i in entry["perm"]]
+
+
+def file_report(user: User, question: Question, note: str, options: list[str] | None = None) -> QuestionReport:
+    """Queue a member's note about a question, with the options in the order they saw them. Commits."""
     note = note.strip()
     if not note:
         raise ServiceError("请写明哪里有误")
-    row = QuestionReport(question=question, user_id=user.id, note=note[:500])
+    row = QuestionReport(question=question, user_id=user.id, note=note[:500], shown_options=options or None)
     db.session.add(row)
     db.session.commit()
     return row
@@ -53,7 +69,8 @@ def open_reports(scope: Scope) -> list[QueuedReport]:
         .where(QuestionReport.status == ReportStatus.OPEN, _reports_seen_by(scope))
         .order_by(QuestionReport.created_at, QuestionReport.id)
     )
-    return [QueuedReport(r, can_edit(scope, r.question)) for r in rows]
+    sealed = secrecy.sealed_keys(scope.user) if scope.user is not None else frozenset()
+    return [QueuedReport(r, can_edit(scope, r.question), r.question.key in sealed) for r in rows]
 
 
 def sees(scope: Scope, report: QuestionReport) -> bool:

@@ -26,6 +26,7 @@ from ..models import (
     Question,
     Response,
     User,
+    utcnow,
 )
 from . import counting
 from .orgs import Scope, ancestor_ids, sort_tree, unit_of, within
@@ -209,19 +210,31 @@ def _member_row(user: User, result: MemberResult | None, busy: bool, exemption: 
     )
 
 
-def reminder_text(assignment: Assignment, unit: Organisation, rows: list[MemberRow], tz: str) -> str:
-    """A ready WeChat group message naming who has not finished and the deadline."""
+def may_retry(assignment: Assignment, rows: list[MemberRow], now: datetime) -> list[MemberRow]:
+    """Members who finished without passing and may still try again before the deadline."""
+    if not assignment.has_quiz or not assignment.opens_at <= now < assignment.closes_at:
+        return []
+    limit = assignment.max_attempts
+    return [r for r in rows if r.expected and r.finished_at is not None and not r.passed
+            and (not limit or r.attempts < limit)]
+
+
+def reminder_text(assignment: Assignment, unit: Organisation, rows: list[MemberRow], tz: str,
+                  now: datetime | None = None) -> str:
+    """A ready WeChat group message naming who has not finished, who failed and may try again, and the deadline."""
     due = assignment.closes_at.astimezone(ZoneInfo(tz))
     expected = [r for r in rows if r.expected]
     waiting = [r.user.name for r in expected if r.finished_at is None]
+    retry = [r.user.name for r in may_retry(assignment, rows, now or utcnow())]
     done = len(expected) - len(waiting)
-    if not waiting:
+    if not waiting and not retry:
         return f"【学习提醒】{unit.name}全体同志已完成《{assignment.title}》，感谢大家！"
-    return (
-        f"【学习提醒】《{assignment.title}》将于{due.month}月{due.day}日{due:%H:%M}截止，"
-        f"{unit.name}已完成 {done}/{len(expected)} 人。"
-        f"以下同志请抓紧登录党章学习完成：{'、'.join(waiting)}。"
-    )
+    text = f"【学习提醒】《{assignment.title}》将于{due.month}月{due.day}日{due:%H:%M}截止，{unit.name}已完成 {done}/{len(expected)} 人。"
+    if waiting:
+        text += f"以下同志请抓紧登录党章学习完成：{'、'.join(waiting)}。"
+    if retry:
+        text += f"以下同志未合格，截止前还可再答：{'、'.join(retry)}。"
+    return text
 
 
 @dataclass

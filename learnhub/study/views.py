@@ -1,4 +1,4 @@
-from flask import flash, redirect, render_template, url_for
+from flask import current_app, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -12,16 +12,8 @@ from . import bp
 @bp.get("/")
 @login_required
 def index():
-    """Show the member's assignments: due date, done or not, score."""
-    rows = []
-    for assignment in quizzes.assignments_for(current_user):
-        rows.append(
-            dict(
-                assignment=assignment,
-                result=quizzes.result_of(assignment, current_user),
-                open_attempt=quizzes.open_attempt(assignment, current_user),
-            )
-        )
+    """Show the member's assignments: due date, done or not, score, a retry when one is allowed."""
+    rows = quizzes.standings(current_user, current_app.config["ATTEMPT_GRACE_SECONDS"])
     return render_template("study/index.html", rows=rows, now=utcnow())
 
 

@@ -136,7 +136,7 @@ def test_a_weak_password_keeps_the_preview_and_a_good_one_imports(app, world, lo
     c = login(world.login["sec_a1"])
     upload(c, "名单.csv", csv_bytes([["姓名", "党员编号", "所在支部"], ["张一", "Z1", "第一支部"]]))
     r = confirm(c, "12345678")
-    assert r.status_code == 400 and "密码需同时包含字母和数字" in r.get_data(as_text=True)
+    assert r.status_code == 400 and "这个密码太常见" in r.get_data(as_text=True)
     assert "确认导入" in r.get_data(as_text=True)
     assert confirm(c, "init1234").status_code == 302
     again = c.post("/admin/members/import/confirm", data={"password": "init1234"}, follow_redirects=True)

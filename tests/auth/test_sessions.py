@@ -225,7 +225,7 @@ def test_a_reset_racing_the_members_own_password_change_signs_the_member_out(app
     temporary = []
     real_check = accounts.check_password_strength
 
-    def reset_lands_now(password):
+    def reset_lands_now(password, *member):
         def reset():
             with app.app_context():
                 member = db.session.get(User, world.user["m_a1"])
@@ -233,7 +233,7 @@ def test_a_reset_racing_the_members_own_password_change_signs_the_member_out(app
         thread = threading.Thread(target=reset)
         thread.start()
         thread.join(30)
-        return real_check(password)
+        return real_check(password, *member)
 
     monkeypatch.setattr(accounts, "check_password_strength", reset_lands_now)
     response = phone.post("/auth/change-password", data={"current": "pass1234", "new": "newpass5678",

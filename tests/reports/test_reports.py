@@ -58,8 +58,10 @@ def test_secretary_sees_only_their_branch(results, login):
 def test_branch_page_lists_who_has_not_finished(results, login):
     c = login(results.login["sec_a1"])
     page = c.get(f"/reports/assignments/{results.assignment_a}/units/{results.org['a1']}").get_data(as_text=True)
-    unfinished = page.split('id="unfinished"')[1].split("</div>")[0]
+    unfinished = page.split('id="unfinished"')[1].split("</p>")[0]  # the names, before the deadline and reminder
     assert "党员甲一乙" in unfinished and "党员甲一<" not in unfinished and "书记甲一" not in unfinished
+    # 书记甲一 failed with a try left: named apart, as one who may try again.
+    assert "书记甲一" in page.split('id="may-retry"')[1].split("</p>")[0]
     assert "100" in page and "40" in page and "不合格" in page
 
 

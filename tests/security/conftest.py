@@ -26,6 +26,7 @@ from learnhub.models import (
     AssignmentQuestion,
     Grant,
     Material,
+    MistakeCard,
     Organisation,
     PointLevel,
     PracticeMode,
@@ -124,11 +125,16 @@ def _foreign_set(
     db.session.commit()
     # The secretary's grant on the member's branch (revoked by the organisation tree's pages).
     secretary_grant = db.session.scalar(select(Grant.id).where(Grant.org_id == world.org[org], Grant.role == Role.SECRETARY))
+    # A question of their mistake book (the finished paper was handed in blank) that is not on the open paper.
+    sealed = {entry["q"] for entry in in_progress.paper}
+    mistake = next(c for c in db.session.scalars(select(MistakeCard).where(MistakeCard.user_id == person.id)
+                                                 .order_by(MistakeCard.question_key.desc()))
+                   if c.question_id not in sealed)
     return dict(
         grant=secretary_grant,
         assignment=assignment_id, assignment_open=open_assignment.id, attempt_done=done.id, attempt_open=in_progress.id,
         practice_answer=answer.id, report=report.id, user=person.id, org=world.org[org], question=owned.id,
-        correction=correction.id, served=served.id, device=device.device_id,
+        correction=correction.id, served=served.id, device=device.device_id, mistake=mistake.id,
     )
 
 
@@ -157,7 +163,7 @@ def foreign(app, world, shared) -> dict[str, ForeignSet]:
     committee_b = ForeignSet(
         "committee_b", b,
         managers={k: staff_b for k in b},
-        owners={k: {"m_b1"} for k in ("attempt_done", "attempt_open", "practice_answer", "report", "served", "device")},
+        owners={k: {"m_b1"} for k in ("attempt_done", "attempt_open", "practice_answer", "report", "served", "device", "mistake")},
         assigned={"assignment": {"m_b1", "org_b"}, "assignment_open": {"m_b1"}},
         usable={"question": {"m_b1", "org_b", "admin"}},
     )
@@ -165,7 +171,7 @@ def foreign(app, world, shared) -> dict[str, ForeignSet]:
         "branch_a2", a2,
         # 党委A's assignment reaches branch A1 too, so its secretary may see the assignment (not A2's rows).
         managers={**{k: staff_a2 for k in a2}, "assignment": {"sec_a1", "org_a", "admin"}},
-        owners={k: {"m_a2"} for k in ("attempt_done", "attempt_open", "practice_answer", "report", "served", "device")},
+        owners={k: {"m_a2"} for k in ("attempt_done", "attempt_open", "practice_answer", "report", "served", "device", "mistake")},
         assigned={"assignment": {"m_a1", "m_a2", "sec_a1", "org_a", "admin"}, "assignment_open": {"m_a2"}},
         # A2's question: its members use it, 党委A's organiser owns it; branch A1 never sees it.
         usable={"question": {"m_a2", "org_a", "admin"}},

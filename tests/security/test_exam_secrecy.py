@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import io
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from itertools import product
 
@@ -60,6 +60,7 @@ class Exam:
     report: int  # the walker's 题目有误 report on sec-s1
     corrections: list[int]  # key corrections of sec-s4, the last of which can be reverted
     device: int  # another device the walker is signed in on
+    mistakes: list[int] = field(default_factory=list)  # the walker's mistake cards (the paper's questions among them)
 
 
 def _finish(assignment: Assignment, user: User, right: bool = True) -> Attempt:
@@ -105,8 +106,9 @@ def build_exam(world, walker: str, show_answers: ShowAnswers) -> Exam:
         quizzes.submit_attempt(attempt, None, 60)
     device = sessions.start(person, "Android", remember=True, lifetime=timedelta(days=1))
     db.session.commit()
+    cards = list(db.session.scalars(select(MistakeCard.id).where(MistakeCard.user_id == person.id)))
     return Exam(bank, exam.id, older.id, attempt.id, attempt_older.id, [a.id for a in others], answer.id, served.id,
-                report.id, [first.id, back.id], device.device_id)
+                report.id, [first.id, back.id], device.device_id, cards)
 
 
 @pytest.fixture
@@ -128,7 +130,7 @@ def _objects(world, shared, e: Exam) -> dict[str, list]:
         "assignment": [e.exam, e.older], "assignment_open": [e.exam],
         "attempt_open": [e.attempt_open], "attempt_done": [e.attempt_older, *e.others_done],
         "question": questions, "practice_answer": [e.practice_answer], "report": [e.report],
-        "correction": e.corrections, "device": [e.device],
+        "correction": e.corrections, "device": [e.device], "mistake": e.mistakes,
         "user": [world.user["m_a1b"], world.user["m_a1"]], "org": [world.org["a1"], world.org["a"]],
     }
 

@@ -113,6 +113,7 @@ def ids(app, world, shared, foreign) -> Ids:
             "report_id": foreign["branch_a2"].ids["report"], "slug": shared.material, "filename": shared.static_file,
             "correction_id": foreign["branch_a2"].ids["correction"], "device_id": foreign["branch_a2"].ids["device"],
             "grant_id": db.session.scalar(select(Grant.id).filter_by(org_id=world.org["a1"])),
+            "card_id": foreign["branch_a2"].ids["mistake"],
         }
         pool = {v for v in named.values() if isinstance(v, int)} | set(world.org.values())
         pool |= {world.assignment_b} | {v for f in foreign.values() for v in f.ids.values() if isinstance(v, int)}

@@ -107,6 +107,9 @@ ENDPOINTS: dict[str, Access] = {
     # Practice grades only what it served to this very member: anyone else's served question is 404.
     "practice.answer": Access(LOGGED_IN, relation=OWN, body=_practice_answer, body_refs=("served",)),
     "practice.feedback": Access(LOGGED_IN, {"answer_id": "practice_answer"}, OWN),
+    "practice.mistakes_list": Access(LOGGED_IN),
+    # A question of the member's own mistake book, practised now: anyone else's card is 404.
+    "practice.mistake": Access(LOGGED_IN, {"card_id": "mistake"}, OWN),
     # --- staff: secretaries, organisers, admins -----------------------------------------------------
     "reports.index": Access(STAFF),
     "reports.assignment": Access(STAFF, {"assignment_id": "assignment"}, MANAGED),
@@ -280,7 +283,7 @@ def test_form_fields_cannot_place_anything_in_a_foreign_organisation(app, world,
     own = world.org["a1"]
 
     def new_member(org_id: int, number: str):
-        data = {"name": "新党员", "member_no": number, "org_id": org_id, "category": "full", "password": "abcd1234"}
+        data = {"name": "新党员", "member_no": number, "org_id": org_id, "category": "full", "password": "hongse-2024"}
         return c.post("/admin/members/new", data=data)
 
     def move_member(org_id: int):

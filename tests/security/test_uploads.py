@@ -149,7 +149,7 @@ def good_members_csv() -> bytes:
 def _messages(html: str) -> str:
     """The flashed error and the listed problems on an import page."""
     found = re.findall(r'class="flash flash-error"[^>]*>(.*?)</div>', html, re.S)
-    found += re.findall(r'<ul class="errors">(.*?)</ul>', html, re.S)
+    found += re.findall(r'<ul class="errors"[^>]*>(.*?)</ul>', html, re.S)
     return " ".join(found)
 
 
