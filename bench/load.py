@@ -109,6 +109,7 @@ class Member:
     page: str = ""
     save_url: str = ""
     csrf: str = ""
+    token: str = ""  # the paper's own token (X-Attempt-Token), as quiz.js sends it with every save
     last_seq: int = 0
     kinds: list[str] = field(default_factory=list)
     questions: list[int] = field(default_factory=list)  # question ids by position, sent with saves as the page does
@@ -187,6 +188,7 @@ def parse_page(member: Member, html: bytes) -> None:
     """The quiz page's CSRF token, save URL, last seq, and question ids and kinds by position."""
     member.csrf = csrf_of(html)
     member.save_url = _find(r'data-save-url="([^"]+)"', html, "data-save-url")
+    member.token = _find(r'data-token="([^"]+)"', html, "data-token")
     member.last_seq = int(_find(r'data-last-seq="(\d+)"', html, "data-last-seq"))
     text = html.decode()
     found = sorted((int(p), int(q), k) for p, q, k in re.findall(r'data-position="(\d+)" data-q="(\d+)" data-kind="(\w+)"', text))
@@ -359,7 +361,7 @@ def _children(pid: int) -> list[int]:
 
 
 def save_entries(members: list[Member]) -> list[dict]:
-    return [{"cookie": m.client.cookie_header(), "csrf": m.csrf, "path": m.save_url, "seq": m.last_seq,
+    return [{"cookie": m.client.cookie_header(), "csrf": m.csrf, "token": m.token, "path": m.save_url, "seq": m.last_seq,
              "kinds": m.kinds, "questions": m.questions} for m in members]
 
 

@@ -4,7 +4,7 @@
 
 On an already generated database, one member of the load-test assignment signs in through the
 production configuration (CSRF and the limiter on), starts the quiz and reads the page as a phone
-would. Then the app is called with the page's answer saves (JSON, X-CSRFToken, the session cookie),
+would. Then the app is called with the page's answer saves (JSON, X-CSRFToken and the paper's X-Attempt-Token, the session cookie),
 after 300 to warm up. Printed: process CPU time per save, best and median of 5 rounds of N.
 
 With --callgrind, instructions per save as valgrind counts them: two runs of different lengths,
@@ -58,7 +58,8 @@ def _member_saving(url: str):
     member = Member(login, client=None)  # the test client below stands in for the HTTP one
     parse_page(member, client.get(started.headers["Location"]).data)
     cookie = "; ".join(f"{c.key}={c.value}" for c in client._cookies.values())
-    headers = {"X-CSRFToken": member.csrf, "Content-Type": "application/json", "Cookie": cookie}
+    headers = {"X-CSRFToken": member.csrf, "X-Attempt-Token": member.token, "Content-Type": "application/json",
+               "Cookie": cookie}
     environ = EnvironBuilder(path=member.save_url, method="POST", headers=headers).get_environ()
     answers = {"single": "{n}", "multiple": "[0,1]", "truefalse": '"true"', "fill": '["为人民服务"]'}
 

@@ -2,7 +2,7 @@
 -- usage: wrk -t T -c C -d D -s scenario.lua URL -- <save|page|login> <members.lua> <T> [pause_ms]
 --   pause_ms: each connection waits a random 0..2*pause_ms before its next request (a member reading
 --   the next question), so the load is an offered rate, not "as fast as the server answers".
---   save:  POST the member's answer-save URL (JSON, X-CSRFToken), next position with its question id, seq + 1 each time
+--   save:  POST the member's answer-save URL (JSON, X-CSRFToken, X-Attempt-Token), next position with its question id, seq + 1 each time
 --   page:  GET the member's quiz page
 --   login: POST /auth/login with the form's CSRF token, as the member
 -- Members are split between threads (member i goes to thread i mod T); each thread takes its members
@@ -59,7 +59,7 @@ function request()
     local body = string.format('{"position":%d,"q":%d,"answer":%s,"seq":%d}', position, m.questions[position],
                                answer(m.kinds[position], m.seq), m.seq)
     return wrk.format("POST", m.path, {["Cookie"] = m.cookie, ["X-CSRFToken"] = m.csrf,
-                                       ["Content-Type"] = "application/json"}, body)
+                                       ["X-Attempt-Token"] = m.token, ["Content-Type"] = "application/json"}, body)
   elseif mode == "page" then
     return wrk.format("GET", m.path, {["Cookie"] = m.cookie})
   end
