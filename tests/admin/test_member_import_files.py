@@ -149,7 +149,7 @@ def test_a_member_number_taken_between_preview_and_confirm_is_named(app, world, 
     c = login(world.login["sec_a1"])
     upload(c, "名单.csv", csv_bytes([["姓名", "党员编号", "所在支部"], ["张一", "Z1", "第一支部"]]))
     login(world.login["sec_a1"]).post("/admin/members/new", data={
-        "name": "先到", "member_no": "Z1", "org_id": world.org["a1"], "category": "full", "password": "abcd1234"})
+        "name": "先到", "member_no": "Z1", "org_id": world.org["a1"], "category": "full", "password": "Lh-2026-xq"})
     page = confirm(c).get_data(as_text=True)
     assert "第 2 行「党员编号」：「Z1」已被系统中的党员用作编号" in page
     with app.app_context():

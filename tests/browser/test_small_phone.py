@@ -9,6 +9,7 @@ import shutil
 from datetime import timedelta
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from learnhub.extensions import db
@@ -81,7 +82,8 @@ def test_a_full_width_lower_case_login_with_the_password_shown(app, world, live_
     page.click("button[type=submit]")
     assert "还可尝试 4 次" in page.locator("#password-error").inner_text()
     assert page.input_value("#identifier") == "ＭＡ１"
-    assert page.evaluate("document.activeElement.id") == "password" and in_view(page, "#password")
+    expect(page.locator("#password")).to_be_focused()
+    assert in_view(page, "#password")
     page.shot("02-login-tries-left", full=False)
     # The same name in full-width lower case, with the right password, logs in.
     page.fill("#identifier", "ｍａ１")
@@ -104,7 +106,8 @@ def test_the_change_password_page_says_the_rule_and_has_a_way_out(app, world, li
     page.fill("#confirm", "12345678")
     page.click("button:has-text('保存新密码')")
     assert page.locator("#new-error").inner_text() == "这个密码太常见，很容易被猜到，请换一个"
-    assert page.evaluate("document.activeElement.id") == "new" and in_view(page, "#new")
+    expect(page.locator("#new")).to_be_focused()  # forms.js runs once the page has loaded: wait for it
+    assert in_view(page, "#new")
     assert fits(page)
     page.shot("01-change-password-refused", full=False)
     page.click("button:has-text('退出登录')")
@@ -120,7 +123,8 @@ def test_a_refused_exemption_keeps_the_reason_and_scrolls_to_the_note(app, world
     page.wait_for_selector("#exempt-note-error")
     assert page.locator("#exempt-note-error").inner_text() == "选择“其他”时请写明原因"
     assert page.input_value("#reason") == "other", "the reason chosen was reset"
-    assert page.evaluate("document.activeElement.id") == "exempt-note" and in_view(page, "#exempt-note")
+    expect(page.locator("#exempt-note")).to_be_focused()
+    assert in_view(page, "#exempt-note")
     assert fits(page)
     page.shot("01-exemption-refused", full=False)
     # A refused 代录 keeps the score typed, with its error in view.
@@ -129,7 +133,8 @@ def test_a_refused_exemption_keeps_the_reason_and_scrolls_to_the_note(app, world
     page.click("button:has-text('代录成绩')")
     page.wait_for_selector("#score-error")
     assert page.input_value("#score") == "101" and page.input_value("#proxy-note") == "纸质试卷"
-    assert page.evaluate("document.activeElement.id") == "score" and in_view(page, "#score")
+    expect(page.locator("#score")).to_be_focused()
+    assert in_view(page, "#score")
     page.shot("02-proxy-refused", full=False)
 
 
@@ -146,7 +151,8 @@ def test_an_empty_key_correction_brings_its_error_into_view(app, world, live_ser
     page.wait_for_selector("#answer-error")
     assert page.locator("#answer-error").inner_text() == "请填写正确答案"
     assert "不在选项" not in page.content()
-    assert page.evaluate("document.activeElement.id") == "answer" and in_view(page, "#answer")
+    expect(page.locator("#answer")).to_be_focused()
+    assert in_view(page, "#answer")
     page.shot("01-key-correction-empty", full=False)
 
 
