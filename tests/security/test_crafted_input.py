@@ -4,9 +4,13 @@ changes nothing. tests/security/test_fuzz_routes.py drives every route the same 
 from __future__ import annotations
 
 import json
+import math
 import re
 
 import pytest
+from flask import Flask
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 from werkzeug.routing import IntegerConverter
 
@@ -17,6 +21,7 @@ from learnhub.models import Assignment, Attempt, MemberResult, Response, User
 from ..quiz.helpers import attempt_id_from
 
 HUGE = "9" * 26
+_PROVIDER = BoundedJSONProvider(Flask(__name__))  # what app.json parses request bodies with
 
 
 def _start(client, assignment_id: int) -> int:
@@ -174,6 +179,8 @@ def test_a_nul_character_anywhere_is_a_400_and_changes_nothing(app, world, login
     (f'{{"a": {2**64}}}', True), ("[" * (MAX_JSON_DEPTH + 1) + "]" * (MAX_JSON_DEPTH + 1), True),
     ('{"a": "x\\u0000"}', True), ('{"\\u0000": 1}', True),
     ("[" * MAX_JSON_DEPTH + "]" * MAX_JSON_DEPTH, False), ('{"a": [1, 2.5, "x", null, true], "b": {"c": -3}}', False),
+    (f"[{INT64_MAX}, {-INT64_MAX - 1}]", False), (f"[{INT64_MAX + 1}]", True), (f"[{-INT64_MAX - 2}]", True),
+    ('{"a": "x\\\\u0000"}', False), ('{"a": "' + "[{" * MAX_JSON_DEPTH + '"}', False), ('["' + "9" * 30 + '"]', False),
 ])
 def test_request_json_is_parsed_with_limits(app, text, refused):
     provider = BoundedJSONProvider(app)
@@ -197,6 +204,43 @@ def test_request_json_bytes_are_read_in_any_json_encoding(app, body):
 def test_request_json_refusals_hold_for_bytes_and_a_bom(app, text):
     with pytest.raises(ValueError):
         BoundedJSONProvider(app).loads(text)
+
+
+def _breaks_a_bound(value, depth: int = 1) -> bool:
+    """What the bounded parser must refuse, said directly: deeper than MAX_JSON_DEPTH, a NUL in a key or a
+    string, an integer outside 64 bits, NaN or an infinity."""
+    if isinstance(value, (dict, list)):
+        items = list(value.values()) if isinstance(value, dict) else value
+        keys = value if isinstance(value, dict) else []
+        return depth > MAX_JSON_DEPTH or any("\x00" in k for k in keys) or any(_breaks_a_bound(v, depth + 1) for v in items)
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if type(value) is int:
+        return not -INT64_MAX - 1 <= value <= INT64_MAX
+    return isinstance(value, str) and "\x00" in value
+
+
+_TEXT = st.text(st.sampled_from(["a", "甲", "\x00", "\\", "u", "0", "9", "[", "{", '"', " "]), max_size=24)
+_LEAVES = (st.none() | st.booleans() | st.floats() | _TEXT
+           | st.integers(-(2**66), 2**66) | st.integers(-(10**18), 10**18))
+_VALUES = st.recursive(_LEAVES, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_TEXT, inner, max_size=4),
+                       max_leaves=12)
+
+
+@settings(max_examples=400, deadline=None, database=None)
+@given(value=_VALUES, wrapped=st.integers(0, MAX_JSON_DEPTH + 2), ascii_only=st.booleans(),
+       encoding=st.sampled_from([None, "utf-8", "utf-16", "utf-32"]))
+def test_request_json_is_refused_exactly_when_a_value_breaks_a_bound(value, wrapped, ascii_only, encoding):
+    """Generated bodies, as text or bytes in any JSON encoding: refused if and only if a value breaks a bound."""
+    for _ in range(wrapped):
+        value = [value]
+    text = json.dumps(value, ensure_ascii=ascii_only)
+    body = text if encoding is None else text.encode(encoding)
+    if _breaks_a_bound(value):
+        with pytest.raises(ValueError):
+            _PROVIDER.loads(body)
+    else:
+        assert _PROVIDER.loads(body) == json.loads(text)
 
 
 # --- 代录: a paper exam's score typed by a secretary -----------------------------------------------------------
