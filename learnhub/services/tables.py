@@ -183,6 +183,8 @@ def _read_in_child(suffix: str, data: bytes, max_row: int, max_columns: int, bud
         out = json.loads(done.stdout) if done.returncode == 0 else {"error": "memory"}
     except subprocess.TimeoutExpired:
         out = {"error": "memory"}
+    except OSError:  # no interpreter to start (a broken install): say so rather than fail the request
+        raise TableError("服务器暂时无法读取表格文件，请稍后再试；如果一直如此，请联系系统管理员") from None
     except ValueError:  # no JSON: the child died while writing
         out = {"error": "memory"}
     error = out.get("error")

@@ -188,3 +188,9 @@ def test_rows_beyond_the_limit_refuse_the_file():
     text = "\n".join(",".join(r) for r in rows).encode()
     with pytest.raises(tables.TableError, match="超过 5 行"):
         tables.read_table("a.csv", text, COLUMNS, REQUIRED, max_rows=5)
+
+
+def test_a_server_that_cannot_start_the_reader_says_so_in_chinese(monkeypatch):
+    monkeypatch.setattr(tables.sys, "executable", "/nonexistent/python")
+    with pytest.raises(tables.TableError, match="服务器暂时无法读取表格文件"):
+        tables.read_sheets("a.xlsx", workbook(("S", [["题型"]])))
