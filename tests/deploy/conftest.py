@@ -10,12 +10,15 @@ LEARNHUB_REQUIRE_BROWSER=1 (.ci/run) makes that a failure.
 
 from __future__ import annotations
 
+import http.client
 import os
 import re
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -29,6 +32,7 @@ from ..browser.test_server_crash import ServerProcess
 ROOT = Path(__file__).resolve().parents[2]
 SITE = ROOT / "deploy" / "nginx" / "learnhub.conf"
 SECRET = "d" * 40
+ON_POSTGRESQL_ONLY = "the deployment test runs on the PostgreSQL pass (LEARNHUB_TEST_DATABASE_URL)"
 
 
 def free_port() -> int:
@@ -72,7 +76,8 @@ def nginx_config(folder: Path, http_port: int, https_port: int, app_ports: list[
     for pattern, replacement in rewrites:
         site, count = re.subn(pattern, replacement, site)
         assert count, f"deploy/nginx/learnhub.conf no longer has {pattern!r}: update the test with it"
-    temp = "\n".join(f"    {kind}_temp_path {folder / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    kinds = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    temp = "\n".join(f"    {kind}_temp_path {folder / kind};" for kind in kinds)
     # Started by root (CI), nginx's workers would switch to `nobody`, who cannot read a checkout under
     # /root; started by anyone else they stay that user.
     user = "user root root;\n" if os.geteuid() == 0 else ""
@@ -84,18 +89,30 @@ def nginx_config(folder: Path, http_port: int, https_port: int, app_ports: list[
     )
 
 
+def through_nginx(stack, method: str, path: str, body: bytes | None = None, headers: dict | None = None):
+    """One HTTPS request to nginx (its certificate is the test's own): status, headers, body."""
+    conn = http.client.HTTPSConnection("127.0.0.1", stack.nginx.https_port, timeout=15,
+                                       context=ssl._create_unverified_context())
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        response = conn.getresponse()
+        return response.status, response.headers, response.read()
+    finally:
+        conn.close()
+
+
 class Nginx:
     def __init__(self, folder: Path, app_ports: list[int]):
         self.folder = folder
         self.http_port, self.https_port = free_port(), free_port()
         self.url = f"https://127.0.0.1:{self.https_port}"
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                        "-keyout", str(folder / "key.pem"), "-out", str(folder / "cert.pem"), "-days", "1",
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                        "-nodes", "-keyout", str(folder / "key.pem"), "-out", str(folder / "cert.pem"), "-days", "1",
                         "-subj", "/CN=127.0.0.1"], check=True, capture_output=True)
         (folder / "nginx.conf").write_text(nginx_config(folder, self.http_port, self.https_port, app_ports))
         with open(folder / "stderr.log", "wb") as log:
-            self.proc = subprocess.Popen([NGINX, "-p", str(folder), "-c", str(folder / "nginx.conf"), "-g", "daemon off;"],
-                                         stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
+            command = [NGINX, "-p", str(folder), "-c", str(folder / "nginx.conf"), "-g", "daemon off;"]
+            self.proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
         wait_for_port(self.https_port, "nginx", folder / "stderr.log")
 
     def stop(self) -> None:
@@ -172,3 +189,47 @@ def stack(world, database_url, tmp_path):
     running = Stack(database_url, folder)
     yield running
     running.stop()
+
+
+class PrivatePostgres:
+    """A PostgreSQL cluster of the test's own (initdb in a temporary folder, a free loopback port), so it
+    can be stopped and started mid-exam without touching the machine's cluster that other suites use.
+    Run as the `postgres` user when the test runs as root (initdb refuses root)."""
+
+    def __init__(self):
+        initdb = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3]))
+        if not initdb:
+            missing("PostgreSQL's server binaries not found under /usr/lib/postgresql (apt-get install postgresql)")
+        self.bin = initdb[-1].parent
+        self.port = free_port()
+        self.folder = Path(tempfile.mkdtemp(prefix="learnhub-pg-"))
+        self.as_postgres = os.geteuid() == 0
+        if self.as_postgres:
+            shutil.chown(self.folder, "postgres", "postgres")
+        self.data = self.folder / "data"
+        self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+        self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C",
+                  "--no-sync")
+        self.start()
+
+    def _run(self, tool: str, *args: str) -> None:
+        command = [str(self.bin / tool), *args]
+        if self.as_postgres:
+            command = ["runuser", "-u", "postgres", "--", *command]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, f"{tool} failed: {done.stdout[-1000:]} {done.stderr[-1000:]}"
+
+    def start(self) -> None:
+        # fsync off: the test stops the server, never the machine; commits still go through the WAL.
+        options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.folder / "server.log"), "-o", options,
+                  "-w", "-t", "60", "start")
+
+    def crash(self) -> None:
+        """Stop at once, as a crash does: no checkpoint; what was committed comes back from the WAL at start."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+
+    def remove(self) -> None:
+        if (self.data / "postmaster.pid").exists():
+            self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+        shutil.rmtree(self.folder, ignore_errors=True)

@@ -109,5 +109,5 @@ def test_only_the_newest_backups_are_kept_and_an_unfinished_one_never_counts(tmp
     (tmp_path / "notes.txt").write_text("not a backup")
     deleted = backup_script.prune(tmp_path, 2)
     assert sorted(p.name for p in deleted) == names[:3]
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*names[3:], "learnhub-20261206T023000000000Z.dump.partial",
-                                                                 "notes.txt"])
+    kept = [*names[3:], "learnhub-20261206T023000000000Z.dump.partial", "notes.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(kept)

@@ -1,9 +1,8 @@
 """deploy/ as it runs in production: nginx in front of two app servers on PostgreSQL and Redis (conftest.py).
 
-A member takes an exam on a phone through nginx while one app server is killed with SIGKILL: she goes on
-through the other, and every answer the page showed as 已保存 is in the database. Failed logins lock an
-account on both servers at once; /healthz tells a load balancer when Redis is gone; nginx serves the
-static files itself with a year's cache, refuses oversized uploads and sends plain HTTP to HTTPS.
+Failed logins lock an account on both servers at once; /healthz tells a load balancer when Redis is
+gone; nginx serves the static files itself with a year's cache, refuses oversized uploads and sends
+plain HTTP to HTTPS. An exam through it while servers and the database fail: test_exam_faults.py.
 """
 
 from __future__ import annotations
@@ -12,37 +11,19 @@ import hashlib
 import http.client
 import json
 import re
-import ssl
 from http.cookies import SimpleCookie
 from urllib.parse import urlencode
 
 import pytest
-from playwright.sync_api import expect
 
-from ..browser.conftest import PHONE
-from ..browser.test_hand_in import attempt_of, give, give_online, graded
-from ..browser.test_phone_flows import open_quiz
 from ..conftest import PG_URL
 from ..factories import PASSWORD
-from .conftest import ROOT
+from .conftest import ON_POSTGRESQL_ONLY, ROOT, through_nginx
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not PG_URL, reason="the deployment test runs on the PostgreSQL pass (LEARNHUB_TEST_DATABASE_URL)"),
+    pytest.mark.skipif(not PG_URL, reason=ON_POSTGRESQL_ONLY),
 ]
-ARTIFACTS = ROOT / "test-results" / "deploy"
-
-
-def through_nginx(stack, method: str, path: str, body: bytes | None = None, headers: dict | None = None):
-    """One HTTPS request to nginx (its certificate is the test's own): status, headers, body."""
-    conn = http.client.HTTPSConnection("127.0.0.1", stack.nginx.https_port, timeout=15,
-                                       context=ssl._create_unverified_context())
-    try:
-        conn.request(method, path, body=body, headers=headers or {})
-        response = conn.getresponse()
-        return response.status, response.headers, response.read()
-    finally:
-        conn.close()
 
 
 class DirectPhone:
@@ -80,39 +61,6 @@ class DirectPhone:
         status, page = self.send(server, "POST", "/auth/login",
                                  {"csrf_token": token, "identifier": member_no, "password": password})
         return "signed in" if status == 302 else page
-
-
-def test_an_exam_through_nginx_loses_no_answer_when_an_app_server_is_killed(app, world, stack, browser):
-    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True,
-                                  locale="zh-CN", ignore_https_errors=True)
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    try:
-        open_quiz(page, stack.nginx.url, world, "ma1")
-        attempt_id = attempt_of(app, world.user["m_a1"]).id
-        give_online(page, 0)
-        give_online(page, 1)
-        give(page, 2)  # on its way as the first server dies: nginx or the page sends it on
-        stack.servers[0].kill()
-        expect(page.locator("#net")).to_have_text("全部已保存", timeout=30_000)
-        assert graded(app, attempt_id) == (False, [1, 2, 3])  # every answer shown as 已保存 is stored
-        give_online(page, 3)
-        give_online(page, 4)
-        assert graded(app, attempt_id) == (False, [1, 2, 3, 4, 5])
-        page.reload()  # the paper comes back from the surviving server with every answer
-        expect(page.locator("section.q .save-state.saved")).to_have_count(5)
-        page.click("#submit-btn")
-        page.click("#confirm-yes")
-        page.wait_for_url("**/review")
-        expect(page.locator("body")).not_to_contain_text("502")
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "review-after-a-server-was-killed.png"), full_page=True)
-        assert graded(app, attempt_id) == (True, [1, 2, 3, 4, 5])
-        assert not errors, f"errors in the page: {errors}"
-    finally:
-        context.close()
 
 
 def test_behind_nginx_lock_outs_hold_on_both_servers_and_static_files_uploads_and_health_are_right(world, stack):
