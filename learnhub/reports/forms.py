@@ -1,7 +1,7 @@
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectChoice, SelectField, SelectMultipleField, StringField
 from wtforms.fields import DateTimeLocalField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from ..inputs import db_int
 from ..models import ExemptionReason
@@ -30,3 +30,8 @@ class RecheckForm(FlaskForm):
     time_limit_minutes = IntegerField("限时（分钟，不填为不限时）", validators=[Optional(), NumberRange(1, 600, "限时应在 1 到 600 分钟之间")],
                                       render_kw={"inputmode": "numeric", "min": "1", "max": "600"})
     title = StringField("名称", validators=[DataRequired("请填写名称"), Length(max=200, message="名称最多 200 字")])
+
+    def validate_closes_at(self, field) -> None:
+        # Year 1 or 9999 would overflow when turned into UTC.
+        if field.data and not 2000 <= field.data.year <= 2100:
+            raise ValidationError("请填写 2000 到 2100 年之间的截止时间")
