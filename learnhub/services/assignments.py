@@ -131,9 +131,14 @@ def withdraw_assignment(scope: Scope, assignment: Assignment, by: User, now: dat
     """
     if not may_withdraw(scope, assignment, by):
         raise ServiceError("只有布置这项任务的人可以撤回它")
-    if started_count(assignment):
-        raise ServiceError(f"已有 {started_count(assignment)} 人开始作答，不能撤回")
-    # One conditional update: a member who starts it between the check above and here keeps it.
+    # FOR UPDATE waits for (and then sees) a member's attempt being inserted right now: inserting one takes
+    # a key-share lock on this row for its foreign key. (SQLite: one writer at a time anyway.)
+    db.session.execute(select(Assignment.id).where(Assignment.id == assignment.id).with_for_update())
+    started = started_count(assignment)
+    if started:
+        db.session.rollback()
+        raise ServiceError(f"已有 {started} 人开始作答，不能撤回")
+    # One conditional update, so that whatever the database's isolation nothing started is withdrawn.
     done = db.session.execute(
         update(Assignment)
         .where(Assignment.id == assignment.id, Assignment.withdrawn_at.is_(None),
