@@ -64,6 +64,9 @@ class Assignment(db.Model):
     # Empty: everyone gets the fixed list in `questions` (in their own shuffled order).
     draw_rules: Mapped[list] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Withdrawn before anyone started it: kept for the record, gone from every task list and report.
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
 
     org: Mapped[Organisation] = relationship()
     materials: Mapped[list[Material]] = relationship(secondary=assignment_material, order_by=Material.position)

@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
-from . import key_views, member_views, views  # noqa: E402,F401
+from . import key_views, member_views, recheck_views, views  # noqa: E402,F401

@@ -5,22 +5,18 @@ from flask import (
     Response,
     abort,
     current_app,
-    flash,
-    redirect,
     render_template,
     request,
     send_file,
     stream_with_context,
-    url_for,
 )
-from flask_wtf import FlaskForm
 from flask_login import current_user
 
 from ..auth.decorators import current_scope, not_sitting, scoped_org_or_404, sealed_keys, staff_required
 from ..extensions import db
 from ..models import Assignment, Attempt, Organisation, utcnow
 from ..services import (
-    ServiceError, assignments, bank_access, exports, items, mastery, materials, quizzes, reports, secrecy,
+    assignments, bank_access, exports, items, mastery, materials, quizzes, reports, secrecy,
     trends,
 )
 from . import bp
@@ -94,6 +90,7 @@ def assignment(assignment_id: int):
     return render_template(
         "reports/assignment.html", mastery=weak, focus=focus, rows=rows, flagged=flagged[:WEAK_LIST],
         more_flagged=max(0, len(flagged) - WEAK_LIST), assignment=item,
+        withdrawable=assignments.may_withdraw(scope, item, current_user) and not assignments.started_count(item),
     )
 
 
@@ -112,8 +109,7 @@ def unit(assignment_id: int, org_id: int):
         notes=materials.materials_for_points([p.point for p in weakest]),
         member_weak=reports.missed_points(item.id, [r.user.id for r in rows]),
         reminder=reports.reminder_text(item, org, rows, current_app.config["BABEL_DEFAULT_TIMEZONE"]),
-        retry=reports.may_retry(item, rows, utcnow()),
-        form=FlaskForm(),
+        retry=reports.may_retry(item, rows, utcnow()), may_recheck=scope.covers(org),
         unfinished=[r for r in rows if r.expected and r.finished_at is None],
         exempt=[r for r in rows if not r.expected],
         finished=sum(1 for r in rows if r.expected and r.finished_at),
@@ -201,26 +197,6 @@ def attempt(attempt_id: int):
         "quiz/review.html", attempt=item, items=quizzes.paper_items(item), show_answers=True,
         assignment=item.assignment, staff_view=True, sealed=sealed_keys(), withheld_note=secrecy.WITHHELD,
     )
-
-
-@bp.post("/assignments/<int:assignment_id>/units/<int:org_id>/recheck")
-@staff_required
-def recheck(assignment_id: int, org_id: int):
-    """Assign the branch a short re-check quiz on its three weakest knowledge points."""
-    item = _visible_assignment(assignment_id)
-    org = _unit(item, org_id)
-    if not current_scope().covers(org):
-        abort(404)
-    weakest = [p for p in mastery.unit_point_scores(current_scope(), item, org) if p.rate is not None][:3]
-    if FlaskForm().validate_on_submit():
-        try:
-            new = assignments.create_recheck(current_scope(), item, org, [p.point for p in weakest], current_user)
-        except ServiceError as exc:
-            flash(str(exc), "error")
-        else:
-            flash(f"已向{org.name}布置「{new.title}」", "success")
-            return redirect(url_for("reports.assignment", assignment_id=new.id))
-    return redirect(url_for("reports.unit", assignment_id=item.id, org_id=org.id))
 
 
 @bp.get("/assignments/<int:assignment_id>/items")

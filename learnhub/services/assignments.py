@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
+
+from sqlalchemy import distinct, exists, func, select, union, update
 
 from ..extensions import db
 from ..models import (
     Assignment,
     AssignmentKind,
     AssignmentQuestion,
+    Attempt,
     KnowledgePoint,
     Material,
+    MemberResult,
     Organisation,
     Scoring,
     ShowAnswers,
@@ -20,7 +24,6 @@ from ..models import (
     utcnow,
 )
 from . import ServiceError
-from .materials import materials_for_points
 from .orgs import Scope
 from .quizzes import draw_by_rules, rule_pool
 
@@ -99,26 +102,52 @@ def _problems(scope: Scope, data: AssignmentData) -> list[str]:
     return problems
 
 
-RECHECK_PER_POINT = 3
-RECHECK_DAYS = 7
+def may_withdraw(scope: Scope, assignment: Assignment, user: User) -> bool:
+    """Whether the viewer has the authority to withdraw it: its creator, still in charge of the organisation
+    it was given to, or a system admin. (Whether anyone has started it is `started_count`.)"""
+    if assignment.withdrawn_at is not None:
+        return False
+    return scope.is_admin or (assignment.created_by_id == user.id and scope.covers(assignment.org))
 
 
-def create_recheck(scope: Scope, source: Assignment, unit: Organisation, points: list[KnowledgePoint], by: User) -> Assignment:
-    """A short re-check quiz for one branch on the points it was weakest in. Commits."""
-    rules = []
-    for point in points:
-        available = len(rule_pool({"part_id": point.id}, unit))
-        if available:
-            rules.append(DrawRule(point, min(RECHECK_PER_POINT, available)))
-    if not rules:
-        raise ServiceError("还没有足够的答题数据找出薄弱知识点")
-    now = utcnow()
-    names = "、".join(r.node.name for r in rules)
-    data = AssignmentData(
-        title=f"{unit.name}薄弱知识点复测：{names}"[:200], kind=AssignmentKind.EXAM, org=unit, opens_at=now,
-        closes_at=now + timedelta(days=RECHECK_DAYS), pass_mark=source.pass_mark, max_attempts=2, rules=rules,
-        materials=materials_for_points(points),
-    )
-    return create_assignment(scope, data, by)
+def _started():
+    """SQL: ids of members who have started or finished an assignment (an attempt, or a result such as a
+    completed reading task or a score entered by their secretary)."""
+    return union(select(Attempt.user_id, Attempt.assignment_id), select(MemberResult.user_id, MemberResult.assignment_id))
 
 
+def started_count(assignment: Assignment) -> int:
+    """Members who have started it, finished it or have a result on it."""
+    started = _started().subquery()
+    return db.session.scalar(
+        select(func.count(distinct(started.c.user_id))).where(started.c.assignment_id == assignment.id)
+    ) or 0
+
+
+def withdraw_assignment(scope: Scope, assignment: Assignment, by: User, now: datetime | None = None) -> None:
+    """Withdraw an assignment nobody has started: it leaves every task list and report. Commits.
+
+    :raise ServiceError: the viewer may not withdraw it, or someone has started it (even a moment ago).
+    """
+    if not may_withdraw(scope, assignment, by):
+        raise ServiceError("只有布置这项任务的人可以撤回它")
+    # FOR UPDATE waits for (and then sees) a member's attempt being inserted right now: inserting one takes
+    # a key-share lock on this row for its foreign key. (SQLite: one writer at a time anyway.)
+    db.session.execute(select(Assignment.id).where(Assignment.id == assignment.id).with_for_update())
+    started = started_count(assignment)
+    if started:
+        db.session.rollback()
+        raise ServiceError(f"已有 {started} 人开始作答，不能撤回")
+    # One conditional update, so that whatever the database's isolation nothing started is withdrawn.
+    done = db.session.execute(
+        update(Assignment)
+        .where(Assignment.id == assignment.id, Assignment.withdrawn_at.is_(None),
+               ~exists().where(Attempt.assignment_id == assignment.id),
+               ~exists().where(MemberResult.assignment_id == assignment.id))
+        .values(withdrawn_at=now or utcnow(), withdrawn_by_id=by.id)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if done != 1:
+        db.session.rollback()
+        raise ServiceError("刚有人开始作答，不能撤回")
+    db.session.commit()

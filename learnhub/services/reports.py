@@ -92,17 +92,17 @@ class AssignmentReport:
 
 
 def assignments_in_scope(scope: Scope) -> list[Assignment]:
-    """Assignments that reach any organisation the viewer may see, newest first."""
+    """Assignments that reach any organisation the viewer may see, newest first (not withdrawn ones)."""
     ancestors = {i for r in scope.roots for i in ancestor_ids(r)}
-    stmt = select(Assignment).join(Organisation, Organisation.id == Assignment.org_id)
+    stmt = select(Assignment).join(Organisation, Organisation.id == Assignment.org_id).where(Assignment.withdrawn_at.is_(None))
     if not scope.is_admin:
         stmt = stmt.where(or_(Assignment.org_id.in_(ancestors), scope.org_clause()))
     return list(db.session.scalars(stmt.order_by(Assignment.closes_at.desc(), Assignment.id.desc())))
 
 
 def visible_roots(scope: Scope, assignment: Assignment) -> list[Organisation]:
-    """The parts of the assignment's subtree that the viewer may see (empty: none)."""
-    return scope.visible_part_of(assignment.org)
+    """The parts of the assignment's subtree that the viewer may see (empty: none, or it was withdrawn)."""
+    return [] if assignment.withdrawn_at is not None else scope.visible_part_of(assignment.org)
 
 
 def _active_exemption(assignment: Assignment):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import openpyxl
 import pytest
@@ -144,7 +145,13 @@ def test_branch_page_has_reminder_weak_points_and_recheck(app, known, login):
     assert "党员甲一乙" in reminder and "截止" in reminder and "已完成 2/3 人" in reminder and "党员甲一、" not in reminder
     weakest = page.split('id="weakest"')[1].split("</div>")[0]
     assert weakest.index("预备期") < weakest.index("入党条件")
-    r = c.post(f"/reports/assignments/{known.assignment_a}/units/{known.org['a1']}/recheck", follow_redirects=True)
+    url = f"/reports/assignments/{known.assignment_a}/units/{known.org['a1']}/recheck"
+    assert f'href="{url}"' in weakest
+    # The button opens a form (tested in test_recheck.py); sending it as prefilled publishes the re-check.
+    form = c.get(url).get_data(as_text=True)
+    fields = dict(re.findall(r'name="(count|closes_at|title)"[^>]*value="([^"]*)"', form))
+    fields["points"] = re.findall(r'name="points" value="(\d+)" checked', form)
+    r = c.post(url, data=fields, follow_redirects=True)
     assert "薄弱知识点复测" in r.get_data(as_text=True)
     with app.app_context():
         recheck = db.session.scalar(select(Assignment).where(Assignment.title.like("第一支部薄弱知识点复测%")))

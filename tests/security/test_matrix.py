@@ -127,6 +127,9 @@ ENDPOINTS: dict[str, Access] = {
     "reports.unit_csv": Access(STAFF, {"assignment_id": "assignment", "org_id": "org"}, MANAGED),
     "reports.items_page": Access(STAFF, {"assignment_id": "assignment"}, MANAGED),
     "reports.recheck": Access(STAFF, {"assignment_id": "assignment", "org_id": "org"}, MANAGED),
+    # Withdrawing: anyone who may see the assignment gets the page (it says who may withdraw it, and
+    # whether anyone has started); outside their scope it does not exist.
+    "reports.withdraw": Access(STAFF, {"assignment_id": "assignment"}, MANAGED),
     "reports.trends_page": Access(STAFF, relation=MANAGED, query={"unit": "org"}),
     "admin.members_list": Access(STAFF, relation=MANAGED, query={"org": "org"}),
     "admin.member_new": Access(STAFF),

@@ -57,19 +57,20 @@ class PaperItem:
 
 
 def assignments_for(user: User) -> list[Assignment]:
-    """Assignments given to the member's organisation or any organisation above it, newest first."""
+    """Assignments given to the member's organisation or any organisation above it, newest first
+    (withdrawn ones are gone)."""
     return list(
         db.session.scalars(
             select(Assignment)
-            .where(Assignment.org_id.in_(ancestor_ids(user.org)))
+            .where(Assignment.org_id.in_(ancestor_ids(user.org)), Assignment.withdrawn_at.is_(None))
             .order_by(Assignment.closes_at.desc(), Assignment.id.desc())
         )
     )
 
 
 def is_assigned(assignment: Assignment, user: User) -> bool:
-    """True if the assignment was given to the member's organisation or one above it."""
-    return assignment.org_id in ancestor_ids(user.org)
+    """True if the assignment was given to the member's organisation or one above it, and not withdrawn."""
+    return assignment.withdrawn_at is None and assignment.org_id in ancestor_ids(user.org)
 
 
 def result_of(assignment: Assignment, user: User) -> MemberResult | None:

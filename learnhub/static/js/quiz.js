@@ -443,4 +443,27 @@
   });
   document.getElementById("confirm-yes").addEventListener("click", function () { dialog.hidden = true; handIn(); });
   document.getElementById("confirm-no").addEventListener("click", function () { dialog.hidden = true; });
+
+  // Leaving an unfinished paper by a link (top bar, 返回 ...) or 退出 asks first, in the page: the
+  // answers are kept and the clock keeps running. Esc or 继续答题 stays; without <dialog>, links just go.
+  var leave = document.getElementById("leave"), away = null;
+  if (!leave || !leave.showModal) return;
+  document.addEventListener("click", function (e) {
+    var el = e.target.closest && e.target.closest("a[href], .topbar button[type=submit]");
+    if (!el || handing || closed || leave.open || e.defaultPrevented || e.button || e.ctrlKey || e.metaKey || e.shiftKey || e.altKey) return;
+    if (el.target === "_blank" || (el.hash && el.pathname === location.pathname)) return;  // a new tab, or a place in this page
+    e.preventDefault();
+    away = el;
+    var n = Object.keys(pending).length + Object.keys(typing).filter(function (p) { return !pending[p]; }).length;
+    document.getElementById("leave-unsent").textContent = n ? (storageLost ? T.leave_lost : T.leave_unsent).replace("{n}", n) : "";
+    leave.showModal();
+    document.getElementById("leave-stay").focus();
+  });
+  document.getElementById("leave-stay").addEventListener("click", function () { leave.close(); });
+  document.getElementById("leave-go").addEventListener("click", function () {
+    leave.close();
+    Object.keys(typing).forEach(function (pos) { clearTimeout(typing[pos].timer); changed(pos, typing[pos].at); });
+    typing = {};
+    if (away.form) away.form.submit(); else window.location.href = away.href;
+  });
 })();
