@@ -20,8 +20,8 @@ from ..auth.decorators import current_scope, not_sitting, scoped_org_or_404, sea
 from ..extensions import db
 from ..models import Assignment, Attempt, Organisation, utcnow
 from ..services import (
-    ServiceError, assignments, bank_access, exports, items, mastery, materials, quizzes, reports, secrecy,
-    trends,
+    ServiceError, assignments, bank_access, exports, items, landing, mastery, materials, quizzes, reports,
+    secrecy, trends,
 )
 from . import bp
 
@@ -76,7 +76,8 @@ def index():
     listed = reports.assignments_in_scope(scope)
     _settled(listed)
     rows = [reports.assignment_report(scope, a) for a in listed]
-    return render_template("reports/index.html", reports=rows, scope=scope)
+    # A secretary's task opens on their branch's page, not on the committee-style report.
+    return render_template("reports/index.html", reports=rows, scope=scope, units=landing.branch_units(scope, listed))
 
 
 def _threshold(name: str, default: float) -> float:
