@@ -13,7 +13,7 @@ import pytest
 from learnhub.extensions import db
 from learnhub.models import Assignment, Organisation, OrgKind, Role, User, utcnow
 from learnhub.services import landing
-from learnhub.services.orgs import scope_for
+from learnhub.services.orgs import grant, scope_for
 
 from ..factories import make_org, make_user
 from ..quiz.helpers import attempt_id_from, form_fields, paper, shown_answer
@@ -103,9 +103,8 @@ def test_who_counts_as_a_branch_secretary(app, world, ctx):
     group = make_org("第一党小组", OrgKind.GROUP, a1)
     group_leader = make_user(group, "grp1", "组长", role=Role.SECRETARY)
     two_branches = make_user(a1, "two", "兼任书记", role=Role.SECRETARY)
-    from learnhub.services.orgs import grant
     grant(two_branches, a2, Role.SECRETARY)
-    general = make_user(a1, "gen", "总支书记", role=Role.SECRETARY, role_org=a1.parent)
+    general = make_user(a1, "gen", "总支书记", role=Role.SECRETARY, role_org=db.session.get(Organisation, world.org["ga"]))
     db.session.commit()
     home = {name: landing.home_branch(scope_for(db.session.get(User, uid)))
             for name, uid in [("sec_a1", world.user["sec_a1"]), ("m_a1", world.user["m_a1"]), ("org_a", world.user["org_a"]),
@@ -114,3 +113,14 @@ def test_who_counts_as_a_branch_secretary(app, world, ctx):
     assert {k: v.name if v else None for k, v in home.items()} == {
         "sec_a1": "第一支部", "m_a1": None, "org_a": None, "admin": None, "group": "第一支部", "two": None, "general": None,
     }
+
+
+def test_a_time_up_paper_is_handed_in_on_the_secretary_landing(app, world, login):
+    from ..reports.test_totals_and_time_up import _closed_as_the_job_would, _time_runs_out
+
+    attempt_id = _time_runs_out(app, world, login)
+    task = section(login(world.login["sec_a1"]).get("/").get_data(as_text=True), world.assignment_a)
+    assert "答题中" not in task and "已完成 1 / 3 人" in task
+    unfinished = re.search(r'<p class="unfinished">(.*?)</p>', task, re.S).group(1)
+    assert "党员甲一<" not in unfinished
+    _closed_as_the_job_would(app, attempt_id)
