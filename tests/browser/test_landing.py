@@ -98,3 +98,7 @@ def test_secretary_and_organiser_land_on_their_own_pages(app, world, live_server
     task.locator("a.landing-title").click()
     page.wait_for_url(f"**/reports/assignments/{a}")
     expect(page.get_by_role("heading", name="需要关注的支部")).to_be_visible()
+    # The report's rows add up to its total: the organiser and the admin sit in 党委直属.
+    expect(page.locator("tbody tr").nth(1)).to_contain_text("党委直属")
+    assert fits(page)
+    page.shot("03-committee-report")
