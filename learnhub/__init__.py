@@ -33,8 +33,9 @@ def create_app(config_class=None) -> Flask:
     _configure_extensions(app)
     _register_blueprints(app)
 
-    from . import cli, errors, health, security
+    from . import cli, errors, health, security, static_urls
 
+    static_urls.init_app(app)
     errors.init_app(app)
     security.init_app(app)
     health.init_app(app)

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import AppGroup
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from .extensions import db
 from .models import MemberCategory, Organisation, OrgKind, Role, User
@@ -134,7 +134,7 @@ def users_create_admin(member_no: str, name: str, org_code: str, password: str) 
 @click.argument("org_code")
 def users_grant(member_no: str, role: str, org_code: str) -> None:
     """Make a member secretary or organiser of an organisation's subtree."""
-    user = db.session.scalar(select(User).where(User.member_no == member_no))
+    user = db.session.scalar(select(User).where(func.upper(User.member_no) == member_no.upper()))
     org = db.session.scalar(select(Organisation).where(Organisation.code == org_code))
     if user is None or org is None:
         raise click.ClickException("unknown member number or organisation code")

@@ -13,6 +13,7 @@ request limits are switched on.
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import ClassVar
 
@@ -24,8 +25,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from .models import RateCounter
 
 DATABASE_URI = "learnhub+db://"
+FALLBACK_URI = "learnhub+fallback://"
 _REDIS_SCHEMES = ("redis://", "rediss://", "redis+unix://", "redis+sentinel://", "redis+cluster://")
 _PURGE_EVERY = 60.0  # seconds between deletions of expired counters, per process
+_RETRY_PRIMARY = 30.0  # seconds a process counts in the database before it tries Redis again
+_REDIS_TIMEOUTS = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}  # a dead Redis costs half a second, once
+log = logging.getLogger(__name__)
 
 # One statement adds to the counter, or starts a new window when the old one is over. Text, because
 # the syntax is the same on SQLite (3.35+) and PostgreSQL and SQLAlchemy does not cache dialect upserts.
@@ -107,6 +112,61 @@ class DatabaseStorage(Storage):
             conn.commit()
 
 
+class FallbackStorage(Storage):
+    """Redis while it answers, the database while it does not: a Redis outage is never a 500.
+
+    A configured Redis that is down (stopped, restarting, unreachable) would otherwise fail every login
+    and every limited request. Instead each process counts in the database (shared by every process,
+    like Redis) from the first error, logs it, and tries Redis again after `_RETRY_PRIMARY` seconds.
+    Counts made during the outage stay in the database: a limit is at worst applied afresh, never lifted
+    for good. `/healthz` still reports Redis as down, so monitoring sees it.
+    """
+
+    STORAGE_SCHEME: ClassVar[list[str]] = ["learnhub+fallback"]
+
+    def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, *, primary: str, **options):
+        super().__init__(uri, wrap_exceptions=wrap_exceptions)
+        self.primary = storage_from_string(primary, **{**_REDIS_TIMEOUTS, **options})
+        self.fallback = DatabaseStorage(DATABASE_URI)
+        self._down_until = 0.0
+
+    @property
+    def base_exceptions(self):
+        return SQLAlchemyError
+
+    def _call(self, name: str, *args):
+        if now() >= self._down_until:
+            try:
+                return getattr(self.primary, name)(*args)
+            except self.primary.base_exceptions as exc:
+                self._down_until = now() + _RETRY_PRIMARY
+                log.warning("rate-limit counters: Redis unreachable (%s); counting in the database for %ds",
+                            exc, _RETRY_PRIMARY)
+        return getattr(self.fallback, name)(*args)
+
+    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        return self._call("incr", key, expiry, amount)
+
+    def get(self, key: str) -> int:
+        return self._call("get", key)
+
+    def get_expiry(self, key: str) -> float:
+        return self._call("get_expiry", key)
+
+    def check(self) -> bool:
+        """Whether Redis itself answers (for /healthz), not whether counting works."""
+        try:
+            return bool(self.primary.check())
+        except self.primary.base_exceptions:
+            return False
+
+    def reset(self) -> int | None:
+        return self._call("reset")
+
+    def clear(self, key: str) -> None:
+        self._call("clear", key)
+
+
 def storage_uri(configured: str | None, logger=None) -> str:
     """The storage every process can share: a Redis URI as given, otherwise the database."""
     configured = (configured or "").strip()
@@ -126,5 +186,10 @@ def storage_uri(configured: str | None, logger=None) -> str:
 
 def init_app(app: Flask) -> None:
     """Point Flask-Limiter at the shared storage and give the app its own counters over it (call first)."""
-    uri = app.config["RATELIMIT_STORAGE_URI"] = storage_uri(app.config.get("RATELIMIT_STORAGE_URI"), app.logger)
-    app.extensions["learnhub.counters"] = storage_from_string(uri, **app.config.get("RATELIMIT_STORAGE_OPTIONS", {}))
+    uri = storage_uri(app.config.get("RATELIMIT_STORAGE_URI"), app.logger)
+    options = dict(app.config.get("RATELIMIT_STORAGE_OPTIONS") or {})
+    if uri.startswith(_REDIS_SCHEMES):  # Redis behind a fallback to the database (FallbackStorage)
+        app.config["LEARNHUB_REDIS_URI"] = uri
+        uri, options = FALLBACK_URI, {"primary": uri, **options}
+    app.config["RATELIMIT_STORAGE_URI"], app.config["RATELIMIT_STORAGE_OPTIONS"] = uri, options
+    app.extensions["learnhub.counters"] = storage_from_string(uri, **options)

@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("quiz", __name__, url_prefix="/quiz")
 
-from . import views  # noqa: E402,F401
+from . import check_views, views  # noqa: E402,F401

@@ -13,7 +13,7 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
@@ -137,12 +137,12 @@ def _check(line: int, row: tables.Row, branches: _Branches, taken: set[str], see
         errors.append(RowError(line, "党员编号", f"「{number}」应为 2–32 位字母、数字或连字符"))
     elif PHONE.match(number):
         errors.append(RowError(line, "党员编号", f"「{number}」是手机号，请填在“手机号”一栏"))
-    elif number in taken:
-        errors.append(RowError(line, "党员编号", f"「{number}」已被系统中的党员用作编号"))
-    elif number in seen:
-        errors.append(RowError(line, "党员编号", f"「{number}」与第 {seen[number]} 行重复"))
+    elif number.upper() in taken:
+        errors.append(RowError(line, "党员编号", f"「{number}」已被系统中的党员用作编号（不分大小写）"))
+    elif number.upper() in seen:
+        errors.append(RowError(line, "党员编号", f"「{number}」与第 {seen[number.upper()]} 行重复（不分大小写）"))
     else:
-        seen[number] = line
+        seen[number.upper()] = line
     if phone and not PHONE.match(phone):
         errors.append(RowError(line, "手机号", f"「{phone}」不是有效的 11 位手机号"))
     org: Organisation | NewBranch | RowError | None = None
@@ -172,8 +172,9 @@ def plan(scope: Scope, rows: list[tables.Row], parent: Organisation | None = Non
     if not rows:
         raise ImportRejected(["文件只有表头，没有党员数据"])
     branches = _Branches(scope, parent)
-    # Member numbers are unique; phones need not be (a phone login tries the accounts that share it).
-    taken = set(db.session.scalars(select(User.member_no)))
+    # Member numbers are unique whatever their case, as a login finds them (d4002 is D4002); phones
+    # need not be (a phone login tries the accounts that share it).
+    taken = set(db.session.scalars(select(func.upper(User.member_no))))
     errors: list[RowError] = []
     members: list[NewMember] = []
     seen: dict[str, int] = {}

@@ -122,3 +122,17 @@ def test_an_xls_and_an_ods_import_through_the_page(app, world, login):
         page = upload(c, (DATA / name).read_bytes(), name).get_data(as_text=True)
         assert expected in page and "<b>1</b>跳过" in page, name
         assert "导入完成" in c.post("/admin/questions/import/confirm", follow_redirects=True).get_data(as_text=True)
+
+
+def test_a_large_file_previews_the_first_hundred_questions_and_all_on_request(app, world, login):
+    c = login(world.login["org_a"])
+    before = rows_of(app)
+    lines = ["题型,题干,选项A,选项B,选项C,答案,知识点"] + [f"单选题,批量题干第{i:03d}号,甲,乙,丙,A,批量知识点" for i in range(150)]
+    page = upload(c, "\n".join(lines).encode()).get_data(as_text=True)
+    assert page.count('class="card review"') == 100 and "批量题干第099号" in page and "批量题干第100号" not in page
+    assert "另有 50 道未列出" in page and "<b>150</b>新增" in page
+    everything = c.post("/admin/questions/import/preview", data={"part": "new", "part_name": "题库", "all": "1"})
+    assert everything.get_data(as_text=True).count('class="card review"') == 150
+    assert rows_of(app) == before
+    done = c.post("/admin/questions/import/confirm", data={"part": "new", "part_name": "题库"}, follow_redirects=True)
+    assert "导入完成：新增 150 题" in done.get_data(as_text=True)

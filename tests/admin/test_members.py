@@ -173,3 +173,16 @@ def test_the_edit_form_shows_the_members_category_so_saving_keeps_it(app, world,
         db.session.commit()
     html = login(world.login["sec_a1"]).get(f"/admin/members/{world.user['m_a1']}/edit").get_data(as_text=True)
     assert '<option selected value="probationary">' in html
+
+
+def test_member_numbers_differing_only_in_case_are_one_number(app, world, login):
+    # A login finds d4002 as D4002: an import must not add a second account behind the same number.
+    c = login(world.login["sec_a1"])
+    before = count_users(app)
+    page = upload(c, "members.xlsx", xlsx([
+        HEADER, ["大写", "MA1", "", "第一支部", "正式"], ["小写", "g300", "", "第一支部", "正式"],
+        ["又大写", "G300", "", "第一支部", "正式"],
+    ])).get_data(as_text=True)
+    assert count_users(app) == before
+    assert "第 2 行「党员编号」：「MA1」已被系统中的党员用作编号" in page
+    assert "第 4 行「党员编号」：「G300」与第 3 行重复" in page

@@ -196,3 +196,10 @@ def test_grants_reach_only_members_in_scope_and_nobody_revokes_their_own(app, wo
 def test_the_edit_form_shows_the_organisations_kind(world, login):
     html = page(login(world.login["org_a"]), f"/admin/orgs/{world.org['ga']}")
     assert '<option selected value="general_branch">' in html
+
+
+def test_a_grant_finds_the_member_whatever_the_case_of_the_number(app, world, login):
+    c = login(world.login["org_a"])
+    r = c.post(f"/admin/orgs/{world.org['a3']}/grants", data={"member_no": "MA3", "role": "secretary"}, follow_redirects=True)
+    assert "已授予支部书记权限" in r.get_data(as_text=True)
+    assert login("ma3").get("/admin/members").status_code == 200

@@ -117,3 +117,40 @@ def test_counters_are_never_kept_per_process(make_app, uri):
 def test_an_unsupported_counter_storage_stops_the_app_from_starting(make_app):
     with pytest.raises(RuntimeError, match="RATELIMIT_STORAGE_URI"):
         make_app(RATELIMIT_STORAGE_URI="memcached://127.0.0.1:11211")
+
+
+# Nothing listens here: a configured Redis that is down (stopped, restarting, moved).
+DEAD_REDIS = "redis://127.0.0.1:1/0"
+
+
+def test_with_redis_down_logins_still_work_and_failures_still_count(make_app, world):
+    app = make_app(RATELIMIT_ENABLED=True, LOGIN_RATE_LIMIT="30 per minute", RATELIMIT_STORAGE_URI=DEAD_REDIS)
+    client = app.test_client()
+    wrong = client.post("/auth/login", data={"identifier": "ma1", "password": "wrongpass1"})
+    assert wrong.status_code == 200 and "还可尝试" in wrong.get_data(as_text=True)
+    for _ in range(4):
+        client.post("/auth/login", data={"identifier": "ma1", "password": "wrongpass1"})
+    locked = client.post("/auth/login", data={"identifier": "ma1", "password": "pass1234"})
+    assert locked.status_code == 429 and "登录失败次数过多" in locked.get_data(as_text=True)
+    # Another account on the same phone signs in: the counts were kept, per account, in the database.
+    assert client.post("/auth/login", data={"identifier": "ma1b", "password": "pass1234"}).status_code == 302
+
+
+def test_with_redis_down_request_limits_still_hold_across_workers(make_app, world):
+    settings = dict(RATELIMIT_ENABLED=True, LOGIN_RATE_LIMIT="3 per minute", RATELIMIT_STORAGE_URI=DEAD_REDIS)
+    worker_a, worker_b = make_app(**settings).test_client(), make_app(**settings).test_client()
+    codes = [post_login(client).status_code for client in (worker_a, worker_b, worker_a, worker_b)]
+    assert codes == [200, 200, 200, 429]
+
+
+def test_health_names_a_redis_that_is_down(make_app, world):
+    down = make_app(RATELIMIT_STORAGE_URI=DEAD_REDIS).test_client().get("/healthz")
+    assert down.status_code == 503 and down.get_json() == {"status": "error", "database": True, "redis": False}
+    plain = make_app().test_client().get("/healthz")
+    assert plain.status_code == 200 and plain.get_json() == {"status": "ok", "database": True}
+
+
+def test_health_is_ok_with_redis_up(make_app, world):
+    redis_or_skip()
+    up = make_app(RATELIMIT_STORAGE_URI=REDIS_URL).test_client().get("/healthz")
+    assert up.status_code == 200 and up.get_json()["redis"] is True

@@ -98,6 +98,8 @@ ENDPOINTS: dict[str, Access] = {
                         ok={"POST": frozenset({200, 409})}),
     "quiz.submit": Access(LOGGED_IN, {"attempt_id": "attempt_open"}, OWN),
     "quiz.state": Access(LOGGED_IN, {"attempt_id": "attempt_open"}, OWN),  # the paper's answers as stored (JSON)
+    "quiz.phone_check": Access(LOGGED_IN),  # 测试一下你的手机: the page, no data of anyone's
+    "quiz.phone_check_echo": Access(LOGGED_IN, body=lambda o: {"json": {"n": 1}}),  # echoes; stores nothing
     "quiz.review": Access(LOGGED_IN, {"attempt_id": "attempt_done"}, OWN),
     # A member may flag any question that exists for them as faulty.
     "quiz.report_question": Access(LOGGED_IN, {"question_id": "question"}, USABLE),

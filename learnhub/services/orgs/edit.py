@@ -141,7 +141,7 @@ def add_grant(scope: Scope, org: Organisation, member_no: str, role: Role) -> Gr
     org = db.session.get(Organisation, org_id)
     _require(scope, org)
     member_no = normalise_identifier(member_no)
-    user = db.session.scalar(select(User).where(User.member_no == member_no)) if member_no else None
+    user = db.session.scalar(select(User).where(func.upper(User.member_no) == member_no.upper())) if member_no else None
     if user is None or not scope.covers(user.org):
         raise OrgError(f"找不到党员编号为「{member_no}」的党员（或不在你的管理范围内）")
     existing = db.session.scalar(select(Grant).filter_by(user_id=user.id, org_id=org.id, role=role))

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ...extensions import db
 from ...models import Grant, Organisation, OrgKind, Role, User
@@ -307,8 +307,11 @@ def _key(parent: Row | Organisation | None):
 
 def _people(rows: list[Row], stored: _Stored, errors: list[RowError]) -> None:
     """Find the members each row makes secretary or organiser; keep the grants they do not hold yet."""
-    numbers = {n for r in rows for people in r.people.values() for n in people}
-    users = {u.member_no: u for u in db.session.scalars(select(User).where(User.member_no.in_(numbers)))} if numbers else {}
+    numbers = {n.upper() for r in rows for people in r.people.values() for n in people}
+    # Found whatever their case, as a login finds them (d4002 is D4002).
+    users = {u.member_no.upper(): u for u in db.session.scalars(
+        select(User).where(func.upper(User.member_no).in_(numbers))
+    )} if numbers else {}
     held = set()
     if users:
         held = {(g.user_id, g.org_id, g.role) for g in db.session.scalars(
@@ -318,7 +321,7 @@ def _people(rows: list[Row], stored: _Stored, errors: list[RowError]) -> None:
         for role, people in row.people.items():
             column = "书记" if role is Role.SECRETARY else "组织员"
             for number in dict.fromkeys(people):
-                user = users.get(number)
+                user = users.get(number.upper())
                 if user is None or not stored.scope.covers(user.org):
                     errors.append(RowError(row.line, column, f"找不到党员编号「{number}」（或该党员不在你的管理范围内）"))
                 elif row.existing is None or (user.id, row.existing.id, role) not in held:
