@@ -16,7 +16,7 @@ from ..auth.decorators import current_scope, not_sitting, scoped_org_or_404, sea
 from ..extensions import db
 from ..models import Assignment, Attempt, Organisation, utcnow
 from ..services import (
-    assignments, bank_access, exports, items, mastery, materials, quizzes, reports, secrecy,
+    assignments, bank_access, exports, items, landing, mastery, materials, quizzes, reports, secrecy,
     trends,
 )
 from . import bp
@@ -59,13 +59,21 @@ def _tz() -> str:
     return current_app.config["BABEL_DEFAULT_TIMEZONE"]
 
 
+def _settled(assignments: list[Assignment], unit: Organisation | None = None) -> None:
+    """Close the time-up papers among the members about to be counted (reports.settle)."""
+    reports.settle(current_scope(), assignments, current_app.config["ATTEMPT_GRACE_SECONDS"], unit)
+
+
 @bp.get("/")
 @staff_required
 def index():
     """List the assignments that reach the viewer's organisations, with overall completion."""
     scope = current_scope()
-    rows = [reports.assignment_report(scope, a) for a in reports.assignments_in_scope(scope)]
-    return render_template("reports/index.html", reports=rows, scope=scope)
+    listed = reports.assignments_in_scope(scope)
+    _settled(listed)
+    rows = [reports.assignment_report(scope, a) for a in listed]
+    # A secretary's task opens on their branch's page, not on the committee-style report.
+    return render_template("reports/index.html", reports=rows, scope=scope, units=landing.branch_units(scope, listed))
 
 
 def _threshold(name: str, default: float) -> float:
@@ -78,14 +86,16 @@ def _threshold(name: str, default: float) -> float:
 def assignment(assignment_id: int):
     """The weak-branch report: the tree of organisations with completion and mastery, weak branches named."""
     item = _visible_assignment(assignment_id)
+    _settled([item])
     scope = current_scope()
     weak = mastery.mastery_report(
         scope, item, _threshold("finished", mastery.FINISHED_THRESHOLD), _threshold("mastery", mastery.MASTERY_THRESHOLD)
     )
     focus_id = request.args.get("org", type=int)
     focus = next((r for r in weak.rows if r.org.id == focus_id), weak.rows[0] if weak.rows else None)
-    # One level at a time: the focused organisation and its children; drill down from there.
-    rows = [r for r in weak.rows if focus and (r is focus or r.org.parent_id == focus.org.id)]
+    # One level at a time: the focused organisation, its own members ("党委直属") and its children.
+    rows = [r for r in weak.rows if focus and (r is focus or r.org.parent_id == focus.org.id
+                                               or (r.direct and r.org.id == focus.org.id))]
     flagged = [r for r in weak.weak_units if focus and r.org.path.startswith(focus.org.path)]
     return render_template(
         "reports/assignment.html", mastery=weak, focus=focus, rows=rows, flagged=flagged[:WEAK_LIST],
@@ -100,6 +110,7 @@ def unit(assignment_id: int, org_id: int):
     """A branch's page: counts, who has not finished, every member's score."""
     item = _visible_assignment(assignment_id)
     org = _unit(item, org_id)
+    _settled([item], org)
     scope = current_scope()
     rows = reports.member_rows(scope, item, org)
     points = mastery.unit_point_scores(scope, item, org)
@@ -140,6 +151,7 @@ def _branch_export(assignment_id: int, org_id: int, kind: str):
     """Load and check a branch for export, log the export, and return what the writers need."""
     item = _visible_assignment(assignment_id)
     org = _unit(item, org_id)
+    _settled([item], org)
     scope = current_scope()
     exports.log_export(current_user, kind, f"{item.title} / {org.name}")
     stamp = exports.stamp(current_user, utcnow(), _tz())
@@ -154,6 +166,7 @@ def assignment_export(assignment_id: int):
     The item analysis leaves out every question whose key the viewer may not see yet (on their paper).
     """
     item = _visible_assignment(assignment_id)
+    _settled([item])
     scope, now = current_scope(), utcnow()
     weak_report = mastery.mastery_report(scope, item)
     sealed = sealed_keys()
@@ -173,6 +186,7 @@ def assignment_export(assignment_id: int):
 def assignment_csv(assignment_id: int):
     """Download every member the viewer may see as CSV (UTF-8 with BOM)."""
     item = _visible_assignment(assignment_id)
+    _settled([item])
     scope, now = current_scope(), utcnow()
     exports.log_export(current_user, "members.csv", item.title)
     lines = exports.csv_lines(f"{item.title} — 成绩", exports.stamp(current_user, now, _tz()),

@@ -128,7 +128,7 @@ def write_rollup_workbook(
     summary = book.sheet("汇总", f"{title} — 各级组织完成与掌握情况", stamp_text, UNIT_HEADERS, [26, 10, 6, 8, 10, 8, 10, 8, 10, 40])
     for i, r in enumerate(report.rows, start=4):
         c = r.counts
-        book.row(summary, i, ["　" * r.depth + r.org.name, c.expected, c.exempt, c.finished, c.finished_rate, c.passed,
+        book.row(summary, i, ["　" * r.depth + r.name, c.expected, c.exempt, c.finished, c.finished_rate, c.passed,
                               c.passed_rate, c.average, r.mastery, "、".join(f"{p.point.name}({p.rate:g}%)" for p in r.weak_points)])
     waiting = book.sheet("未完成名单", f"{title} — 未完成名单", stamp_text, UNFINISHED_HEADERS, [22, 12, 10, 12])
     # A sheet per branch reads well for a 党委 with dozens of branches; with hundreds, every sheet costs

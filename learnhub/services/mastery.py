@@ -4,6 +4,12 @@ point, rolled up the organisation tree, with weak branches flagged and their wea
 First-try counts per (organisation, knowledge point) come from the tallies kept at each submit
 (services/tallies.py); folding organisations into branches and rolling branches up the tree is a pass
 over the (small) tree.
+
+Every row's figures are the sum of the rows shown beneath it, and the top row's are what the exports
+count. Members who belong directly to an organisation with branches beneath it (a 党委's organiser and
+administrator, a 党总支's own staff) count like anyone else (services/counting.py: staff are members
+and may sit the exam); they get a row of their own, "党委直属", under that organisation, rather than
+being folded silently into its total (which once made 应完成 44 over rows summing to 42).
 """
 
 from __future__ import annotations
@@ -68,6 +74,11 @@ class MasteryRow:
     weak_points: list[PointScore] = field(default_factory=list)
     low_completion: bool = False
     caution: bool = False
+    direct: bool = False  # the members directly in `org`, which has branches beneath it ("党委直属")
+
+    @property
+    def name(self) -> str:
+        return f"{self.org.kind.label}直属" if self.direct else self.org.name
 
     @property
     def flagged(self) -> bool:
@@ -213,9 +224,11 @@ def _roll_up(units, unit_points, orgs, roots, points_by_id) -> list[MasteryRow]:
             total.add(score.answered, score.right)
     # An organisation with branches beneath it is a rollup, even if some members sit directly in it.
     above_units = {oid for u in units for oid in ancestor_ids(orgs[u])[:-1]}
+    direct: dict[int, MasteryRow] = {}
     for row in rows.values():
         if row.is_unit and row.org.id in above_units:
             row.is_unit = False
+            direct[row.org.id] = _direct_row(row.org, units[row.org.id], unit_points.get(row.org.id, {}), points_by_id)
     ordered = sort_tree([r.org for r in rows.values()])
     base = min((o.depth for o in ordered), default=0)
     out = []
@@ -223,7 +236,19 @@ def _roll_up(units, unit_points, orgs, roots, points_by_id) -> list[MasteryRow]:
         row = rows[org.id]
         row.depth = org.depth - base
         out.append(row)
+        if org.id in direct:  # first beneath its organisation, before the branches
+            direct[org.id].depth = row.depth + 1
+            out.append(direct[org.id])
     return out
+
+
+def _direct_row(org: Organisation, counts: UnitRow, points: dict[int, PointScore], points_by_id) -> MasteryRow:
+    """The row of the members directly in `org`, an organisation with branches beneath it."""
+    row = MasteryRow(org=org, depth=0, counts=UnitRow(org=org), direct=True)
+    row.counts.add(counts)
+    for pid, score in points.items():
+        row.points[pid] = PointScore(score.answered, score.right, points_by_id[pid])
+    return row
 
 
 def _judge(row: MasteryRow, finished_threshold: float, mastery_threshold: float) -> None:

@@ -30,6 +30,9 @@ from ..models import (
 )
 from . import counting
 from .orgs import Scope, ancestor_ids, sort_tree, unit_of, within
+from .quizzes.standing import close_time_up
+
+TIME_UP = "时间已到，已自动交卷"
 
 
 @dataclass
@@ -78,6 +81,7 @@ class MemberRow:
     counted_attempt_id: int | None
     exemption: Exemption | None = None
     proxy: bool = False  # the counted result was recorded by a secretary (代录)
+    timed_out: bool = False  # the counted paper was handed in by the clock (时间已到，已自动交卷)
 
     @property
     def expected(self) -> bool:
@@ -120,6 +124,20 @@ def _in_progress(assignment: Assignment):
         .where(mine.user_id == User.id, mine.assignment_id == assignment.id, mine.state == AttemptState.IN_PROGRESS)
         .exists()
     )
+
+
+def settle(scope: Scope, assignments: list[Assignment], grace_seconds: int, unit: Organisation | None = None,
+           now: datetime | None = None) -> int:
+    """Close the papers whose time ran out among the members the viewer is about to count (under `unit`
+    if given), as `attempts close-overdue` would: call before any figure, list or export, so none shows
+    such a paper as 答题中 or scores it otherwise than the close. Commits each one closed."""
+    where = scope.org_clause() if unit is None else and_(scope.org_clause(), within(Organisation.path, unit.path))
+    return close_time_up([a.id for a in assignments], where, grace_seconds, now)
+
+
+def _handed_in_by_clock(entered_by: int | None, deadline: datetime | None, finished_at: datetime | None) -> bool:
+    """The counted paper was finished at or after its deadline, by the member (Attempt.timed_out)."""
+    return entered_by is None and deadline is not None and finished_at is not None and finished_at >= deadline
 
 
 def _member_filter(roots: list[Organisation]):
@@ -183,7 +201,8 @@ def member_rows(scope: Scope, assignment: Assignment, unit: Organisation) -> lis
     if not roots:
         return []
     stmt = (
-        select(User, MemberResult, _in_progress(assignment), Exemption, Attempt.entered_by_id)
+        select(User, MemberResult, _in_progress(assignment), Exemption, Attempt.entered_by_id, Attempt.deadline,
+               Attempt.finished_at)
         .join(Organisation, Organisation.id == User.org_id)
         .outerjoin(
             MemberResult, and_(MemberResult.user_id == User.id, MemberResult.assignment_id == assignment.id)
@@ -196,7 +215,8 @@ def member_rows(scope: Scope, assignment: Assignment, unit: Organisation) -> lis
     return [_member_row(*row) for row in db.session.execute(stmt)]
 
 
-def _member_row(user: User, result: MemberResult | None, busy: bool, exemption: Exemption | None, entered_by: int | None) -> MemberRow:
+def _member_row(user: User, result: MemberResult | None, busy: bool, exemption: Exemption | None, entered_by: int | None,
+                deadline: datetime | None, attempt_finished: datetime | None) -> MemberRow:
     finished = result is not None and result.finished_at is not None
     if exemption is not None:
         status = f"免学（{exemption.reason.label}）"
@@ -206,7 +226,7 @@ def _member_row(user: User, result: MemberResult | None, busy: bool, exemption: 
         user=user, status=status, score=result.score if result else None, passed=bool(result and result.passed),
         finished_at=result.finished_at if result else None, attempts=result.attempts if result else 0,
         counted_attempt_id=result.counted_attempt_id if result else None, exemption=exemption,
-        proxy=entered_by is not None,
+        proxy=entered_by is not None, timed_out=finished and _handed_in_by_clock(entered_by, deadline, attempt_finished),
     )
 
 
@@ -269,7 +289,7 @@ def export_rows(scope: Scope, assignment: Assignment, unit: Organisation | None 
         select(
             User.id, User.member_no, User.name, User.category, Organisation.name, Organisation.path, MemberResult.score,
             MemberResult.passed, MemberResult.finished_at, MemberResult.attempts, Exemption.reason,
-            Attempt.entered_by_id, _in_progress(assignment),
+            Attempt.entered_by_id, _in_progress(assignment), Attempt.deadline, Attempt.finished_at,
         )
         .join(Organisation, Organisation.id == User.org_id)
         .outerjoin(MemberResult, and_(MemberResult.user_id == User.id, MemberResult.assignment_id == assignment.id))
@@ -336,10 +356,13 @@ def missed_points(assignment_id: int, user_ids: list[int]) -> dict[int, list[str
     return out
 
 
-def _export_row(no, name, category, org_name, path, score, passed, finished_at, attempts, reason, entered_by, busy) -> ExportRow:
+def _export_row(no, name, category, org_name, path, score, passed, finished_at, attempts, reason, entered_by, busy,
+                deadline, attempt_finished) -> ExportRow:
     if reason is not None:
         status = f"免学（{reason.label}）"
+    elif finished_at:
+        status = f"已完成（{TIME_UP}）" if _handed_in_by_clock(entered_by, deadline, attempt_finished) else "已完成"
     else:
-        status = "已完成" if finished_at else ("答题中" if busy else "未开始")
+        status = "答题中" if busy else "未开始"
     return ExportRow(no, name, category.label, org_name, path, status, score, bool(passed), finished_at,
                      attempts or 0, entered_by is not None, reason is not None)

@@ -3,15 +3,30 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
+from ..auth.decorators import current_scope
 from ..extensions import db
 from ..models import Material, utcnow
-from ..services import materials, quizzes
+from ..services import landing, materials, quizzes
 from . import bp
 
 
 @bp.get("/")
 @login_required
 def index():
+    """Land where the viewer's work starts: a secretary on their branch's open tasks, an organiser on
+    their committee's, a member on their own tasks."""
+    config = current_app.config
+    home = landing.landing(current_scope(), utcnow(), config["BABEL_DEFAULT_TIMEZONE"], config["ATTEMPT_GRACE_SECONDS"])
+    if isinstance(home, landing.BranchHome):
+        return render_template("study/home_branch.html", home=home)
+    if isinstance(home, landing.CommitteeHome):
+        return render_template("study/home_committee.html", home=home)
+    return tasks()
+
+
+@bp.get("/tasks")
+@login_required
+def tasks():
     """Show the member's assignments: due date, done or not, score, a retry when one is allowed."""
     rows = quizzes.standings(current_user, current_app.config["ATTEMPT_GRACE_SECONDS"])
     return render_template("study/index.html", rows=rows, now=utcnow())

@@ -50,7 +50,7 @@ def known(app, world, monkeypatch):
 
 
 def rows_by_name(report):
-    return {r.org.name: r for r in report.rows}
+    return {r.name: r for r in report.rows}
 
 
 def test_mastery_completion_and_flags_per_branch(app, known, ctx):

@@ -86,6 +86,7 @@ ENDPOINTS: dict[str, Access] = {
     "auth.device_sign_out": Access(LOGGED_IN, {"device_id": "device"}, OWN, ok={"POST": frozenset({302})}),
     "auth.sign_out_everywhere": Access(LOGGED_IN, ok={"POST": frozenset({302})}, ends_session=True),
     "study.index": Access(LOGGED_IN),
+    "study.tasks": Access(LOGGED_IN),
     "study.materials_list": Access(LOGGED_IN),
     "study.material": Access(LOGGED_IN, {"slug": "material"}),
     "study.material_done": Access(LOGGED_IN, {"slug": "material"}),

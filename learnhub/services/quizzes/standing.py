@@ -9,9 +9,12 @@ time is up.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from ...models import Assignment, Attempt, MemberResult, User, utcnow
+from sqlalchemy import select
+
+from ...extensions import db
+from ...models import Assignment, Attempt, AttemptState, MemberResult, Organisation, User, utcnow
 from .handin import close_if_overdue
 from .papers import assignments_for, attempts_of, open_attempt, result_of
 
@@ -77,3 +80,22 @@ def standings(user: User, grace_seconds: int, now: datetime | None = None) -> li
     """The member's standing on each assignment given to them, newest first (their home page)."""
     now = now or utcnow()
     return [standing(a, user, grace_seconds, now) for a in assignments_for(user)]
+
+
+def close_time_up(assignment_ids: list[int], where, grace_seconds: int, now: datetime | None = None) -> int:
+    """Close, as `attempts close-overdue` would, every paper of these assignments whose time and grace ran
+    out, of members matching `where` (SQL over User and Organisation: the viewer's scope, a branch).
+
+    The staff pages and exports call it before counting: a paper whose time is up is then handed in by
+    the clock (时间已到，已自动交卷) and scored with what was saved, never shown as 答题中. Commits each
+    one closed; returns how many.
+    """
+    if not assignment_ids:
+        return 0
+    now = now or utcnow()
+    ids = db.session.scalars(
+        select(Attempt.id).join(User, User.id == Attempt.user_id).join(Organisation, Organisation.id == User.org_id)
+        .where(Attempt.assignment_id.in_(assignment_ids), Attempt.state == AttemptState.IN_PROGRESS,
+               Attempt.deadline < now - timedelta(seconds=grace_seconds), where)
+    ).all()
+    return sum(close_if_overdue(db.session.get(Attempt, i), grace_seconds, now) for i in ids)
