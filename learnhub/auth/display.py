@@ -40,9 +40,16 @@ def display_helpers():
     return {"large_type": large_type_on}
 
 
-def _back(target: str | None) -> str:
-    """The page the switch was pressed on, if it is a page of this site a GET can show; else home."""
-    path = local_path(target)
+def _back() -> str:
+    """The page the switch was pressed on, if it is a page of this site a GET can show; else home.
+
+    Read from the Referer, which a same-origin post carries (Referrer-Policy: same-origin), rather than a
+    field holding the page's address: a page would then echo its own query (a `next=` among it) back.
+    """
+    referrer = urlsplit(request.referrer or "")
+    path = None
+    if referrer.netloc == request.host:
+        path = local_path(referrer.path + (f"?{referrer.query}" if referrer.query else ""))
     if path:
         try:
             current_app.create_url_adapter(request).match(urlsplit(path).path, method="GET")
@@ -65,11 +72,11 @@ def large_type():
         if _wants_json():
             return jsonify(ok=False, error=message), 400
         flash(message, "error")
-        return redirect(_back(form.next.data))
+        return redirect(_back())
     on = form.large.data == "1"
     if current_user.is_authenticated:
         accounts.set_large_type(current_user, on)
-    response = jsonify(ok=True, large=on) if _wants_json() else redirect(_back(form.next.data))
+    response = jsonify(ok=True, large=on) if _wants_json() else redirect(_back())
     config = current_app.config
     response.set_cookie(COOKIE, "1" if on else "0", max_age=COOKIE_DAYS * 86400, httponly=True,
                         secure=config["SESSION_COOKIE_SECURE"], samesite="Lax", path="/")

@@ -17,7 +17,6 @@ class ChangePasswordForm(FlaskForm):
 
 
 class LargeTypeForm(FlaskForm):
-    """The 大字 switch of every page: the state to switch to, and the page to go back to."""
+    """The 大字 switch of every page: the state to switch to."""
 
     large = StringField(validators=[AnyOf(["0", "1"], "无法识别的字号设置")])
-    next = StringField(validators=[Length(max=500)])

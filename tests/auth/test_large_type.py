@@ -30,6 +30,11 @@ def switch_label(client, path: str = "/") -> str:
     return re.search(r"<button[^>]*>([^<]*)</button>", form.group(1)).group(1)
 
 
+def came_from(path: str) -> dict:
+    """The Referer a browser sends with the switch's post from the page at `path`."""
+    return {"Referer": path if "://" in path else f"http://localhost{path}"}
+
+
 def flag(app, world, who: str = "m_a1") -> bool:
     with app.app_context():
         return db.session.get(User, world.user[who]).large_type
@@ -38,7 +43,7 @@ def flag(app, world, who: str = "m_a1") -> bool:
 def test_the_switch_is_on_the_page_and_kept_on_the_account_across_sign_in(app, world, login):
     phone = login(world.login["m_a1"])
     assert not large(phone) and switch_label(phone) == "大字"
-    response = phone.post("/auth/large-type", data={"large": "1", "next": "/practice/"})
+    response = phone.post("/auth/large-type", data={"large": "1"}, headers=came_from("/practice/"))
     assert response.status_code == 302 and response.location == "/practice/"
     assert flag(app, world) is True
     assert large(phone) and large(phone, "/practice/") and switch_label(phone) == "标准字"
@@ -48,14 +53,14 @@ def test_the_switch_is_on_the_page_and_kept_on_the_account_across_sign_in(app, w
     assert large(office)
     assert not large(login(world.login["m_a1b"])), "another member's pages are not in large type"
     # Switched off again, everywhere.
-    office.post("/auth/large-type", data={"large": "0", "next": "/"})
+    office.post("/auth/large-type", data={"large": "0"}, headers=came_from("/"))
     assert flag(app, world) is False and not large(office) and switch_label(office) == "大字"
     assert not large(login(world.login["m_a1"]))
 
 
 def test_signed_out_the_device_keeps_it_and_the_account_takes_it_at_sign_in(app, world, client):
     assert not large(client, "/auth/login") and switch_label(client, "/auth/login") == "大字"
-    response = client.post("/auth/large-type", data={"large": "1", "next": "/auth/login"})
+    response = client.post("/auth/large-type", data={"large": "1"}, headers=came_from("/auth/login"))
     assert response.status_code == 302 and response.location == "/auth/login"
     assert large(client, "/auth/login")
     response = client.post("/auth/login", data={"identifier": world.login["m_a1"], "password": PASSWORD})
@@ -86,7 +91,7 @@ def test_a_member_who_must_change_their_password_can_switch_it(app, world, login
         db.session.commit()
     client = login(world.login["m_a1"])
     assert switch_label(client, "/auth/change-password") == "大字"
-    response = client.post("/auth/large-type", data={"large": "1", "next": "/auth/change-password"})
+    response = client.post("/auth/large-type", data={"large": "1"}, headers=came_from("/auth/change-password"))
     assert response.location == "/auth/change-password"
     assert large(client, "/auth/change-password") and flag(app, world) is True
 
@@ -102,7 +107,7 @@ def test_the_page_script_switches_it_in_place_with_json(app, world, login):
 @pytest.mark.parametrize("value", ["", "2", "on", "１"])
 def test_a_value_other_than_on_or_off_changes_nothing(app, world, login, value):
     client = login(world.login["m_a1"])
-    response = client.post("/auth/large-type", data={"large": value, "next": "/practice/"})
+    response = client.post("/auth/large-type", data={"large": value}, headers=came_from("/practice/"))
     assert response.status_code == 302 and response.location == "/practice/"
     assert "lh_large" not in response.headers.get("Set-Cookie", "")
     assert "无法切换字号，请刷新页面后再试" in client.get("/practice/").get_data(as_text=True)
@@ -113,20 +118,22 @@ def test_a_value_other_than_on_or_off_changes_nothing(app, world, login, value):
 
 
 @pytest.mark.parametrize("target", [
-    "https://evil.example/", "//evil.example/", "/\\evil.example", "javascript:alert(1)",
+    "https://evil.example/", "http://localhost.evil.example/", "//evil.example/", "/\\evil.example",
+    "javascript:alert(1)", "http://localhost//evil.example/",
     "/auth/logout",  # a page only a POST reaches: going back there with a GET would be an error page
     "/no/such/page",
 ])
 def test_it_goes_back_only_to_a_page_of_this_site(app, world, login, target):
     client = login(world.login["m_a1"])
-    response = client.post("/auth/large-type", data={"large": "1", "next": target})
+    response = client.post("/auth/large-type", data={"large": "1"}, headers=came_from(target))
     assert response.status_code == 302 and response.location == "/"
+    assert client.post("/auth/large-type", data={"large": "1"}).location == "/", "no Referer: home"
 
 
 def test_it_goes_back_to_the_page_with_its_query(app, world, login):
     client = login(world.login["sec_a1"])
     target = f"/admin/members?org={world.org['a1']}"
-    assert client.post("/auth/large-type", data={"large": "1", "next": target}).location == target
+    assert client.post("/auth/large-type", data={"large": "1"}, headers=came_from(target)).location == target
 
 
 # --- CSRF: as in production ------------------------------------------------------------------------------
