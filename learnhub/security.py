@@ -28,7 +28,7 @@ CSP = (
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 # Endpoints a member who must change their password may still reach.
-_OPEN_WHILE_CHANGING = {"auth.change_password", "auth.logout", "static", "healthz"}
+_OPEN_WHILE_CHANGING = {"auth.change_password", "auth.logout", "auth.large_type", "static", "healthz"}
 
 
 # Endpoints that check the session themselves, in the query they need anyway (see session_token).

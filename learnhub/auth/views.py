@@ -8,6 +8,7 @@ from ..services import ServiceError, accounts, passwords, sessions
 from ..services import login as logins
 from ..services.accounts import HashSettings
 from . import bp
+from .display import device_choice
 from .forms import ChangePasswordForm, LoginForm
 
 
@@ -31,7 +32,7 @@ def login():
             signed_in = logins.sign_in(
                 current_app.extensions["learnhub.login_rules"], current_app.extensions["learnhub.counters"],
                 form.identifier.data, form.password.data, request.remote_addr or "",
-                request.headers.get("User-Agent", ""), remember=form.remember.data,
+                request.headers.get("User-Agent", ""), remember=form.remember.data, large_type=device_choice(),
             )
         except logins.LoginError as exc:
             form.password.errors.append(str(exc))

@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Enum, ForeignKey, Index, String, UniqueConstraint, func, true
+from sqlalchemy import Enum, ForeignKey, Index, String, UniqueConstraint, false, func, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -118,6 +118,8 @@ class User(UserMixin, db.Model):
     session_version: Mapped[int] = mapped_column(default=1)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # 大字模式: every page drawn in large type, with larger targets and stronger contrast (auth/display.py).
+    large_type: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     org: Mapped[Organisation] = relationship()
     grants: Mapped[list[Grant]] = relationship(back_populates="user", cascade="all, delete-orphan")

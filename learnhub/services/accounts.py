@@ -194,3 +194,9 @@ def set_active(user: User, active: bool) -> None:
             user.active = active
     sessions.end_all(user)
     db.session.commit()
+
+
+def set_large_type(user: User, on: bool) -> None:
+    """Keep the member's choice of 大字模式 (large type) on their account, for every device. Commits."""
+    user.large_type = on
+    db.session.commit()

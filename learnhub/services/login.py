@@ -98,8 +98,10 @@ class SignedIn:
 
 
 def sign_in(rules: LoginRules, counters, identifier: str, password: str, address: str, user_agent: str,
-            remember: bool) -> SignedIn:
+            remember: bool, large_type: bool = False) -> SignedIn:
     """Check a login and record the device it signs in. Commits.
+
+    `large_type`: 大字模式 was switched on on this device before signing in; the account keeps it on.
 
     `counters`: the app's counter storage (app.extensions["learnhub.counters"]), fixed windows.
     :raise LoginThrottled: too many failures; the message says when to try again.
@@ -129,6 +131,8 @@ def sign_in(rules: LoginRules, counters, identifier: str, password: str, address
     if hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hasher.hash(password)
     user.last_login_at = utcnow()
+    if large_type:
+        user.large_type = True
     issued = sessions.start(user, user_agent, remember, rules.lifetime)
     db.session.commit()
     return SignedIn(user, issued)

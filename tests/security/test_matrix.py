@@ -79,6 +79,8 @@ ENDPOINTS: dict[str, Access] = {
     "auth.logout": Access(
         PUBLIC, ok={"POST": frozenset({302})}, anonymous={"POST": frozenset({302})}, ends_session=True
     ),
+    # 大字模式: anyone may switch it (signed out, this device keeps it); it goes back to the page or home.
+    "auth.large_type": Access(PUBLIC, ok={"POST": frozenset({302})}, anonymous={"POST": frozenset({302})}),
     # --- any logged-in user -------------------------------------------------------------------------
     "auth.change_password": Access(LOGGED_IN),
     "auth.account": Access(LOGGED_IN),

@@ -1,7 +1,7 @@
 /* Every page: after a form comes back with errors, bring the first one into view and put the cursor in
    its field; 显示密码 shows a form's passwords as text; back at a place in a page (#r2, after 题目有误),
-   the page's notice is shown there rather than at the top, out of view. Served by the app (CSP:
-   script-src 'self'). */
+   the page's notice is shown there rather than at the top, out of view; 大字 switches large type
+   without leaving the page. Served by the app (CSP: script-src 'self'). */
 (function () {
   "use strict";
 
@@ -43,7 +43,30 @@
     target.scrollIntoView({ block: "start" });
   }
 
+  // 大字 / 标准字: switched in place (no reload: the page keeps what was typed and where it was scrolled),
+  // and kept by the server. If the server cannot be reached, this page keeps the new size all the same.
+  function largeSwitch() {
+    var form = document.querySelector("form[data-large-switch]");
+    if (!form || !window.fetch || !window.FormData) return;
+    var button = form.querySelector("button"), field = form.elements.large;
+    function show(on) {
+      document.documentElement.classList.toggle("large", on);
+      field.value = on ? "0" : "1";
+      button.textContent = on ? button.getAttribute("data-on") : button.getAttribute("data-off");
+    }
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var body = new FormData(form), on = field.value === "1";
+      show(on);
+      fetch(form.action, { method: "POST", body: body, credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (r) { return r.json(); })
+        .then(function (data) { if (data && data.ok) show(data.large); })
+        .catch(function () { /* offline: this page keeps the size chosen */ });
+    });
+  }
+
   showPasswords();
+  largeSwitch();
   noticeAtTarget();
   firstError();
 })();
