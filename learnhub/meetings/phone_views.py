@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Response, abort, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from ..auth.decorators import sealed_keys
 from ..extensions import db
 from ..inputs import DB_INT_MAX, SEQ_MAX, accepts_json, bounded_int
 from ..models import Meeting, utcnow
@@ -33,7 +34,7 @@ def enter():
             meetings.join(meeting, current_user)
             return redirect(url_for("meetings.phone", meeting_id=meeting.id))
         form.code.errors = ["没有找到这个会议码，或你不在这次会议的范围内。请核对屏幕上的会议码"]
-    return render_template("meetings/enter.html", form=form), 400 if form.errors else 200
+    return render_template("meetings/enter.html", form=form)
 
 
 @bp.route("/m/<code>", methods=["GET", "POST"])
@@ -60,7 +61,7 @@ def phone(meeting_id: int):
             abort(404)
         return redirect(url_for("meetings.join", code=meeting.code))
     return render_template("meetings/phone.html", meeting=meeting,
-                           state=wall.phone_state(meeting, current_user.id, utcnow()))
+                           state=wall.phone_state(meeting, current_user.id, utcnow(), sealed_keys()))
 
 
 @bp.get("/meetings/<int:meeting_id>/phone/state")
@@ -71,7 +72,7 @@ def phone_state(meeting_id: int):
     tag = wall.phone_tag(meeting, now)
     if request.if_none_match.contains_weak(tag):
         return tagged(Response(status=304), tag)
-    return tagged(jsonify(wall.phone_state(meeting, current_user.id, now)), tag)
+    return tagged(jsonify(wall.phone_state(meeting, current_user.id, now, sealed_keys())), tag)
 
 
 @bp.post("/meetings/<int:meeting_id>/answer")

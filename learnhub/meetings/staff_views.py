@@ -33,11 +33,11 @@ def _source() -> Assignment | None:
     return db.session.get(Assignment, assignment_id) if assignment_id else None
 
 
-@bp.route("/meetings/new", methods=["GET", "POST"])
+@bp.route("/meetings/new/<int:org_id>", methods=["GET", "POST"])
 @staff_required
-def create():
-    """Start a meeting quiz for a branch (?org=): title, kind, questions (the weakest points by default)."""
-    org = scoped_org_or_404(request.args.get("org", type=int) or 0)
+def create(org_id: int):
+    """Start a meeting quiz for a branch: title, kind, questions (its weakest points by default)."""
+    org = scoped_org_or_404(org_id)
     points, offered, default = setup.candidates(current_scope(), org, _source())
     form = MeetingForm()
     by_id = {q.id: q for q in offered}
@@ -55,7 +55,7 @@ def create():
             form.questions.errors = [*form.questions.errors, str(exc)]
         else:
             return redirect(url_for("meetings.screen", meeting_id=meeting.id))
-    return render_template("meetings/new.html", form=form, org=org, points=points), 200 if request.method == "GET" or not form.errors else 400
+    return render_template("meetings/new.html", form=form, org=org, points=points)
 
 
 @bp.get("/meetings/<int:meeting_id>")
@@ -149,4 +149,4 @@ def export(meeting_id: int):
     tz = current_app.config["BABEL_DEFAULT_TIMEZONE"]
     exports.log_export(current_user, "meeting.xlsx", f"{meeting.title} / {meeting.org.name}")
     stamp = exports.stamp(current_user, utcnow(), tz)
-    return _xlsx(lambda out: records.write_workbook(out, meeting, stamp, tz), f"{meeting.title}-出勤.xlsx")
+    return _xlsx(lambda out: records.write_workbook(out, meeting, stamp, tz, sealed_keys()), f"{meeting.title}-出勤.xlsx")

@@ -39,7 +39,7 @@ def test_code_is_six_unambiguous_characters_and_typed_any_way_finds_it(app, meet
     response = c.post("/m", data={"code": full_width})
     assert response.status_code == 302 and response.location.endswith(f"/meetings/{meeting_id}/phone")
     wrong = c.post("/m", data={"code": "ZZZZZZ"})
-    assert wrong.status_code == 400 and "没有找到这个会议码" in wrong.get_data(as_text=True)
+    assert wrong.status_code == 200 and "没有找到这个会议码" in wrong.get_data(as_text=True)
 
 
 def test_open_meetings_never_share_a_code_and_an_ended_meeting_frees_it(app, world, monkeypatch):
@@ -56,15 +56,15 @@ def test_open_meetings_never_share_a_code_and_an_ended_meeting_frees_it(app, wor
 def test_secretary_of_another_branch_cannot_start_see_or_join(app, meeting, world, login):
     meeting_id, code = meeting
     other = login(world.login["sec_a2"])
-    assert other.get(f"/meetings/new?org={world.org['a1']}").status_code == 404
-    assert other.post(f"/meetings/new?org={world.org['a1']}", data={"title": "越权", "kind": "general"}).status_code == 404
+    assert other.get(f"/meetings/new/{world.org['a1']}").status_code == 404
+    assert other.post(f"/meetings/new/{world.org['a1']}", data={"title": "越权", "kind": "general"}).status_code == 404
     for url in (f"/meetings/{meeting_id}", f"/meetings/{meeting_id}/screen", f"/meetings/{meeting_id}/screen/state",
                 f"/meetings/{meeting_id}/attendance.xlsx", f"/meetings/{meeting_id}/phone", f"/m/{code}"):
         assert other.get(url).status_code == 404, url
     for url in ("next", "close", "end", "guests"):
         assert other.post(f"/meetings/{meeting_id}/{url}").status_code == 404
     assert other.post(f"/m/{code}").status_code == 404
-    assert other.post("/m", data={"code": code}).status_code == 400
+    assert "没有找到这个会议码" in other.post("/m", data={"code": code}).get_data(as_text=True)
     with app.app_context():
         assert _get(app, meeting_id).current == 0 and not wall.joined_count(meeting_id)
     # The controls: the branch's own secretary sees it, a member of the branch joins it.
@@ -78,16 +78,16 @@ def test_start_from_the_branch_page_defaults_to_its_weakest_points(app, world, l
         quizzes.submit_attempt(quizzes.start_attempt(assignment, db.session.get(User, world.user["m_a1"])), None, 60)
     c = login(world.login["sec_a1"])
     unit = c.get(f"/reports/assignments/{world.assignment_a}/units/{world.org['a1']}").get_data(as_text=True)
-    assert "会议测验" in unit and f"/meetings/new?org={world.org['a1']}" in unit.replace("&amp;", "&")
-    page = c.get(f"/meetings/new?org={world.org['a1']}&assignment={world.assignment_a}")
+    assert "会议测验" in unit and f"/meetings/new/{world.org['a1']}" in unit.replace("&amp;", "&")
+    page = c.get(f"/meetings/new/{world.org['a1']}?assignment={world.assignment_a}")
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and "本支部最薄弱的知识点" in html and html.count("checked") >= 3
-    too_few = c.post(f"/meetings/new?org={world.org['a1']}", data={"title": "两道题", "kind": "lecture", "seconds": 60,
+    too_few = c.post(f"/meetings/new/{world.org['a1']}", data={"title": "两道题", "kind": "lecture", "seconds": 60,
                                                                    "keys": ""})
-    assert too_few.status_code == 400 and "请选择 3 到 10 道题" in too_few.get_data(as_text=True)
+    assert too_few.status_code == 200 and "请选择 3 到 10 道题" in too_few.get_data(as_text=True)
     with app.app_context():
         keys = " ".join(q.key.lower() for q in askable(3))
-    made = c.post(f"/meetings/new?org={world.org['a1']}", data={"title": "党课测验", "kind": "lecture", "seconds": 45,
+    made = c.post(f"/meetings/new/{world.org['a1']}", data={"title": "党课测验", "kind": "lecture", "seconds": 45,
                                                                 "keys": keys})
     assert made.status_code == 302 and "/screen" in made.location
     with app.app_context():
@@ -107,8 +107,6 @@ def test_a_member_of_another_branch_joins_only_once_invited_by_member_number(app
     sec = login(world.login["sec_a1"])
     sec.post(f"/meetings/{meeting_id}/guests", data={"member_no": world.login["m_a2"].upper()})
     assert guest.post(f"/m/{code}").status_code == 302
-    with app.app_context():
-        rows = meetings.records.attendance(db.session.get(Meeting, meeting_id)) if hasattr(meetings, "records") else None
     page = sec.get(f"/meetings/{meeting_id}").get_data(as_text=True)
     assert "党员甲二" in page and "受邀" in page
 

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from ...extensions import db
 from ...models import Meeting, MeetingAnswer, MeetingAttendance, Organisation, User
 from ..exports import _Book, _local
-from .wall import summary
+from .wall import WITHHELD, summary
 
 ATTENDANCE_HEADERS = ["党员编号", "姓名", "所在组织", "身份", "加入时间", "作答题数", "答对题数"]
 ATTENDANCE_WIDTHS = [12, 10, 22, 8, 17, 10, 10]
@@ -55,9 +55,9 @@ def question_rows(meeting: Meeting) -> list[tuple]:
     return [(mq.position, mq.question, *counts.get(mq.position, (0, 0))) for mq in meeting.questions]
 
 
-def write_workbook(out: IO[bytes], meeting: Meeting, stamp_text: str, tz: str) -> int:
-    """Attendance, the questions and the points' rates, one sheet each; text cells made formula-safe.
-    Returns the number of attendees."""
+def write_workbook(out: IO[bytes], meeting: Meeting, stamp_text: str, tz: str, sealed: frozenset[str]) -> int:
+    """Attendance, the questions and the points' rates, one sheet each; text cells made formula-safe; the
+    questions of an exam the viewer sits are not listed. Returns the number of attendees."""
     book = _Book(out)
     title = f"{meeting.title}（{meeting.kind.label}） {meeting.org.name}  会议日期：{_local(meeting.created_at, tz)[:10]}"
     ws = book.sheet("出勤", title, stamp_text, ATTENDANCE_HEADERS, ATTENDANCE_WIDTHS)
@@ -67,8 +67,11 @@ def write_workbook(out: IO[bytes], meeting: Meeting, stamp_text: str, tz: str) -
                              r.answered, r.right])
     ws = book.sheet("题目", title, stamp_text, QUESTION_HEADERS, QUESTION_WIDTHS)
     for i, (position, question, answered, right) in enumerate(question_rows(meeting), start=1):
-        book.row(ws, 3 + i, [position, question.key, question.kind.label, question.stem, question.article,
-                             question.point.name, answered, right])
+        if question.key in sealed:
+            book.row(ws, 3 + i, [position, "", question.kind.label, WITHHELD, "", question.point.name, answered, right])
+        else:
+            book.row(ws, 3 + i, [position, question.key, question.kind.label, question.stem, question.article,
+                                 question.point.name, answered, right])
     ws = book.sheet("知识点", title, stamp_text, ["知识点", "会前首次答对率(%)", "会前作答次数", "本次答对率(%)", "本次作答次数"],
                     [24, 18, 14, 16, 14])
     for i, r in enumerate(summary(meeting), start=1):

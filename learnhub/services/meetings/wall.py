@@ -17,6 +17,7 @@ from .running import Phase, current_question, phase_of
 from .setup import branch_point_tallies
 
 LETTERS = "ABCDEFGHIJ"
+WITHHELD = "你正在参加含有这道题的考试，交卷前不显示这道题。"
 
 
 def option_labels(question: Question) -> list[str]:
@@ -33,10 +34,13 @@ def _answer_index(question: Question, answer: list) -> list[int]:
     return [int(i) for i in answer]
 
 
-def question_view(question: Question) -> dict:
-    """The question as shown while it is asked: no key, no explanation, no article."""
-    return {"stem": question.stem, "kind": question.kind.value, "kind_label": question.kind.label,
-            "labels": option_labels(question), "options": list(question.options)}
+def question_view(question: Question, sealed: frozenset[str]) -> dict:
+    """The question as shown while it is asked: no key, no explanation, no article. Withheld whole from a
+    viewer who sits an exam with it (its options' order is part of what they may not see yet)."""
+    view = {"kind": question.kind.value, "kind_label": question.kind.label, "labels": option_labels(question)}
+    if question.key in sealed:
+        return {**view, "withheld": True, "stem": WITHHELD, "options": ["" for _ in view["labels"]]}
+    return {**view, "stem": question.stem, "options": list(question.options)}
 
 
 def joined_count(meeting_id: int) -> int:
@@ -115,7 +119,7 @@ def screen_state(meeting: Meeting, now: datetime, sealed: frozenset[str]) -> dic
              "joined": joined_count(meeting.id), "code": meeting.code}
     mq = current_question(meeting)
     if mq is not None and phase is not Phase.ENDED:
-        state["question"] = question_view(mq.question)
+        state["question"] = question_view(mq.question, sealed)
         if phase in (Phase.OPEN, Phase.CLOSING):
             state["seconds_left"] = _seconds_left(mq, now)
             state["answered"] = answered_count(meeting.id, mq.position)
@@ -127,13 +131,13 @@ def screen_state(meeting: Meeting, now: datetime, sealed: frozenset[str]) -> dic
     return state
 
 
-def phone_state(meeting: Meeting, user_id: int, now: datetime) -> dict:
+def phone_state(meeting: Meeting, user_id: int, now: datetime, sealed: frozenset[str]) -> dict:
     """A phone's poll: the question being asked (without its key) and this member's own answer to it."""
     phase = phase_of(meeting, now)
     state = {"phase": phase.value, "position": meeting.current, "total": len(meeting.questions)}
     mq = current_question(meeting)
     if mq is not None and phase is not Phase.ENDED:
-        state["question"] = question_view(mq.question)
+        state["question"] = question_view(mq.question, sealed)
         if phase in (Phase.OPEN, Phase.CLOSING):
             state["seconds_left"] = _seconds_left(mq, now)
         mine = db.session.execute(select(MeetingAnswer.answer, MeetingAnswer.seq).where(

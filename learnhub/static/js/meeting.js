@@ -191,6 +191,8 @@
     var q = s.question, box = $("p-answers");
     text("p-pos", "第 " + s.position + " / " + s.total + " 题"); text("p-kind", q.kind_label); text("p-stem", q.stem);
     box.textContent = ""; box.className = "answers" + (q.kind === "truefalse" ? " tf" : "");
+    show("p-submit", false);
+    if (q.withheld) return;  // on an exam this member sits: neither shown nor answered here
     q.labels.forEach(function (label, i) {
       var b = el("button"); b.type = "button"; b.dataset.i = i;
       b.appendChild(el("b", "", label));
