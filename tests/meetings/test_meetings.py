@@ -225,3 +225,23 @@ def test_the_end_shows_the_class_rate_per_point_beside_the_branch_rate_before(ap
         assert judged and all(r.before.rate == 0.0 for r in judged)  # the blank paper earlier: all wrong
         state = wall.screen_state(m, utcnow(), frozenset())
         assert state["phase"] == "ended" and state["code"] is None and state["summary"][0]["now"] == 100.0
+
+
+def test_meeting_answers_count_in_the_branch_trend_per_point(app, world):
+    from learnhub.services import trends
+    from learnhub.services.orgs import scope_for
+
+    with app.app_context():
+        m = make_meeting(world.org["a1"], world.user["sec_a1"])
+        member = db.session.get(User, world.user["m_a1"])
+        meetings.join(m, member)
+        mq = meetings.open_next(m)
+        meetings.record_answer(m, member, 1, wrong_answer(mq.question), 1)
+        scope = scope_for(db.session.get(User, world.user["sec_a1"]))
+        unit = db.session.get(Organisation, world.org["a1"])
+        trend = trends.point_trend(scope, unit, utcnow(), "Asia/Shanghai")
+        row = next(r for r in trend.rows if r.key == mq.question.point_id)
+        cell = row.cells[trend.months[-1]]
+        assert (cell.answered, cell.right) == (1, 0)
+        branch = next(r for r in trends.branch_trend(scope, utcnow(), "Asia/Shanghai").rows if r.key == unit.id)
+        assert branch.cells[trend.months[-1]].answered == 1
