@@ -245,3 +245,23 @@ def test_meeting_answers_count_in_the_branch_trend_per_point(app, world):
         assert (cell.answered, cell.right) == (1, 0)
         branch = next(r for r in trends.branch_trend(scope, utcnow(), "Asia/Shanghai").rows if r.key == unit.id)
         assert branch.cells[trend.months[-1]].answered == 1
+
+
+def test_a_member_who_sits_an_exam_with_the_question_gets_it_withheld_on_the_phone(app, world, login):
+    from tests.factories import make_assignment
+
+    with app.app_context():
+        questions = askable(3)
+        exam = make_assignment(db.session.get(Organisation, world.org["a"]), questions, title="正在考的试卷")
+        db.session.commit()
+        member = db.session.get(User, world.user["m_a1"])
+        quizzes.start_attempt(exam, member)
+        m = make_meeting(world.org["a1"], world.user["sec_a1"], questions)
+        meetings.join(m, member)
+        meetings.join(m, db.session.get(User, world.user["m_a1b"]))
+        mq = meetings.open_next(m)
+        meeting_id, options = m.id, mq.question.options
+    sitting = login(world.login["m_a1"]).get(f"/meetings/{meeting_id}/phone/state").get_json()
+    assert sitting["question"]["withheld"] and not any(o and o in str(sitting) for o in options)
+    other = login(world.login["m_a1b"]).get(f"/meetings/{meeting_id}/phone/state").get_json()
+    assert not other["question"].get("withheld") and other["question"]["options"] == options
