@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import segno
 from flask import Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -40,15 +38,12 @@ def create(org_id: int):
     org = scoped_org_or_404(org_id)
     points, offered, default = setup.candidates(current_scope(), org, _source())
     form = MeetingForm()
-    by_id = {q.id: q for q in offered}
     form.questions.choices = [SelectChoice(q.id, f"{q.point.name}｜{q.stem[:60]}") for q in offered]
     if request.method == "GET":
         form.questions.data, form.title.data = default, f"{org.name}会议测验"
     elif form.validate_on_submit():
         try:
-            keys = [k for k in re.split(r"[\s,，、;；]+", form.keys.data or "") if k]
-            chosen = [by_id[i] for i in form.questions.data or [] if i in by_id]
-            chosen += [q for q in setup.questions_by_keys(org, keys) if q.id not in {c.id for c in chosen}] if keys else []
+            chosen = setup.pick_questions(org, offered, form.questions.data or [], form.keys.data)
             meeting = meetings.create_meeting(current_scope(), org, form.title.data, MeetingKind(form.kind.data), chosen,
                                               current_user, form.seconds.data)
         except meetings.MeetingError as exc:

@@ -4,6 +4,7 @@ reconnects while the question is still open; attendance and the wall's figures c
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import pytest
@@ -17,7 +18,7 @@ from learnhub.services import meetings
 from ..factories import PASSWORD
 from ..meetings.helpers import askable, make_meeting
 from .conftest import ARTIFACTS
-from .test_small_phone import SMALL, log_in
+from .test_small_phone import SMALL, log_in, small  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.browser
 PROJECTOR = {"width": 1920, "height": 1080}
@@ -143,3 +144,28 @@ def test_a_meeting_quiz_from_projector_to_phones_and_back(browser, live_server, 
         answers = db.session.scalars(select(MeetingAnswer).filter_by(meeting_id=meeting_id)).all()
         assert len(answers) == 8 and all(a.is_correct for a in answers)
         assert db.session.get(Meeting, meeting_id).code is None
+
+
+def test_starting_a_meeting_from_the_branch_page_on_a_phone(small, live_server, world, app):
+    """The secretary starts a meeting from the branch page on a 360×640 phone: the weakest points' questions
+    are ticked; the member's code form takes the code in lower case."""
+    with app.app_context():
+        from learnhub.models import Assignment, User
+        from learnhub.services import quizzes
+
+        assignment = db.session.get(Assignment, world.assignment_a)
+        quizzes.submit_attempt(quizzes.start_attempt(assignment, db.session.get(User, world.user["m_a1"])), None, 60)
+    log_in(small, live_server, "seca1")
+    small.wait_for_url(f"{live_server}/**")
+    small.goto(f"{live_server}/reports/assignments/{world.assignment_a}/units/{world.org['a1']}")
+    small.click("#start-meeting")
+    expect(small.locator("#title")).to_have_value("第一支部会议测验")
+    assert small.locator("input[name=questions]:checked").count() >= 3
+    small.select_option("#kind", "lecture")
+    small.shot("meeting-new")
+    assert small.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    small.click("form.meeting-new button[type=submit]")
+    expect(small.locator("#code")).to_have_text(re.compile(r"^[A-Z0-9]{6}$"))
+    with app.app_context():
+        m = db.session.scalars(select(Meeting)).one()
+        assert m.kind.label == "党课" and len(m.questions) >= 3

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from learnhub.extensions import db
-from learnhub.models import Meeting, MeetingAnswer, Organisation, User, utcnow
+from learnhub.models import Assignment, Meeting, MeetingAnswer, Organisation, User, utcnow
 from learnhub.services import meetings, quizzes
 from learnhub.services.meetings import codes, wall
 
@@ -74,7 +74,7 @@ def test_secretary_of_another_branch_cannot_start_see_or_join(app, meeting, worl
 
 def test_start_from_the_branch_page_defaults_to_its_weakest_points(app, world, login):
     with app.app_context():
-        assignment = db.session.get(__import__("learnhub.models", fromlist=["Assignment"]).Assignment, world.assignment_a)
+        assignment = db.session.get(Assignment, world.assignment_a)
         quizzes.submit_attempt(quizzes.start_attempt(assignment, db.session.get(User, world.user["m_a1"])), None, 60)
     c = login(world.login["sec_a1"])
     unit = c.get(f"/reports/assignments/{world.assignment_a}/units/{world.org['a1']}").get_data(as_text=True)
@@ -206,8 +206,6 @@ def test_attendance_export_names_date_kind_and_questions_and_is_formula_safe(app
 
 def test_the_end_shows_the_class_rate_per_point_beside_the_branch_rate_before(app, world):
     with app.app_context():
-        from learnhub.models import Assignment
-
         assignment = db.session.get(Assignment, world.assignment_a)
         quizzes.submit_attempt(quizzes.start_attempt(assignment, db.session.get(User, world.user["m_a1b"])), None, 60)
         paper_points = {q.question.point_id for q in assignment.questions}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -68,6 +70,15 @@ def candidates(scope: Scope, org: Organisation, assignment: Assignment | None = 
         if rank < WEAK_POINTS:
             default.extend(q.id for q in pool[:2])
     return points, offered, default[:MAX_QUESTIONS]
+
+
+def pick_questions(org: Organisation, offered: list[Question], picked_ids: list[int], typed_keys: str | None) -> list[Question]:
+    """The questions ticked among those offered, then those typed by number (spaces, commas or 、 between)."""
+    by_id = {q.id: q for q in offered}
+    chosen = [by_id[i] for i in picked_ids if i in by_id]
+    keys = [k for k in re.split(r"[\s,，、;；]+", typed_keys or "") if k]
+    seen = {q.key for q in chosen}
+    return chosen + [q for q in questions_by_keys(org, keys) if q.key not in seen] if keys else chosen
 
 
 def questions_by_keys(org: Organisation, keys: list[str]) -> list[Question]:
