@@ -134,10 +134,11 @@ def _render_migration_type(type_, obj, autogen_context):
 def _register_blueprints(app: Flask) -> None:
     from .admin import bp as admin_bp
     from .auth import bp as auth_bp
+    from .meetings import bp as meetings_bp
     from .practice import bp as practice_bp
     from .quiz import bp as quiz_bp
     from .reports import bp as reports_bp
     from .study import bp as study_bp
 
-    for bp in (auth_bp, study_bp, quiz_bp, practice_bp, reports_bp, admin_bp):
+    for bp in (auth_bp, study_bp, quiz_bp, practice_bp, reports_bp, admin_bp, meetings_bp):
         app.register_blueprint(bp)

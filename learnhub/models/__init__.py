@@ -27,6 +27,15 @@ from .practice import (
     QuestionReport,
     ReportStatus,
 )
+from .meeting import (
+    MEETING_KIND_LABELS,
+    Meeting,
+    MeetingAnswer,
+    MeetingAttendance,
+    MeetingGuest,
+    MeetingKind,
+    MeetingQuestion,
+)
 from .study import Reading
 from .types import utcnow
 
@@ -36,5 +45,6 @@ __all__ = [
     "PointLevel", "PointTally", "Question", "QuestionKind", "Reading", "Response", "Role", "Scoring", "ShowAnswers",
     "User", "assignment_material", "material_point", "utcnow", "Exemption", "ExemptionReason", "MistakeCard",
     "PracticeAnswer", "PracticeMode", "PracticeServed", "QuestionReport", "ReportStatus", "ExportLog", "KeyCorrection",
-    "DeviceSession", "RateCounter",
+    "DeviceSession", "RateCounter", "MEETING_KIND_LABELS", "Meeting", "MeetingAnswer", "MeetingAttendance",
+    "MeetingGuest", "MeetingKind", "MeetingQuestion",
 ]

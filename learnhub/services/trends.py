@@ -1,5 +1,6 @@
 """Trends: first-try correctness per branch and knowledge point, month by month, from exams (first
-attempts) and practice (first tries) — so a committee sees whether a 党课 helped."""
+attempts), practice (first tries) and meeting quizzes (each answer given in a meeting, kept in its own
+table) — so a committee sees whether a 党课 helped."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, case, func, or_, select
 
 from ..extensions import db
-from ..models import Attempt, AttemptState, KnowledgePoint, Organisation, PracticeAnswer, Question, Response, User
+from ..models import (
+    Attempt, AttemptState, KnowledgePoint, MeetingAnswer, Organisation, PracticeAnswer, Question, Response, User,
+)
 from . import counting
 from .mastery import Tally
 from .orgs import Scope, ancestor_ids, sort_tree, unit_of, within
@@ -76,7 +79,8 @@ def local_months(now: datetime, count: int, tz: str) -> Months:
 
 
 def _counts(roots: list[Organisation], months: Months, unit: Organisation | None):
-    """(org_id, month, point_id, answered, right) from exam first attempts and practice first tries."""
+    """(org_id, month, point_id, answered, right) from exam first attempts, practice first tries and answers
+    given in meeting quizzes."""
     where_org = or_(*(within(Organisation.path, r.path) for r in roots))
     if unit is not None:
         where_org = where_org & within(Organisation.path, unit.path)
@@ -104,8 +108,19 @@ def _counts(roots: list[Organisation], months: Months, unit: Organisation | None
                PracticeAnswer.answered_at < months.until, where_org)
         .group_by(User.org_id, practice_month, Question.point_id)
     )
+    meeting_month = months.label_of(MeetingAnswer.saved_at)
+    meeting = (
+        select(User.org_id, meeting_month, MeetingAnswer.point_id, func.count(),
+               func.count().filter(MeetingAnswer.is_correct.is_(True)))
+        .join(User, User.id == MeetingAnswer.user_id)
+        .join(Organisation, Organisation.id == User.org_id)
+        .where(counting.counted_member(), MeetingAnswer.saved_at >= months.since, MeetingAnswer.saved_at < months.until,
+               where_org)
+        .group_by(User.org_id, meeting_month, MeetingAnswer.point_id)
+    )
     yield from db.session.execute(exams)
     yield from db.session.execute(practice)
+    yield from db.session.execute(meeting)
 
 
 def branch_trend(scope: Scope, now: datetime, tz: str, months: int = 6) -> Trend:

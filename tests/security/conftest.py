@@ -39,6 +39,7 @@ from learnhub.services import key_corrections, materials, practice, question_rep
 
 from ..conftest import DATA
 from ..factories import PASSWORD, make_assignment, make_question, practise
+from ..meetings.helpers import make_meeting
 
 ANONYMOUS = "anonymous"
 
@@ -123,6 +124,8 @@ def _foreign_set(
     served = practice.serve(person, unsealed, PracticeMode.CHAPTER)
     device = sessions.start(person, "Android", remember=True, lifetime=timedelta(days=1))
     db.session.commit()
+    # A meeting quiz of the member's branch, started by the admin.
+    meeting = make_meeting(world.org[org], world.user["admin"], title=f"{name} 会议测验")
     # The secretary's grant on the member's branch (revoked by the organisation tree's pages).
     secretary_grant = db.session.scalar(select(Grant.id).where(Grant.org_id == world.org[org], Grant.role == Role.SECRETARY))
     # A question of their mistake book (the finished paper was handed in blank) that is not on the open paper.
@@ -135,6 +138,7 @@ def _foreign_set(
         assignment=assignment_id, assignment_open=open_assignment.id, attempt_done=done.id, attempt_open=in_progress.id,
         practice_answer=answer.id, report=report.id, user=person.id, org=world.org[org], question=owned.id,
         correction=correction.id, served=served.id, device=device.device_id, mistake=mistake.id,
+        meeting=meeting.id, meeting_code=meeting.code,
     )
 
 
@@ -164,7 +168,8 @@ def foreign(app, world, shared) -> dict[str, ForeignSet]:
         "committee_b", b,
         managers={k: staff_b for k in b},
         owners={k: {"m_b1"} for k in ("attempt_done", "attempt_open", "practice_answer", "report", "served", "device", "mistake")},
-        assigned={"assignment": {"m_b1", "org_b"}, "assignment_open": {"m_b1"}},
+        assigned={"assignment": {"m_b1", "org_b"}, "assignment_open": {"m_b1"}, "meeting": {"m_b1"},
+                  "meeting_code": {"m_b1"}},
         usable={"question": {"m_b1", "org_b", "admin"}},
     )
     branch_a2 = ForeignSet(
@@ -172,7 +177,8 @@ def foreign(app, world, shared) -> dict[str, ForeignSet]:
         # 党委A's assignment reaches branch A1 too, so its secretary may see the assignment (not A2's rows).
         managers={**{k: staff_a2 for k in a2}, "assignment": {"sec_a1", "org_a", "admin"}},
         owners={k: {"m_a2"} for k in ("attempt_done", "attempt_open", "practice_answer", "report", "served", "device", "mistake")},
-        assigned={"assignment": {"m_a1", "m_a2", "sec_a1", "org_a", "admin"}, "assignment_open": {"m_a2"}},
+        assigned={"assignment": {"m_a1", "m_a2", "sec_a1", "org_a", "admin"}, "assignment_open": {"m_a2"},
+                  "meeting": {"m_a2"}, "meeting_code": {"m_a2"}},
         # A2's question: its members use it, 党委A's organiser owns it; branch A1 never sees it.
         usable={"question": {"m_a2", "org_a", "admin"}},
     )

@@ -14,10 +14,11 @@ from learnhub.models import Assignment, Grant, PracticeMode, Question, User
 from learnhub.services import key_corrections, practice, question_reports, quizzes, sessions
 
 from ..conftest import DATA
+from ..meetings.helpers import make_meeting
 from .conftest import csrf_token_from, login_with_token, other_key, table_snapshot
 
 MESSAGE = "页面已过期，请刷新后再提交"
-JSON_ENDPOINTS = {"quiz.save", "quiz.phone_check_echo"}  # background fetch() requests: they send JSON and read JSON back
+JSON_ENDPOINTS = {"quiz.save", "quiz.phone_check_echo", "meetings.answer"}  # background fetch() requests: they send JSON and read JSON back
 LAST = {"auth.logout", "auth.sign_out_everywhere"}  # end the session: run after the others
 
 
@@ -40,7 +41,9 @@ def own(app, world, shared):
         correction = key_corrections.correct_key(builtin, other_key(builtin), "核对后更正", admin)
         other_device = sessions.start(admin, "Windows", remember=False, lifetime=timedelta(days=1))
         db.session.commit()
+        meeting = make_meeting(world.org["a1"], world.user["admin"])
         return {
+            "meeting_id": meeting.id, "code": meeting.code,
             "assignment_id": world.assignment_a, "attempt_id": attempt.id, "question_id": shared.builtin_question,
             "user_id": world.user["m_a1b"], "org_id": world.org["a1"], "report_id": report.id, "slug": shared.material,
             "part_id": shared.part, "correction_id": correction.id, "device_id": other_device.device_id,

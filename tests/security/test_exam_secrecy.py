@@ -30,13 +30,15 @@ from learnhub.models import (
     PracticeAnswer,
     PracticeMode,
     Question,
+    QuestionKind,
     ShowAnswers,
     User,
     utcnow,
 )
-from learnhub.services import key_corrections, practice, question_reports, quizzes, secrecy, sessions
+from learnhub.services import key_corrections, meetings, practice, question_reports, quizzes, secrecy, sessions
 
 from ..factories import make_assignment, practise
+from ..meetings.helpers import make_meeting, right_answer
 from ..quiz.helpers import form_fields, shown_answer
 from .conftest import other_key
 from .secret_bank import SecretQuestion, body_text, build_secret_bank, revealed
@@ -61,6 +63,8 @@ class Exam:
     corrections: list[int]  # key corrections of sec-s4, the last of which can be reverted
     device: int  # another device the walker is signed in on
     mistakes: list[int] = field(default_factory=list)  # the walker's mistake cards (the paper's questions among them)
+    meeting: int = 0  # a meeting quiz of branch A1 asking the paper's questions, the first one open
+    meeting_code: str = ""
 
 
 def _finish(assignment: Assignment, user: User, right: bool = True) -> Attempt:
@@ -107,8 +111,22 @@ def build_exam(world, walker: str, show_answers: ShowAnswers) -> Exam:
     device = sessions.start(person, "Android", remember=True, lifetime=timedelta(days=1))
     db.session.commit()
     cards = list(db.session.scalars(select(MistakeCard.id).where(MistakeCard.user_id == person.id)))
+    meeting = _meeting(world, person, [current[k] for k in PAPER if current[k].kind is not QuestionKind.FILL])
     return Exam(bank, exam.id, older.id, attempt.id, attempt_older.id, [a.id for a in others], answer.id, served.id,
-                report.id, [first.id, back.id], device.device_id, cards)
+                report.id, [first.id, back.id], device.device_id, cards, meeting.id, meeting.code)
+
+
+def _meeting(world, person: User, questions: list[Question]):
+    """A meeting quiz of branch A1 on the paper's questions, the first one open and answered by a member of
+    A1 (and joined by the walker, when they belong to A1)."""
+    meeting = make_meeting(world.org["a1"], world.user["admin"], questions, title="秘密会议测验")
+    member = db.session.get(User, world.user["m_a1b"])
+    for who in (member, person):
+        if meetings.may_join(meeting, who):
+            meetings.join(meeting, who)
+    mq = meetings.open_next(meeting)
+    meetings.record_answer(meeting, member, 1, right_answer(mq.question), 1)
+    return meeting
 
 
 @pytest.fixture
@@ -132,6 +150,7 @@ def _objects(world, shared, e: Exam) -> dict[str, list]:
         "question": questions, "practice_answer": [e.practice_answer], "report": [e.report],
         "correction": e.corrections, "device": [e.device], "mistake": e.mistakes,
         "user": [world.user["m_a1b"], world.user["m_a1"]], "org": [world.org["a1"], world.org["a"]],
+        "meeting": [e.meeting], "meeting_code": [e.meeting_code],
     }
 
 
@@ -158,6 +177,7 @@ def _bodies(e: Exam, questions: list[int]) -> dict[str, list]:
         "practice.answer": [lambda b=b: {"data": b} for b in practice_posts],
         "quiz.save": [lambda b=b: b for b in saves],
         "quiz.report_question": [lambda: {"data": {"note": "这道题的答案是什么？"}}],
+        "meetings.answer": [lambda p=p, a=a: {"json": {"position": p, "answer": a, "seq": 10 + p}} for p in (1, 2) for a in (0, "true")],
         "reports.fix_key": [lambda: {"data": {"answer": "A", "reason": "核对", "back": str(e.exam)}}],
         "admin.bank_edit": [lambda: {"data": {"kind": "single", "stem": "改过的题干", "option_a": "甲", "option_b": "乙",
                                               "answer": "A", "explanation": "改", "article": "第一条", "point": "入党条件"}}],

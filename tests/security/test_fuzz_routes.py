@@ -114,6 +114,7 @@ def ids(app, world, shared, foreign) -> Ids:
             "correction_id": foreign["branch_a2"].ids["correction"], "device_id": foreign["branch_a2"].ids["device"],
             "grant_id": db.session.scalar(select(Grant.id).filter_by(org_id=world.org["a1"])),
             "card_id": foreign["branch_a2"].ids["mistake"],
+            "meeting_id": foreign["branch_a2"].ids["meeting"], "code": foreign["branch_a2"].ids["meeting_code"],
         }
         pool = {v for v in named.values() if isinstance(v, int)} | set(world.org.values())
         pool |= {world.assignment_b} | {v for f in foreign.values() for v in f.ids.values() if isinstance(v, int)}

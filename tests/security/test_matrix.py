@@ -115,7 +115,24 @@ ENDPOINTS: dict[str, Access] = {
     "practice.mistakes_list": Access(LOGGED_IN),
     # A question of the member's own mistake book, practised now: anyone else's card is 404.
     "practice.mistake": Access(LOGGED_IN, {"card_id": "mistake"}, OWN),
+    # Meeting quizzes from a phone: the branch's members (and invited guests) only; anyone else gets 404.
+    "meetings.enter": Access(LOGGED_IN),  # the code form: an unknown or foreign code is a form error
+    "meetings.join": Access(LOGGED_IN, {"code": "meeting_code"}, ASSIGNED),
+    "meetings.phone": Access(LOGGED_IN, {"meeting_id": "meeting"}, ASSIGNED, ok={"GET": POST_OK}),  # to join first
+    "meetings.phone_state": Access(LOGGED_IN, {"meeting_id": "meeting"}, ASSIGNED),
+    "meetings.answer": Access(LOGGED_IN, {"meeting_id": "meeting"}, ASSIGNED,
+                              body=lambda o: {"json": {"position": 1, "answer": 0, "seq": 1}},
+                              ok={"POST": frozenset({400, 409})}),  # not joined / no question open yet
     # --- staff: secretaries, organisers, admins -----------------------------------------------------
+    "meetings.create": Access(STAFF, {"org_id": "org"}, MANAGED),
+    "meetings.detail": Access(STAFF, {"meeting_id": "meeting"}, MANAGED),
+    "meetings.screen": Access(STAFF, {"meeting_id": "meeting"}, MANAGED),
+    "meetings.screen_state": Access(STAFF, {"meeting_id": "meeting"}, MANAGED),
+    "meetings.export": Access(STAFF, {"meeting_id": "meeting"}, MANAGED),
+    "meetings.next_question": Access(STAFF, {"meeting_id": "meeting"}, MANAGED),
+    "meetings.close_question": Access(STAFF, {"meeting_id": "meeting"}, MANAGED),
+    "meetings.end": Access(STAFF, {"meeting_id": "meeting"}, MANAGED),
+    "meetings.guest_add": Access(STAFF, {"meeting_id": "meeting"}, MANAGED),
     "reports.index": Access(STAFF),
     "reports.assignment": Access(STAFF, {"assignment_id": "assignment"}, MANAGED),
     "reports.assignment_export": Access(STAFF, {"assignment_id": "assignment"}, MANAGED),

@@ -1,0 +1,15 @@
+"""Meeting quizzes: the secretary's pages and the projector (staff_views), and the phones (phone_views)."""
+
+from flask import Blueprint
+
+bp = Blueprint("meetings", __name__)
+
+
+def tagged(response, tag: str):
+    """A poll's answer with its ETag; revalidated every time (a 304 when nothing changed)."""
+    response.set_etag(tag)
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+from . import phone_views, staff_views  # noqa: E402,F401

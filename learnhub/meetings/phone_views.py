@@ -1,0 +1,96 @@
+"""The phones' side: type the code (or scan it), join, answer with large buttons."""
+
+from __future__ import annotations
+
+from flask import Response, abort, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from ..auth.decorators import sealed_keys
+from ..extensions import db
+from ..inputs import DB_INT_MAX, SEQ_MAX, accepts_json, bounded_int
+from ..models import Meeting, utcnow
+from ..services import meetings
+from ..services.meetings import setup, wall
+from . import bp, tagged
+from .forms import CodeForm
+
+
+def _joinable(meeting_id: int) -> Meeting:
+    """A meeting the member may join (their branch, or invited); anything else is 404."""
+    meeting = db.get_or_404(Meeting, meeting_id)
+    if not meetings.may_join(meeting, current_user):
+        abort(404)
+    return meeting
+
+
+@bp.route("/m", methods=["GET", "POST"])
+@login_required
+def enter():
+    """Type the code shown on the projector (lower case and full-width characters are fine)."""
+    form = CodeForm()
+    if form.validate_on_submit():
+        meeting = meetings.find_open(meetings.normalise_code(form.code.data))
+        if meeting is not None and meetings.may_join(meeting, current_user):
+            meetings.join(meeting, current_user)
+            return redirect(url_for("meetings.phone", meeting_id=meeting.id))
+        form.code.errors = ["没有找到这个会议码，或你不在这次会议的范围内。请核对屏幕上的会议码"]
+    return render_template("meetings/enter.html", form=form)
+
+
+@bp.route("/m/<code>", methods=["GET", "POST"])
+@login_required
+def join(code: str):
+    """The QR code's address: join the meeting (once) and go to its answer page."""
+    meeting = meetings.find_open(meetings.normalise_code(code))
+    if meeting is None or not meetings.may_join(meeting, current_user):
+        abort(404)
+    if request.method == "POST":  # CSRFProtect has checked the form's token
+        meetings.join(meeting, current_user)
+    if request.method == "POST" or setup.attending(meeting, current_user):
+        return redirect(url_for("meetings.phone", meeting_id=meeting.id))
+    return render_template("meetings/join.html", meeting=meeting)
+
+
+@bp.get("/meetings/<int:meeting_id>/phone")
+@login_required
+def phone(meeting_id: int):
+    """The answer page: the question being asked, large buttons, the countdown; answers kept until sent."""
+    meeting = _joinable(meeting_id)
+    if not setup.attending(meeting, current_user):
+        if not meeting.is_open:
+            abort(404)
+        return redirect(url_for("meetings.join", code=meeting.code))
+    return render_template("meetings/phone.html", meeting=meeting,
+                           state=wall.phone_state(meeting, current_user.id, utcnow(), sealed_keys()))
+
+
+@bp.get("/meetings/<int:meeting_id>/phone/state")
+@login_required
+def phone_state(meeting_id: int):
+    """A phone's poll (JSON); 304 while the meeting has not moved on (ETag)."""
+    meeting, now = _joinable(meeting_id), utcnow()
+    tag = wall.phone_tag(meeting, now)
+    if request.if_none_match.contains_weak(tag):
+        return tagged(Response(status=304), tag)
+    return tagged(jsonify(wall.phone_state(meeting, current_user.id, now, sealed_keys())), tag)
+
+
+@bp.post("/meetings/<int:meeting_id>/answer")
+@login_required
+@accepts_json
+def answer(meeting_id: int):
+    """Save one answer (JSON: position, answer, seq); a resend is harmless, a later answer replaces it."""
+    meeting = _joinable(meeting_id)
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        return jsonify(ok=False, error="请求格式不正确"), 400
+    try:
+        position, seq = bounded_int(data.get("position"), 1, DB_INT_MAX), bounded_int(data.get("seq"), 0, SEQ_MAX)
+        saved = meetings.record_answer(meeting, current_user, position, data.get("answer"), seq)
+    except (TypeError, ValueError):
+        return jsonify(ok=False, error="请求格式不正确"), 400
+    except meetings.QuestionClosed as exc:
+        return jsonify(ok=False, closed=True, error=str(exc)), 409
+    except meetings.MeetingError as exc:
+        return jsonify(ok=False, error=str(exc)), 400
+    return jsonify(ok=True, saved=saved, seq=seq)
