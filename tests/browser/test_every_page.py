@@ -32,7 +32,8 @@ pytestmark = pytest.mark.browser
 SMALL = {"width": 360, "height": 640}
 MEASURE = (Path(__file__).parent / "measure.js").read_text(encoding="utf-8")
 
-# Display modes: name -> what to set on the account before logging in.
+# Display modes: name -> what to set on the account before logging in (in an app context; the walk commits).
+# A per-account mode is one more line, e.g. "large": lambda user: setattr(user, "<its flag>", True).
 MODES: dict[str, Callable[[User], None]] = {
     "normal": lambda user: None,
 }
