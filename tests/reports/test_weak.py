@@ -135,7 +135,8 @@ def test_report_page_names_weak_branches_and_draws_charts(app, known, login):
     page = login(known.login["org_a"]).get(f"/reports/assignments/{known.assignment_a}").get_data(as_text=True)
     weak = page.split('id="weak-units"')[1].split("</div>")[0]
     assert "第二支部" in weak and "入党条件 0.0%" in weak and "第一支部" in weak and "预备期 50.0%" in weak
-    assert "<svg" in page and 'class="heat"' in page and "机关党总支" in page
+    bars = page.split('class="list card bars"')[1].split("</ul>")[0]
+    assert "机关党总支" in bars and "60%" in bars and 'class="heat"' in page
 
 
 def test_branch_page_has_reminder_weak_points_and_recheck(app, known, login):

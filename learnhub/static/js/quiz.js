@@ -442,7 +442,17 @@
     document.getElementById("confirm-yes").focus();
   });
   document.getElementById("confirm-yes").addEventListener("click", function () { dialog.hidden = true; handIn(); });
-  document.getElementById("confirm-no").addEventListener("click", function () { dialog.hidden = true; });
+  // A modal dialog for keyboards too: Tab stays inside it, Escape or 继续答题 closes it and gives the focus
+  // back to 交卷, where the member was.
+  function closeDialog() { dialog.hidden = true; button.focus(); }
+  document.getElementById("confirm-no").addEventListener("click", closeDialog);
+  dialog.addEventListener("keydown", function (e) {
+    if (e.key === "Escape") { e.preventDefault(); closeDialog(); return; }
+    if (e.key !== "Tab") return;
+    var buttons = dialog.querySelectorAll("button"), first = buttons[0], last = buttons[buttons.length - 1];
+    if (e.shiftKey && document.activeElement === first) { e.preventDefault(); last.focus(); }
+    else if (!e.shiftKey && document.activeElement === last) { e.preventDefault(); first.focus(); }
+  });
 
   // Leaving an unfinished paper by a link (top bar, 返回 ...) or 退出 asks first, in the page: the
   // answers are kept and the clock keeps running. Esc or 继续答题 stays; without <dialog>, links just go.
