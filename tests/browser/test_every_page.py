@@ -23,7 +23,7 @@ from learnhub.extensions import db
 from learnhub.models import User
 
 from ..security.conftest import foreign, shared  # noqa: F401 (fixtures: the objects every URL argument names)
-from ..security.test_matrix import ENDPOINTS, LOGGED_IN, ORGANISER, OWN, PUBLIC, STAFF, _object_ids
+from ..security.test_matrix import ASSIGNED, ENDPOINTS, LOGGED_IN, ORGANISER, OWN, PUBLIC, STAFF, _object_ids
 from .conftest import ARTIFACTS
 from .test_phone_flows import log_in
 
@@ -33,9 +33,9 @@ SMALL = {"width": 360, "height": 640}
 MEASURE = (Path(__file__).parent / "measure.js").read_text(encoding="utf-8")
 
 # Display modes: name -> what to set on the account before logging in (in an app context; the walk commits).
-# A per-account mode is one more line, e.g. "large": lambda user: setattr(user, "<its flag>", True).
 MODES: dict[str, Callable[[User], None]] = {
     "normal": lambda user: None,
+    "large": lambda user: setattr(user, "large_type", True),  # 大字模式 (auth/display.py)
 }
 
 # Who walks: role -> the account of the world (tests/world.py). All four stand in 党委A, whose branch A2 owns
@@ -53,15 +53,19 @@ BLOCKING = {"serious", "critical"}
 
 def pages_for(app, role: str, fset, objects: dict) -> list[tuple[str, str, bool]]:
     """(endpoint, path with query, may_refuse) of every GET route `role` may use. may_refuse: the route
-    names another person's own object (an attempt, a practice answer), which nobody else may open."""
+    names another person's own object (an attempt, a practice answer), which nobody else may open, or an
+    object given to others only (a meeting quiz of a branch the role is not in)."""
     out = []
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
         access = ENDPOINTS.get(rule.endpoint)
         if access is None or "GET" not in rule.methods or access.who not in ADMITTED[role]:
             continue
         path = rule.build({arg: objects[key] for arg, key in access.args.items()}, append_unknown=False)[1]
-        may_refuse = access.relation == OWN and any(
-            ROLES[role] not in fset.owners.get(key, set()) for key in access.args.values()
+        # Another person's own object, or one given to other people (a branch's meeting quiz is for its
+        # members, not the committee's staff): the security walks check the refusal; here it is skipped.
+        reachers = {OWN: fset.owners, ASSIGNED: fset.assigned}.get(access.relation)
+        may_refuse = reachers is not None and any(
+            ROLES[role] not in reachers.get(key, set()) for key in access.args.values()
         )
         out.append((rule.endpoint, path, may_refuse))
         if access.query:  # the same page narrowed to one object, e.g. one branch's trends
