@@ -24,6 +24,7 @@ from learnhub.services import quizzes
 from ..factories import PASSWORD, make_assignment
 from ..security.conftest import foreign, shared  # noqa: F401 (fixtures: the access matrix's objects)
 from ..security.test_matrix import _expected, _object_ids, _requests
+from ..security.test_large_type_pages import PROJECTOR_PAGES
 from .conftest import ARTIFACTS
 
 pytestmark = pytest.mark.browser
@@ -222,7 +223,7 @@ def test_every_page_fits_a_small_phone_in_large_type(  # noqa: F811 (foreign, sh
     log_in(page, live_server, world.login[role])
     seen, problems = 0, []
     for endpoint, method, url, query, access in _requests(app, _object_ids(fset, shared)):
-        if method != "GET" or endpoint == "static" or 200 not in _expected(role, access, fset, method):
+        if method != "GET" or endpoint in {"static", *PROJECTOR_PAGES} or 200 not in _expected(role, access, fset, method):
             continue
         address = live_server + url + ("?" + urlencode(query) if query else "")
         if not page.request.get(address).headers.get("content-type", "").startswith("text/html"):
