@@ -24,12 +24,11 @@ from learnhub.models import User
 
 from ..security.conftest import foreign, shared  # noqa: F401 (fixtures: the objects every URL argument names)
 from ..security.test_matrix import ASSIGNED, ENDPOINTS, LOGGED_IN, ORGANISER, OWN, PUBLIC, STAFF, _object_ids
-from .conftest import ARTIFACTS
+from .conftest import ARTIFACTS, SMALL
 from .test_phone_flows import log_in
 
 pytestmark = pytest.mark.browser
 
-SMALL = {"width": 360, "height": 640}
 MEASURE = (Path(__file__).parent / "measure.js").read_text(encoding="utf-8")
 
 # Display modes: name -> what to set on the account before logging in (in an app context; the walk commits).

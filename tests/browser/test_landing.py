@@ -5,8 +5,6 @@ organisation, the weak branch flagged). Screenshots go under test-results/browse
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 from playwright.sync_api import expect
 
@@ -15,28 +13,8 @@ from learnhub.models import Assignment, Organisation, User
 from learnhub.services import quizzes
 
 from ..factories import PASSWORD, make_user
-from .conftest import ARTIFACTS
 
 pytestmark = pytest.mark.browser
-SMALL = {"width": 360, "height": 640}
-
-
-@pytest.fixture
-def small(browser, request):
-    """A 360×640 touch phone, zh-CN; page.shot(name) saves a full-page screenshot; no script errors allowed."""
-    out = ARTIFACTS / request.node.name
-    shutil.rmtree(out, ignore_errors=True)
-    out.mkdir(parents=True, exist_ok=True)
-    context = browser.new_context(viewport=SMALL, device_scale_factor=2, is_mobile=True, has_touch=True, locale="zh-CN")
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" and "Failed to load resource" not in msg.text else None)
-    page.shot = lambda name: page.screenshot(path=str(out / f"{name}.png"), full_page=True)
-    yield page
-    context.close()
-    assert not errors, f"errors in the page: {errors}"
 
 
 def sign_in(page, base: str, member_no: str) -> None:

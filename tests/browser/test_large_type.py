@@ -25,10 +25,9 @@ from ..factories import PASSWORD, make_assignment
 from ..security.conftest import foreign, shared  # noqa: F401 (fixtures: the access matrix's objects)
 from ..security.test_matrix import _expected, _object_ids, _requests
 from ..security.test_large_type_pages import PROJECTOR_PAGES
-from .conftest import ARTIFACTS
+from .conftest import ARTIFACTS, SMALL
 
 pytestmark = pytest.mark.browser
-SMALL = {"width": 360, "height": 640}
 
 
 @pytest.fixture

@@ -17,8 +17,8 @@ from learnhub.services import meetings
 
 from ..factories import PASSWORD
 from ..meetings.helpers import askable, make_meeting
-from .conftest import ARTIFACTS
-from .test_small_phone import SMALL, log_in, small  # noqa: F401 (a fixture)
+from .conftest import ARTIFACTS, SMALL
+from .test_small_phone import log_in
 
 pytestmark = pytest.mark.browser
 PROJECTOR = {"width": 1920, "height": 1080}

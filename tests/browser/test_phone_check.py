@@ -9,8 +9,8 @@ import shutil
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import ARTIFACTS
-from .test_small_phone import SMALL, log_in
+from .conftest import ARTIFACTS, SMALL
+from .test_small_phone import log_in
 
 pytestmark = pytest.mark.browser
 WECHAT_UA = ("Mozilla/5.0 (Linux; Android 12; V2055A) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 "

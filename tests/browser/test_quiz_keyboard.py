@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from learnhub.extensions import db
 from learnhub.models import Attempt, Response
 
-from .test_every_page import SMALL
+from .conftest import SMALL
 from .test_phone_flows import open_quiz
 
 pytestmark = pytest.mark.browser

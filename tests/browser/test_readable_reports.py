@@ -12,7 +12,7 @@ from learnhub.models import KnowledgePoint, PointLevel
 from learnhub.services import mastery
 
 from ..reports.test_weak import RIGHT, take
-from .test_every_page import SMALL
+from .conftest import SMALL
 from .test_phone_flows import log_in
 
 pytestmark = pytest.mark.browser

@@ -12,7 +12,7 @@ from learnhub.models import Assignment, User
 from learnhub.services import mastery, quizzes
 
 from ..reports.test_weak import RIGHT, take
-from .test_small_phone import fits, in_view, log_in, small  # noqa: F401  (fixture)
+from .test_small_phone import fits, in_view, log_in
 
 pytestmark = pytest.mark.browser
 

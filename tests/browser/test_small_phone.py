@@ -5,7 +5,6 @@ go under test-results/browser/<test>/."""
 
 from __future__ import annotations
 
-import shutil
 from datetime import timedelta
 
 import pytest
@@ -18,30 +17,8 @@ from learnhub.services import quizzes
 
 from ..factories import PASSWORD, practise
 from ..practice.test_practice import wrong
-from .conftest import ARTIFACTS
 
 pytestmark = pytest.mark.browser
-SMALL = {"width": 360, "height": 640}
-
-
-@pytest.fixture
-def small(browser, request):
-    """A 360×640 touch phone, zh-CN; page.shot(name) saves a screenshot; no script errors allowed."""
-    out = ARTIFACTS / request.node.name
-    shutil.rmtree(out, ignore_errors=True)
-    out.mkdir(parents=True, exist_ok=True)
-    context = browser.new_context(viewport=SMALL, device_scale_factor=2, is_mobile=True, has_touch=True, locale="zh-CN")
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" and "Failed to load resource" not in msg.text else None)
-    # full=False: what the phone's screen shows now (where a page scrolled to); a sticky bar drawn over
-    # the middle of a full-page picture is only where the screen was.
-    page.shot = lambda name, full=True: page.screenshot(path=str(out / f"{name}.png"), full_page=full)
-    yield page
-    context.close()
-    assert not errors, f"errors in the page: {errors}"
 
 
 def log_in(page, base: str, typed: str, password: str = PASSWORD) -> None:
