@@ -99,3 +99,19 @@ def test_upgrading_a_database_with_data_keeps_it_and_makes_every_question_built_
         downgrade(revision="0004")
         with db.engine.connect() as conn:
             assert conn.exec_driver_sql("SELECT count(*) FROM response").scalar() == 1
+
+
+def test_the_point_named_with_a_paraphrase_takes_the_constitutions_word_and_keeps_its_questions(bare_app):
+    """i15k: 谋取 -> 谋求 (Article 2), the same row, so questions, tallies and notes stay attached."""
+    with bare_app.app_context():
+        upgrade(revision="i16m")
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql(
+                "INSERT INTO knowledge_point (id, level, name, position) VALUES (7, 'point', '党员不得谋取私利和特权', 0)"
+            )
+        upgrade()
+        with db.engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT id, name FROM knowledge_point").all() == [(7, "党员不得谋求私利和特权")]
+        downgrade(revision="i16m")
+        with db.engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT name FROM knowledge_point WHERE id = 7").scalar() == "党员不得谋取私利和特权"
