@@ -103,3 +103,39 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+# One Chromium for the whole run, whichever folder's tests use it first (tests/browser, tests/deploy):
+# Playwright's sync API allows one instance per thread, so a second session fixture imported elsewhere
+# would fail. Without Chromium, browser tests skip with the reason; with LEARNHUB_REQUIRE_BROWSER=1
+# (.ci/run) they fail instead.
+CHROMIUM = os.environ.get("LEARNHUB_CHROMIUM", "/usr/bin/chromium")
+
+
+def _browser_missing() -> str | None:
+    if not Path(CHROMIUM).exists():
+        return f"Chromium not found at {CHROMIUM} (apt-get install chromium fonts-wqy-microhei)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright package is not installed (make install-dev)"
+    return None
+
+
+@pytest.fixture(scope="session")
+def browser():
+    reason = _browser_missing()
+    if reason:
+        if os.environ.get("LEARNHUB_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"browser tests are required here but cannot run: {reason}")
+        pytest.skip(f"browser tests skipped: {reason}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
+        )
+        yield browser
+        browser.close()

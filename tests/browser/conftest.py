@@ -6,7 +6,6 @@ missing browser fails instead, so CI never silently skips them.
 
 from __future__ import annotations
 
-import os
 import shutil
 import threading
 from pathlib import Path
@@ -19,39 +18,9 @@ from learnhub.services import materials
 
 from ..conftest import DATA
 
-CHROMIUM = os.environ.get("LEARNHUB_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-results" / "browser"
 PHONE = {"width": 390, "height": 844}
 SMALL = {"width": 360, "height": 640}  # the narrowest common Android screen
-
-
-def _browser_missing() -> str | None:
-    if not Path(CHROMIUM).exists():
-        return f"Chromium not found at {CHROMIUM} (apt-get install chromium fonts-wqy-microhei)"
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "the playwright package is not installed (make install-dev)"
-    return None
-
-
-@pytest.fixture(scope="session")
-def browser():
-    reason = _browser_missing()
-    if reason:
-        if os.environ.get("LEARNHUB_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"browser tests are required here but cannot run: {reason}")
-        pytest.skip(f"browser tests skipped: {reason}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
-        )
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -26,7 +26,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from ..browser.conftest import browser  # noqa: F401  (the fixture, shared with the browser tests)
 from ..browser.test_server_crash import ServerProcess
 
 ROOT = Path(__file__).resolve().parents[2]
