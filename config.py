@@ -44,7 +44,7 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
-    # How long 保持登录 keeps a device signed in, and the longest any login lasts (services/sessions.py).
+    # How long 保持登录 keeps a device signed in, and the longest any login lasts (services/auth/sessions.py).
     REMEMBER_COOKIE_DURATION = timedelta(days=int(os.environ.get("REMEMBER_DAYS", "14")))
     PERMANENT_SESSION_LIFETIME = timedelta(hours=int(os.environ.get("SESSION_HOURS", "12")))
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_MB", "5")) * 1024 * 1024
@@ -62,7 +62,7 @@ class Config:
     ARGON2_TIME_COST = int(os.environ.get("ARGON2_TIME_COST", "2"))
     ARGON2_MEMORY_COST = int(os.environ.get("ARGON2_MEMORY_COST", "19456"))
     ARGON2_PARALLELISM = int(os.environ.get("ARGON2_PARALLELISM", "1"))
-    # Failed logins (services/login.py): per login name and address, in growing windows (progressive
+    # Failed logins (services/auth/login.py): per login name and address, in growing windows (progressive
     # delay); per address, over all names; per login name, over all addresses (a ceiling).
     LOGIN_FAILURE_LIMITS = os.environ.get("LOGIN_FAILURE_LIMITS", "5 per 15 minutes; 10 per hour; 20 per day")
     LOGIN_ADDRESS_FAILURE_LIMITS = os.environ.get("LOGIN_ADDRESS_FAILURE_LIMITS", "50 per 15 minutes")

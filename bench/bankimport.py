@@ -76,8 +76,8 @@ def _setup(url: str):
 
         from learnhub.extensions import db, enable_wal
         from learnhub.models import OrgKind, Role, User
-        from learnhub.services import question_bank
-        from learnhub.services.accounts import HashSettings, hash_password
+        from learnhub.services.bank import question_bank
+        from learnhub.services.auth.accounts import HashSettings, hash_password
         from learnhub.services.orgs import create_org, grant
 
         flask_migrate.upgrade()
@@ -111,7 +111,7 @@ def _child_peak_mb(data: bytes) -> float:
     import subprocess
     import sys
 
-    from learnhub.services import tables
+    from learnhub.services.sheets import tables
 
     args = [sys.executable, "-I", str(tables._CHILD), ".xlsx", str(tables.MAX_ROWS + tables.HEADER_ROWS),
             str(tables.MAX_COLUMNS), str(tables.MAX_CELLS), str(tables.CHILD_MEMORY_MB), str(tables.CHILD_CPU_SECONDS)]

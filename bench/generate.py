@@ -321,8 +321,8 @@ def load_questions() -> dict:
 
     from learnhub.extensions import db
     from learnhub.models import Question
-    from learnhub.services import question_bank
-    from learnhub.services.grading import is_correct
+    from learnhub.services.bank import question_bank
+    from learnhub.services.exam.grading import is_correct
 
     question_bank.import_dir(ROOT / "questions")
     by_kind: dict[str, list[QInfo]] = {k: [] for k in KIND_SHARE}
@@ -431,7 +431,7 @@ class Attempts:
 
     def take(self, h: int, member: int, number: int, answered: int | None = None, boost: float = 0.0) -> None:
         """One attempt at historical assignment `h`; finished unless `answered` (responses so far) is given."""
-        from learnhub.services.quizzes import build_paper
+        from learnhub.services.exam.quizzes import build_paper
 
         rng, ts, add = self.rng, self.loader.ts, self.loader.add
         assignment_id, opens, closes, limit = self.windows[h]
@@ -553,7 +553,7 @@ def _require_empty(engine) -> None:
 def fill_tallies() -> None:
     """The rows bypassed the app, so count the first-try tallies it keeps at each submit from scratch."""
     from learnhub.extensions import db
-    from learnhub.services import tallies
+    from learnhub.services.reports import tallies
 
     tallies.rebuild()
     db.session.commit()
@@ -581,7 +581,7 @@ def generate(url: str, params: Params) -> dict:
     import flask_migrate
 
     from learnhub.extensions import db
-    from learnhub.services.accounts import HashSettings, hash_password
+    from learnhub.services.auth.accounts import HashSettings, hash_password
 
     url = normalise_url(url)
     fresh_database(url)

@@ -69,7 +69,9 @@ def _papers(n: int) -> tuple[int, tuple[int, int, object]]:
         Assignment, AssignmentKind, AssignmentQuestion, Attempt, AttemptState, MemberResult, OrgKind, Question,
         QuestionKind, Response, User, utcnow,
     )
-    from learnhub.services import question_bank, quizzes, tallies
+    from learnhub.services.bank import question_bank
+    from learnhub.services.exam import quizzes
+    from learnhub.services.reports import tallies
     from learnhub.services.orgs import create_org
 
     question_bank.import_dir(ROOT / "questions")
@@ -117,7 +119,7 @@ def _correct(app, question_id: int, saver: tuple[int, int, object]) -> dict:
     from learnhub import extensions
     from learnhub.extensions import db
     from learnhub.models import Question, User
-    from learnhub.services import key_corrections, quizzes
+    from learnhub.services.exam import key_corrections, quizzes
 
     holds: list[float] = []
     since: dict[int, float] = {}

@@ -8,7 +8,7 @@ as `flask orgs import` does, then imported again (the idempotent re-import), the
 `--members` members spread over the branches as `flask members import` does (one shared first-password
 hash). Each import runs in a process of its own, and its peak is that process's high-water mark
 (VmHWM: the interpreter and the app included). The spreadsheet itself is parsed by calamine in a child
-process (services/tables.py); its peak is measured apart, by running the same child from a small
+process (services/sheets/tables.py); its peak is measured apart, by running the same child from a small
 wrapper (a child's ru_maxrss would otherwise include the RSS of the process it was forked from).
 Goal (issue 13): each import under 10 s and 300 MB.
 """
@@ -102,7 +102,7 @@ def reader_peak_mb(path: str, max_rows: int, budget: int) -> float:
     import subprocess
     import sys
 
-    from learnhub.services import tables
+    from learnhub.services.sheets import tables
 
     args = [sys.executable, "-I", str(tables._CHILD), ".xlsx", str(max_rows + tables.HEADER_ROWS),
             str(tables.MAX_COLUMNS), str(tables.MAX_CELLS * budget), str(tables.CHILD_MEMORY_MB * budget),
@@ -117,8 +117,8 @@ def _run(kind: str, url: str, path: str, queue) -> None:
 
     from learnhub.extensions import db
     from learnhub.models import Organisation
-    from learnhub.services import members
-    from learnhub.services.accounts import HashSettings
+    from learnhub.services.orgs import members
+    from learnhub.services.auth.accounts import HashSettings
     from learnhub.services.orgs import Scope
     from learnhub.services.orgs import importing as org_import
     from learnhub.services.orgs import storing as org_storing
@@ -173,7 +173,8 @@ def _migrate(url: str) -> None:
 
 
 def backend(url: str, org_file: str, roster_file: str) -> dict:
-    from learnhub.services import members, tables
+    from learnhub.services.orgs import members
+    from learnhub.services.sheets import tables
 
     _migrate(url)
     out = {"orgs": measure("orgs", url, org_file), "orgs again": measure("orgs", url, org_file),

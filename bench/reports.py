@@ -162,7 +162,7 @@ def _fresh(user_id: int, assignment_id: int):
 
 def service_report(app, ctx: Context):
     """The call to time: `reports.assignment_report` for the organiser (setup, call)."""
-    from learnhub.services import reports
+    from learnhub.services.reports import completion as reports
 
     def setup():
         return _fresh(ctx.organiser_id, ctx.assignment_id)
@@ -174,7 +174,7 @@ def service_branch(app, ctx: Context):
     """The call to time: `reports.member_rows` for the biggest branch, as its secretary (setup, call)."""
     from learnhub.extensions import db
     from learnhub.models import Organisation
-    from learnhub.services import reports
+    from learnhub.services.reports import completion as reports
 
     def setup():
         scope, assignment = _fresh(ctx.secretary_id, ctx.assignment_id)

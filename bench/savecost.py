@@ -129,7 +129,7 @@ def main(argv: list[str]) -> None:
     """
     import argparse
 
-    from learnhub.services.quizzes import saving
+    from learnhub.services.exam.quizzes import saving
 
     parser = argparse.ArgumentParser(prog="python -m bench.savecost")
     parser.add_argument("--database-url", required=True)

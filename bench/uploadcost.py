@@ -44,10 +44,10 @@ def workbook(rows_xml: str, strings: list[str] | None = None, dimension: str = "
 
 def cases() -> dict[str, tuple[str, bytes]]:
     """Name -> (upload file name, content)."""
-    from learnhub.services import package_check
-    from learnhub.services.bank_files import BankQuestion
-    from learnhub.services.bank_formats import export_excel
-    from learnhub.services.bank_formats.common import MAX_QUESTIONS
+    from learnhub.services.sheets import package_check
+    from learnhub.services.bank.files import BankQuestion
+    from learnhub.services.bank.formats import export_excel
+    from learnhub.services.bank.formats.common import MAX_QUESTIONS
 
     n = package_check.MAX_CELLS
     inline = "".join(f'<row r="{r + 1}">' + '<c t="inlineStr"><is><t>x</t></is></c>' * 15 + "</row>" for r in range(n // 15))
@@ -80,8 +80,9 @@ def cases() -> dict[str, tuple[str, bytes]]:
 
 def read(name: str, data: bytes) -> str:
     """Read an upload as the imports do; say what came of it."""
-    from learnhub.services import bank_formats, uploads
-    from learnhub.services.bank_files import BankPoint
+    from learnhub.services.bank import formats as bank_formats
+    from learnhub.services.sheets import uploads
+    from learnhub.services.bank.files import BankPoint
 
     if name.endswith(".csv"):
         try:

@@ -15,23 +15,14 @@ from sqlalchemy import select
 from .cli_orgs import members_cli, orgs_cli, users_cli
 from .extensions import db, enable_wal
 from .models import Assignment, ExportLog, Organisation, utcnow
-from .services import (
-    ServiceError,
-    bank_formats,
-    bank_import,
-    demo,
-    exports,
-    items,
-    mastery,
-    materials,
-    previews,
-    question_bank,
-    quizzes,
-    reports,
-    tallies,
-)
-from .services.accounts import HashSettings
-from .services.bank_files import bank_stats, load_bank
+from .services import ServiceError, demo
+from .services.bank import formats as bank_formats, importing as bank_import, question_bank
+from .services.reports import exports, items, mastery, completion as reports, tallies
+from .services.study import materials
+from .services.sheets import previews
+from .services.exam import quizzes
+from .services.auth.accounts import HashSettings
+from .services.bank.files import bank_stats, load_bank
 from .services.orgs import Scope
 
 questions_cli = AppGroup("questions", help="Check, count and load the question bank.")

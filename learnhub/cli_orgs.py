@@ -11,9 +11,11 @@ from sqlalchemy import func, select
 
 from .extensions import db
 from .models import MemberCategory, Organisation, OrgKind, Role, User
-from .services import ServiceError, accounts, members
-from .services.accounts import HashSettings, MemberData
-from .services.import_errors import ImportRejected
+from .services import ServiceError
+from .services.auth import accounts
+from .services.orgs import members
+from .services.auth.accounts import HashSettings, MemberData
+from .services.sheets.import_errors import ImportRejected
 from .services.orgs import Scope, create_org, grant
 from .services.orgs import importing as org_import
 from .services.orgs import storing as org_storing

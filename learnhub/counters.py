@@ -7,7 +7,7 @@ through a storage the limits library (under Flask-Limiter) uses like any other. 
 default, means the database too, with a warning in the log.
 
 The app keeps its own handle on the same storage for the failed-login counts
-(`app.extensions["learnhub.counters"]`, services/login.py): they apply whether or not Flask-Limiter's
+(`app.extensions["learnhub.counters"]`, services/auth/login.py): they apply whether or not Flask-Limiter's
 request limits are switched on.
 """
 
@@ -56,7 +56,7 @@ class DatabaseStorage(Storage):
 
     Each call runs on a connection of its own, in autocommit on PostgreSQL. On SQLite it writes under the
     app's writer lock, which a thread holds while its ORM session writes: so callers count before their
-    own transaction writes (services/login.py does), never in the middle of it.
+    own transaction writes (services/auth/login.py does), never in the middle of it.
     """
 
     STORAGE_SCHEME: ClassVar[list[str]] = ["learnhub+db"]

@@ -1,6 +1,6 @@
 """Who is logged in, what every response carries, and the first-password gate.
 
-A login is a device row on the server (services/sessions.py): the session cookie carries the user id,
+A login is a device row on the server (services/auth/sessions.py): the session cookie carries the user id,
 the session version and the device's random key; the remember-me cookie (REMEMBER_COOKIE, our own, not
 Flask-Login's) a random token that signs the device back in once the session cookie is gone, and is
 replaced each time it does. Logging out deletes the row: both cookies, replayed, then get the login page.
@@ -20,8 +20,8 @@ from itsdangerous import URLSafeTimedSerializer
 from .auth.decorators import current_scope
 from .extensions import login_manager
 from .models import User
-from .services import login as logins
-from .services import sessions
+from .services.auth import login as logins
+from .services.auth import sessions
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -70,7 +70,7 @@ def session_token() -> SessionToken | None:
 
 
 def device_key() -> str | None:
-    """This device's session key (what services/sessions.py knows it by), if it is signed in."""
+    """This device's session key (what services/auth/sessions.py knows it by), if it is signed in."""
     return session.get(DEVICE_KEY)
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from learnhub.services.bank_files import normalise_text
+from learnhub.services.bank.files import normalise_text
 
 SOURCES = Path(__file__).parent.parent / "questions" / "sources"
 TEXT_2017 = SOURCES / "constitution-2017.txt"

@@ -20,8 +20,8 @@ from learnhub.models import (
     User,
     utcnow,
 )
-from learnhub.services import practice
-from learnhub.services.accounts import HashSettings, hash_password
+from learnhub.services.study import practice
+from learnhub.services.auth.accounts import HashSettings, hash_password
 from learnhub.services.orgs import create_org, grant
 
 PASSWORD = "pass1234"

@@ -9,7 +9,8 @@ from sqlalchemy import select
 from learnhub.extensions import db
 from learnhub.models import Assignment, Grant, Organisation, User
 from learnhub.models import Question
-from learnhub.services import key_corrections, question_reports, quizzes
+from learnhub.services.exam import key_corrections, quizzes
+from learnhub.services.bank import question_reports
 
 from .factories import make_question
 

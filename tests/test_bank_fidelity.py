@@ -12,7 +12,7 @@ import itertools
 import re
 from pathlib import Path
 
-from learnhub.services.bank_files import BLANK, load_bank, normalise_text
+from learnhub.services.bank.files import BLANK, load_bank, normalise_text
 from tests.constitution_2022 import AMENDMENT_QA, TEXT_2017, check_changes, in_2022_text
 
 BANK = Path(__file__).parent.parent / "questions"

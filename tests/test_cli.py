@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from learnhub.extensions import db
 from learnhub.models import Assignment, Attempt, Organisation, Question, Response, User
-from learnhub.services import question_bank
+from learnhub.services.bank import question_bank
 
 from .conftest import DATA
 
@@ -88,7 +88,7 @@ def test_seed_demo_is_idempotent_and_prints_logins(app, runner):
 
 def test_demo_reports_show_a_strong_and_a_weak_branch(app, runner):
     from learnhub.services.orgs import scope_for
-    from learnhub.services.reports import assignment_report
+    from learnhub.services.reports.completion import assignment_report
 
     with app.app_context():
         question_bank.import_dir(DATA / "bank")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from learnhub.services.bank_files import bank_stats, load_bank
-from learnhub.services.constitution import PARTS
+from learnhub.services.bank.files import bank_stats, load_bank
+from learnhub.services.bank.constitution import PARTS
 
 BANK = Path(__file__).parent.parent / "questions"
 
@@ -25,7 +25,7 @@ def test_shipped_bank_is_valid_and_complete():
 
 
 def test_every_note_hangs_on_known_points():
-    from learnhub.services.materials import read_note
+    from learnhub.services.study.materials import read_note
 
     points = {p.name for p in load_bank(BANK).points}
     notes = sorted((BANK.parent / "learnhub" / "content" / "notes").glob("*.md"))

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from learnhub.extensions import db
 from learnhub.models import OrgKind, Question, Role
-from learnhub.services import question_bank
+from learnhub.services.bank import question_bank
 
 from .conftest import DATA
 from .factories import PASSWORD, make_assignment, make_org, make_user

@@ -3,7 +3,7 @@ from flask_login import current_user
 
 from ..auth.decorators import current_scope
 from ..extensions import login_manager
-from ..services.bank_access import owner_label
+from ..services.bank.access import owner_label
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 bp.add_app_template_global(owner_label, "owner_label")

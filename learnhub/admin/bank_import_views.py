@@ -19,10 +19,11 @@ from wtforms import SelectChoice
 from ..auth.decorators import current_scope, unsealed
 from ..extensions import db
 from ..models import Organisation
-from ..services import bank_access, previews, question_bank
-from ..services import bank_import as importing
-from ..services.bank_files import LETTERS
-from ..services.bank_import.template import question_template
+from ..services.bank import access as bank_access, question_bank
+from ..services.sheets import previews
+from ..services.bank import importing
+from ..services.bank.files import LETTERS
+from ..services.bank.importing.template import question_template
 from . import bp
 from .forms import BankImportForm
 

@@ -1,7 +1,7 @@
 """The organisers' question-bank pages: browse, edit (a new revision), retire, import with a preview.
 
 Each organiser sees the built-in bank, their own organisations' banks and those above them; they change
-only their own (services/bank_access.py). A question of another committee does not exist for them (404);
+only their own (services/bank/access.py). A question of another committee does not exist for them (404);
 a built-in one they may read but only admins change (403).
 """
 
@@ -13,8 +13,9 @@ from wtforms import SelectChoice
 from ..auth.decorators import current_scope, editable_question_or_403, question_or_404, unsealed
 from ..extensions import db
 from ..models import KnowledgePoint, PointLevel, Question, QuestionKind
-from ..services import bank_access, key_corrections, question_bank
-from ..services.bank_files import format_answer
+from ..services.bank import access as bank_access, question_bank
+from ..services.exam import key_corrections
+from ..services.bank.files import format_answer
 from . import bp
 from .forms import QuestionForm
 

@@ -11,8 +11,11 @@ from ..auth.decorators import current_scope, scoped_org_or_404
 from ..extensions import db
 from ..inputs import db_int
 from ..models import Organisation, OrgKind
-from ..services import ServiceError, accounts, import_templates, members, previews
-from ..services.accounts import HashSettings
+from ..services import ServiceError
+from ..services.auth import accounts
+from ..services.orgs import import_templates, members
+from ..services.sheets import previews
+from ..services.auth.accounts import HashSettings
 from ..services.orgs import usable_orgs
 from . import bp
 from .forms import ImportConfirmForm, ImportForm

@@ -17,8 +17,10 @@ from wtforms import SelectChoice
 from ..auth.decorators import current_scope, scoped_org_or_404
 from ..extensions import db
 from ..models import Grant, OrgKind, Role
-from ..services import ServiceError, import_templates, previews
-from ..services.import_errors import ImportRejected
+from ..services import ServiceError
+from ..services.orgs import import_templates
+from ..services.sheets import previews
+from ..services.sheets.import_errors import ImportRejected
 from ..services.orgs import edit, importing, storing, tree
 from . import bp
 from .forms import GrantForm, OrgActiveForm, OrgEditForm, OrgImportForm, OrgMoveForm

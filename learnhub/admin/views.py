@@ -20,9 +20,13 @@ from ..models import (
     ShowAnswers,
     User,
 )
-from ..services import ServiceError, accounts, assignments, bank_access, materials, question_reports
-from ..services.accounts import HashSettings, MemberData
-from ..services.assignments import AssignmentData, DrawRule
+from ..services import ServiceError
+from ..services.auth import accounts
+from ..services.exam import assignments
+from ..services.bank import access as bank_access, question_reports
+from ..services.study import materials
+from ..services.auth.accounts import HashSettings, MemberData
+from ..services.exam.assignments import AssignmentData, DrawRule
 from ..services.orgs import orgs_in_scope, usable_orgs, within
 from . import bp
 from .forms import AssignmentForm, MemberForm, NewMemberForm, ResolveReportForm

@@ -10,7 +10,8 @@ from flask_login import current_user, login_required
 from ..errors import Refusal
 from ..extensions import db
 from ..models import Assignment, Organisation, Question
-from ..services import bank_access, secrecy
+from ..services.bank import access as bank_access
+from ..services.exam import secrecy
 from ..services.orgs import Scope, scope_for
 
 

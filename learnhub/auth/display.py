@@ -15,7 +15,7 @@ from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
 from ..inputs import local_path
-from ..services import accounts
+from ..services.auth import accounts
 from . import bp
 from .forms import LargeTypeForm
 

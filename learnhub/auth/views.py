@@ -4,9 +4,10 @@ from flask_login import current_user, login_required, login_user
 from ..extensions import limiter
 from ..inputs import local_path
 from ..security import REMEMBER_COOKIE, device_key, sign_in_device, sign_out_device
-from ..services import ServiceError, accounts, passwords, sessions
-from ..services import login as logins
-from ..services.accounts import HashSettings
+from ..services import ServiceError
+from ..services.auth import accounts, passwords, sessions
+from ..services.auth import login as logins
+from ..services.auth.accounts import HashSettings
 from . import bp
 from .display import device_choice
 from .forms import ChangePasswordForm, LoginForm

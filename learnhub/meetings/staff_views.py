@@ -11,7 +11,8 @@ from ..auth.decorators import current_scope, scoped_org_or_404, sealed_keys, sta
 from ..extensions import db
 from ..models import Assignment, Meeting, MeetingKind, utcnow
 from ..reports.views import _xlsx
-from ..services import exports, meetings
+from ..services.reports import exports
+from ..services import meetings
 from ..services.meetings import records, setup, wall
 from . import bp, tagged
 from .forms import GuestForm, MeetingForm, SelectChoice

@@ -32,7 +32,7 @@ class KeyCorrection(db.Model):
     per organisation the exam was given to).
 
     The key changes first; the papers are then regraded in batches, each committed with the counts so
-    far and `progress` (services/key_regrade.py). `finished_at` is empty until the last batch: a regrade
+    far and `progress` (services/exam/key_regrade.py). `finished_at` is empty until the last batch: a regrade
     cut short (a crash, a restart) is finished from `progress` by resuming it.
     """
 

@@ -16,7 +16,7 @@ class DeviceSession(db.Model):
     """One login on one device. The session cookie carries a random key and, with 保持登录, the remember-me
     cookie a random token; only their SHA-256 digests are kept here. Deleting the row ends both."""
 
-    # Unique on the key with the user after it: an answer save's check (services/quizzes.py) reads this
+    # Unique on the key with the user after it: an answer save's check (services/exam/quizzes.py) reads this
     # index alone, not the table (each page a save touches costs it, as SQLite rereads pages after writes).
     __table_args__ = (UniqueConstraint("key_hash", "user_id"),)
 

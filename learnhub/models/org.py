@@ -83,7 +83,7 @@ class Organisation(db.Model):
     )
     position: Mapped[int] = mapped_column(default=0)
     # A disabled organisation (and everything beneath it) keeps its members and their history, but
-    # they no longer count in any figure (services/counting.py) and it is offered nowhere new.
+    # they no longer count in any figure (services/reports/counting.py) and it is offered nowhere new.
     active: Mapped[bool] = mapped_column(default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -178,7 +178,7 @@ class MemberResult(db.Model):
 
 class PointTally(db.Model):
     """First-try answers per (assignment, member's organisation, knowledge point): what the weak-branch
-    report counts, kept up to date as attempts are graded (services/tallies.py) so the report reads a
+    report counts, kept up to date as attempts are graded (services/reports/tallies.py) so the report reads a
     few rows per branch instead of every response. Counts members' first finished self-taken attempts
     (number 1, not 代录), active members only, under the organisation they belong to now."""
 

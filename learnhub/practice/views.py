@@ -9,8 +9,10 @@ from ..auth.decorators import current_scope, sealed_keys
 from ..errors import Refusal
 from ..extensions import db
 from ..models import KnowledgePoint, PointLevel, PracticeAnswer, PracticeMode, Question, utcnow
-from ..services import bank_access, mistakes, practice, secrecy
-from ..services.quizzes import QuizError
+from ..services.bank import access as bank_access
+from ..services.study import mistakes, practice
+from ..services.exam import secrecy
+from ..services.exam.quizzes import QuizError
 from . import bp
 
 

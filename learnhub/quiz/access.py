@@ -3,7 +3,7 @@
 A quiz page may stay open longer than the session cookie lives (SESSION_HOURS, and saves do not slide
 it): a paper left open over lunch would otherwise never save again. So the page carries a token signed
 with the app's secret that names the attempt, the member, their session version and the device's login
-(services/sessions.py). A request that carries it is checked exactly as a session would be (the device
+(services/auth/sessions.py). A request that carries it is checked exactly as a session would be (the device
 still signed in, the version current, the account active) and needs no CSRF token: the token is itself a
 secret only the page holds, and it is good for that one attempt only. A request without it (a page from
 before, a form posted without JavaScript) goes through the session and Flask-WTF's CSRF check as ever.

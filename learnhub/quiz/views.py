@@ -7,8 +7,11 @@ from ..auth.decorators import question_or_404, sealed_keys
 from ..extensions import csrf, db, login_manager
 from ..inputs import DB_INT_MAX, SEQ_MAX, accepts_json, bounded_int, local_path
 from ..models import Assignment, Attempt, ShowAnswers, utcnow
-from ..services import materials, question_reports, quizzes, secrecy, sessions
-from ..services.quizzes import QuizError
+from ..services.study import materials
+from ..services.bank import question_reports
+from ..services.exam import quizzes, secrecy
+from ..services.auth import sessions
+from ..services.exam.quizzes import QuizError
 from . import access, bp
 from .forms import ReportQuestionForm
 

@@ -7,7 +7,9 @@ from flask_wtf import FlaskForm
 from ..auth.decorators import current_scope, editable_question_or_403, staff_required, unsealed
 from ..extensions import db
 from ..models import Assignment, KeyCorrection, Question
-from ..services import FieldError, ServiceError, key_corrections, reports
+from ..services import FieldError, ServiceError
+from ..services.exam import key_corrections
+from ..services.reports import completion as reports
 from . import bp
 
 

@@ -11,7 +11,9 @@ from flask_wtf import FlaskForm
 from ..auth.decorators import current_scope, staff_required
 from ..extensions import db
 from ..models import Assignment, ExemptionReason, User
-from ..services import FieldError, ServiceError, exemptions, quizzes, reports
+from ..services import FieldError, ServiceError
+from ..services.exam import exemptions, quizzes
+from ..services.reports import completion as reports
 from . import bp
 from .forms import ExemptForm, ProxyForm
 from .views import _visible_assignment

@@ -10,7 +10,8 @@ from flask_wtf import FlaskForm
 
 from ..auth.decorators import current_scope, staff_required
 from ..models import Organisation
-from ..services import ServiceError, assignments, rechecks
+from ..services import ServiceError
+from ..services.exam import assignments, rechecks
 from . import bp
 from .forms import RecheckForm
 from .member_views import _refused

@@ -15,10 +15,10 @@ from flask_login import current_user
 from ..auth.decorators import current_scope, not_sitting, scoped_org_or_404, sealed_keys, staff_required
 from ..extensions import db
 from ..models import Assignment, Attempt, Organisation, utcnow
-from ..services import (
-    assignments, bank_access, exports, items, landing, mastery, materials, quizzes, reports, secrecy,
-    trends,
-)
+from ..services.exam import assignments, quizzes, secrecy
+from ..services.bank import access as bank_access
+from ..services.reports import exports, items, landing, mastery, completion as reports, trends
+from ..services.study import materials
 from . import bp
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

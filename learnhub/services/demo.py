@@ -27,9 +27,9 @@ from ..models import (
     utcnow,
 )
 from . import ServiceError
-from .accounts import HashSettings, hash_password
+from .auth.accounts import HashSettings, hash_password
 from .orgs import create_org, grant
-from .quizzes import save_answer, start_attempt, submit_attempt
+from .exam.quizzes import save_answer, start_attempt, submit_attempt
 
 DEMO_CODE = "demo"
 DEMO_PASSWORD = "learnhub2026"

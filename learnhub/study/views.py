@@ -6,7 +6,9 @@ from sqlalchemy import select
 from ..auth.decorators import current_scope
 from ..extensions import db
 from ..models import Material, utcnow
-from ..services import landing, materials, quizzes
+from ..services.reports import landing
+from ..services.study import materials
+from ..services.exam import quizzes
 from . import bp
 
 

@@ -42,7 +42,7 @@ def upgrade():
     sa.PrimaryKeyConstraint('assignment_id', 'org_id', 'point_id', name=op.f('pk_point_tally'))
     )
     # ### end Alembic commands ###
-    # Backfill: the count the report used to make on every view (services/tallies.py, `contributions`).
+    # Backfill: the count the report used to make on every view (services/reports/tallies.py, `contributions`).
     op.execute(BACKFILL)
 
 

@@ -4,7 +4,7 @@ Each login becomes a device_session row holding the digests of its session key a
 so logging out (or out of every device) ends it on the server. rate_counter holds the rate limits'
 fixed-window counters when no Redis is configured, so every server process counts the same. The
 per-account lock (user.failed_logins, user.locked_until), which anyone could aim at a chosen member,
-gives way to counters per (login name, address), per address and per login name (services/login.py).
+gives way to counters per (login name, address), per address and per login name (services/auth/login.py).
 
 Existing sessions and Flask-Login remember-me cookies name no device: everyone logs in once again.
 

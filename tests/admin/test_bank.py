@@ -10,8 +10,9 @@ from sqlalchemy import func, select
 
 from learnhub.extensions import db
 from learnhub.models import Assignment, Question, User
-from learnhub.services import question_bank, quizzes
-from learnhub.services.bank_formats import export_excel
+from learnhub.services.bank import question_bank
+from learnhub.services.exam import quizzes
+from learnhub.services.bank.formats import export_excel
 
 
 def current(app, key: str) -> Question:

@@ -26,9 +26,12 @@ from learnhub.models import (
     User,
 )
 from learnhub.models.types import utcnow
-from learnhub.services import ServiceError, key_corrections, practice, question_bank, quizzes
-from learnhub.services.assignments import AssignmentData, DrawRule, create_assignment
-from learnhub.services.bank_formats import export_excel
+from learnhub.services import ServiceError
+from learnhub.services.exam import key_corrections, quizzes
+from learnhub.services.study import practice
+from learnhub.services.bank import question_bank
+from learnhub.services.exam.assignments import AssignmentData, DrawRule, create_assignment
+from learnhub.services.bank.formats import export_excel
 from learnhub.services.orgs import grant, scope_for
 
 from ..conftest import DATA

@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 
 from learnhub.extensions import db
 from learnhub.models import MemberCategory, Organisation, OrgKind, User
-from learnhub.services import members, tables
+from learnhub.services.orgs import members
+from learnhub.services.sheets import tables
 from learnhub.services.orgs import edit, scope_for
 
 from .sheets import csv_bytes, ods, xlsx

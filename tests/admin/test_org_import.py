@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from learnhub.extensions import db
 from learnhub.models import Grant, Organisation, OrgKind, Role, User
-from learnhub.services.import_errors import ImportRejected
+from learnhub.services.sheets.import_errors import ImportRejected
 from learnhub.services.orgs import Scope, importing, storing
 
 from .sheets import csv_bytes, ods, xlsx

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from learnhub.extensions import db
 from learnhub.models import Assignment, Attempt, Grant, Organisation, OrgKind, Role, User
-from learnhub.services import reports
+from learnhub.services.reports import completion as reports
 from learnhub.services.orgs import edit, scope_for
 
 from ..reports.test_tallies import ALL, assert_consistent, take

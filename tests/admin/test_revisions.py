@@ -21,8 +21,10 @@ from learnhub.models import (
     User,
 )
 from learnhub.models.types import utcnow
-from learnhub.services import mistakes, question_reports, quizzes
-from learnhub.services.assignments import AssignmentData, DrawRule, create_assignment
+from learnhub.services.study import mistakes
+from learnhub.services.bank import question_reports
+from learnhub.services.exam import quizzes
+from learnhub.services.exam.assignments import AssignmentData, DrawRule, create_assignment
 from learnhub.services.orgs import scope_for
 
 from ..factories import practise

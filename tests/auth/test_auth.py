@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from learnhub.extensions import db
 from learnhub.models import User
-from learnhub.services.accounts import HashSettings, hash_password
+from learnhub.services.auth.accounts import HashSettings, hash_password
 
 from ..factories import PASSWORD
 

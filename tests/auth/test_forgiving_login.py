@@ -11,8 +11,8 @@ from sqlalchemy import func, or_, select
 
 from learnhub.extensions import db
 from learnhub.models import Organisation, User
-from learnhub.services import accounts
-from learnhub.services import login as logins
+from learnhub.services.auth import accounts
+from learnhub.services.auth import login as logins
 
 from ..factories import PASSWORD, make_user
 

@@ -13,8 +13,8 @@ from argon2 import PasswordHasher
 from learnhub import counters
 from learnhub.extensions import db
 from learnhub.models import User
-from learnhub.services import login as logins
-from learnhub.services.accounts import HashSettings
+from learnhub.services.auth import login as logins
+from learnhub.services.auth.accounts import HashSettings
 
 from ..factories import PASSWORD
 

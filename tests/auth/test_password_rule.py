@@ -11,9 +11,11 @@ from sqlalchemy import func, select
 
 from learnhub.extensions import db
 from learnhub.models import Organisation, User
-from learnhub.services import ServiceError, members, passwords
+from learnhub.services import ServiceError
+from learnhub.services.orgs import members
+from learnhub.services.auth import passwords
 from learnhub.services.orgs import scope_for
-from learnhub.services.tables import Row
+from learnhub.services.sheets.tables import Row
 
 from ..factories import PASSWORD
 

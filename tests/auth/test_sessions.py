@@ -11,8 +11,9 @@ from sqlalchemy import func, select
 
 from learnhub.extensions import db
 from learnhub.models import DeviceSession, Response, User
-from learnhub.services import accounts, quizzes
-from learnhub.services.accounts import HashSettings
+from learnhub.services.auth import accounts
+from learnhub.services.exam import quizzes
+from learnhub.services.auth.accounts import HashSettings
 
 from ..factories import PASSWORD
 from ..quiz.helpers import attempt_id_from, paper, shown_answer

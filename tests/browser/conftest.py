@@ -14,7 +14,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from learnhub.extensions import db
-from learnhub.services import materials
+from learnhub.services.study import materials
 
 from ..conftest import DATA
 

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from learnhub.extensions import db
 from learnhub.models import Assignment, Organisation, User
-from learnhub.services import quizzes
+from learnhub.services.exam import quizzes
 
 from ..factories import PASSWORD, make_user
 

@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from learnhub.extensions import db
 from learnhub.models import Assignment, Organisation, Question, ShowAnswers, User
-from learnhub.services import quizzes
+from learnhub.services.exam import quizzes
 
 from ..factories import PASSWORD, make_assignment
 from ..security.conftest import foreign, shared  # noqa: F401 (fixtures: the access matrix's objects)

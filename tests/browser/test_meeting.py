@@ -151,7 +151,7 @@ def test_starting_a_meeting_from_the_branch_page_on_a_phone(small, live_server, 
     are ticked; the member's code form takes the code in lower case."""
     with app.app_context():
         from learnhub.models import Assignment, User
-        from learnhub.services import quizzes
+        from learnhub.services.exam import quizzes
 
         assignment = db.session.get(Assignment, world.assignment_a)
         quizzes.submit_attempt(quizzes.start_attempt(assignment, db.session.get(User, world.user["m_a1"])), None, 60)

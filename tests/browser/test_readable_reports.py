@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from learnhub.extensions import db
 from learnhub.models import KnowledgePoint, PointLevel
-from learnhub.services import mastery
+from learnhub.services.reports import mastery
 
 from ..reports.test_weak import RIGHT, take
 from .conftest import SMALL

@@ -9,7 +9,8 @@ from playwright.sync_api import expect
 
 from learnhub.extensions import db
 from learnhub.models import Assignment, User
-from learnhub.services import mastery, quizzes
+from learnhub.services.reports import mastery
+from learnhub.services.exam import quizzes
 
 from ..reports.test_weak import RIGHT, take
 from .test_small_phone import fits, in_view, log_in

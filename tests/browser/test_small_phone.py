@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from learnhub.extensions import db
 from learnhub.models import Assignment, MistakeCard, PracticeMode, Question, User, utcnow
-from learnhub.services import quizzes
+from learnhub.services.exam import quizzes
 
 from ..factories import PASSWORD, practise
 from ..practice.test_practice import wrong

@@ -15,7 +15,8 @@ from sqlalchemy.engine import make_url
 
 from learnhub.extensions import db
 from learnhub.models import Assignment, Response, User
-from learnhub.services import ServiceError, quizzes
+from learnhub.services import ServiceError
+from learnhub.services.exam import quizzes
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "deploy" / "backup.py"

@@ -12,7 +12,8 @@ from sqlalchemy import select
 
 from learnhub.extensions import db
 from learnhub.models import Assignment, Meeting, MeetingAnswer, Organisation, User, utcnow
-from learnhub.services import meetings, quizzes
+from learnhub.services import meetings
+from learnhub.services.exam import quizzes
 from learnhub.services.meetings import codes, wall
 
 from .helpers import askable, make_meeting, right_answer, wrong_answer
@@ -226,7 +227,7 @@ def test_the_end_shows_the_class_rate_per_point_beside_the_branch_rate_before(ap
 
 
 def test_meeting_answers_count_in_the_branch_trend_per_point(app, world):
-    from learnhub.services import trends
+    from learnhub.services.reports import trends
     from learnhub.services.orgs import scope_for
 
     with app.app_context():

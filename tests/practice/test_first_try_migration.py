@@ -37,7 +37,7 @@ def test_upgrade_keeps_the_earliest_first_try_of_each_member_and_key(app, world,
 
 
 def practice_stats(member: User) -> tuple[int, int]:
-    from learnhub.services import practice
+    from learnhub.services.study import practice
 
     stats = practice.stats(member)
     return stats.answered, stats.first_try

@@ -12,7 +12,8 @@ from sqlalchemy import func, select, update
 
 from learnhub.extensions import db
 from learnhub.models import Assignment, MistakeCard, PracticeMode, PracticeServed, Question, User, utcnow
-from learnhub.services import practice, quizzes
+from learnhub.services.study import practice
+from learnhub.services.exam import quizzes
 
 from ..factories import practise
 from .test_practice import TZ, as_form, right, served_id, wrong

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from learnhub.extensions import db
 from learnhub.models import MistakeCard, PracticeAnswer, PracticeMode, PracticeServed, Question, User
-from learnhub.services import practice
+from learnhub.services.study import practice
 
 from ..factories import practise
 from .test_practice import TZ, right, wrong

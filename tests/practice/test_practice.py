@@ -9,8 +9,9 @@ from sqlalchemy import func, select
 
 from learnhub.extensions import db
 from learnhub.models import Assignment, MistakeCard, PracticeAnswer, PracticeMode, PracticeServed, Question, QuestionReport, User, utcnow
-from learnhub.services import practice, quizzes
-from learnhub.services.mistakes import CLEAR_AFTER
+from learnhub.services.study import practice
+from learnhub.services.exam import quizzes
+from learnhub.services.study.mistakes import CLEAR_AFTER
 
 from ..factories import practise
 from ..quiz.helpers import shown_answer

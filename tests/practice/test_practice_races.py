@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from learnhub.extensions import db
 from learnhub.models import MistakeCard, PracticeAnswer, PracticeMode, PracticeServed, Question, User
-from learnhub.services import mistakes, practice
+from learnhub.services.study import mistakes, practice
 
 from .test_practice import as_form, right, wrong
 

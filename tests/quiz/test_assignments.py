@@ -21,8 +21,10 @@ from learnhub.models import (
     User,
     utcnow,
 )
-from learnhub.services import ServiceError, assignments, exemptions, quizzes, reports
-from learnhub.services.assignments import AssignmentData, DrawRule
+from learnhub.services import ServiceError
+from learnhub.services.exam import assignments, exemptions, quizzes
+from learnhub.services.reports import completion as reports
+from learnhub.services.exam.assignments import AssignmentData, DrawRule
 from learnhub.services.orgs import scope_for
 
 from .helpers import attempt_id_from

@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 
 from learnhub.extensions import db
 from learnhub.models import Attempt, PracticeMode, Question, QuestionKind, QuestionReport, User
-from learnhub.services import quizzes
+from learnhub.services.exam import quizzes
 
 from ..factories import practise
 from .helpers import attempt_id_from

@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 
 from learnhub.extensions import db
 from learnhub.models import Assignment, Attempt, AttemptState, MemberResult, Response, User, utcnow
-from learnhub.services import quizzes
-from learnhub.services.quizzes import handin, saving
+from learnhub.services.exam import quizzes
+from learnhub.services.exam.quizzes import handin, saving
 
 from .helpers import attempt_id_from, form_fields, paper, shown_answer
 

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from learnhub.extensions import db
 from learnhub.models import Assignment, Attempt, Exemption, Question, QuestionKind, User
-from learnhub.services import quizzes
+from learnhub.services.exam import quizzes
 
 from ..quiz.helpers import shown_answer
 from ..security.conftest import table_snapshot

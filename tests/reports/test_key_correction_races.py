@@ -19,8 +19,10 @@ from sqlalchemy import event, func, insert, select
 from learnhub import extensions
 from learnhub.extensions import db
 from learnhub.models import Assignment, Attempt, AttemptState, KeyCorrection, MemberResult, Question, Response, User, utcnow
-from learnhub.services import ServiceError, key_corrections, key_regrade, quizzes, tallies
-from learnhub.services.quizzes import handin, papers
+from learnhub.services import ServiceError
+from learnhub.services.exam import key_corrections, key_regrade, quizzes
+from learnhub.services.reports import tallies
+from learnhub.services.exam.quizzes import handin, papers
 
 from ..quiz.helpers import shown_answer
 from .test_tallies import ALL, assert_consistent, take

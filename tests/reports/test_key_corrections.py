@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from learnhub.extensions import db
 from learnhub.models import Assignment, KeyCorrection, MemberResult, MistakeCard, Organisation, PracticeMode, Question, User
-from learnhub.services import key_corrections, quizzes
+from learnhub.services.exam import key_corrections, quizzes
 
 from ..factories import make_assignment, make_question, practise
 from ..quiz.helpers import shown_answer

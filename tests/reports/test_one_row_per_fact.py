@@ -9,7 +9,9 @@ from sqlalchemy import func, select
 
 from learnhub.extensions import db
 from learnhub.models import Assignment, Attempt, AttemptState, Exemption, ExemptionReason, MemberResult, User
-from learnhub.services import ServiceError, exemptions, quizzes, reports
+from learnhub.services import ServiceError
+from learnhub.services.exam import exemptions, quizzes
+from learnhub.services.reports import completion as reports
 from learnhub.services.orgs import scope_for
 
 

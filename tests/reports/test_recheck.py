@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from learnhub.extensions import db
 from learnhub.models import Assignment, KnowledgePoint, User
-from learnhub.services import quizzes, rechecks
+from learnhub.services.exam import quizzes, rechecks
 
 from .test_weak import known  # noqa: F401  (fixture)
 

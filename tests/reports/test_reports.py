@@ -10,7 +10,7 @@ import pytest
 
 from learnhub.extensions import db
 from learnhub.models import Assignment, MemberResult, Question, User, utcnow
-from learnhub.services import quizzes
+from learnhub.services.exam import quizzes
 
 from ..quiz.helpers import shown_answer
 

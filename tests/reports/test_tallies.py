@@ -18,8 +18,10 @@ from sqlalchemy import delete, select, text
 
 from learnhub.extensions import db
 from learnhub.models import Assignment, Attempt, ExemptionReason, KnowledgePoint, Organisation, PointTally, Question, User, utcnow
-from learnhub.services import accounts, exemptions, key_corrections, quizzes, tallies
-from learnhub.services.quizzes import QuizError, handin, papers
+from learnhub.services.auth import accounts
+from learnhub.services.exam import exemptions, key_corrections, quizzes
+from learnhub.services.reports import tallies
+from learnhub.services.exam.quizzes import QuizError, handin, papers
 
 from ..conftest import PG_URL
 from ..quiz.helpers import shown_answer
@@ -179,7 +181,7 @@ def _migration(name: str):
 
 
 def test_the_report_reads_the_tally(app, world, ctx, a):
-    from learnhub.services import mastery
+    from learnhub.services.reports import mastery
     from learnhub.services.orgs import scope_for
 
     take(a, world.user["m_a1"], ALL)

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from learnhub.extensions import db
 from learnhub.models import Attempt, AttemptState, Organisation, PracticeAnswer, PracticeMode, Question, Response, User
-from learnhub.services import trends
+from learnhub.services.reports import trends
 from learnhub.services.orgs import scope_for
 
 from ..factories import practise

@@ -18,7 +18,8 @@ from sqlalchemy import select
 
 from learnhub.extensions import db
 from learnhub.models import Assignment, ExportLog, KeyCorrection, MemberResult, Question, User
-from learnhub.services import items, key_corrections, mastery, quizzes
+from learnhub.services.reports import items, mastery
+from learnhub.services.exam import key_corrections, quizzes
 from learnhub.services.orgs import scope_for
 
 from ..quiz.helpers import shown_answer
@@ -192,7 +193,7 @@ def test_cli_report_weak(app, known, runner, tmp_path):
 
 
 def test_exports_read_in_batches_lose_nobody(app, known, login, monkeypatch):
-    from learnhub.services import reports
+    from learnhub.services.reports import completion as reports
 
     monkeypatch.setattr(reports, "EXPORT_BATCH", 2)
     text = login(known.login["org_a"]).get(f"/reports/assignments/{known.assignment_a}/export.csv").data.decode("utf-8-sig")
@@ -205,7 +206,7 @@ def test_exports_read_in_batches_lose_nobody(app, known, login, monkeypatch):
 
 
 def test_many_branches_go_on_one_sheet(app, known, login, monkeypatch):
-    from learnhub.services import exports
+    from learnhub.services.reports import exports
 
     monkeypatch.setattr(exports, "MAX_BRANCH_SHEETS", 2)
     book = openpyxl.load_workbook(io.BytesIO(login(known.login["org_a"]).get(f"/reports/assignments/{known.assignment_a}/export.xlsx").data))

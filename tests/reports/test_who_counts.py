@@ -1,4 +1,4 @@
-"""One definition of who counts (services/counting.py): a disabled member and an exempt member leave
+"""One definition of who counts (services/reports/counting.py): a disabled member and an exempt member leave
 every figure alike — completion, mastery, item analysis and trends — and come back alike."""
 
 from __future__ import annotations
@@ -10,7 +10,9 @@ from sqlalchemy import update
 
 from learnhub.extensions import db
 from learnhub.models import Assignment, ExemptionReason, Organisation, User, utcnow
-from learnhub.services import accounts, exemptions, items, mastery, reports, trends
+from learnhub.services.auth import accounts
+from learnhub.services.exam import exemptions
+from learnhub.services.reports import items, mastery, completion as reports, trends
 from learnhub.services.orgs import edit as org_edit
 from learnhub.services.orgs import scope_for
 

@@ -35,7 +35,10 @@ from learnhub.models import (
     Role,
     User,
 )
-from learnhub.services import key_corrections, materials, practice, question_reports, quizzes, sessions
+from learnhub.services.exam import key_corrections, quizzes
+from learnhub.services.study import materials, practice
+from learnhub.services.bank import question_reports
+from learnhub.services.auth import sessions
 
 from ..conftest import DATA
 from ..factories import PASSWORD, make_assignment, make_question, practise

@@ -11,7 +11,10 @@ from sqlalchemy import select
 
 from learnhub.extensions import db
 from learnhub.models import Assignment, Grant, PracticeMode, Question, User
-from learnhub.services import key_corrections, practice, question_reports, quizzes, sessions
+from learnhub.services.exam import key_corrections, quizzes
+from learnhub.services.study import practice
+from learnhub.services.bank import question_reports
+from learnhub.services.auth import sessions
 
 from ..conftest import DATA
 from ..meetings.helpers import make_meeting

@@ -35,7 +35,11 @@ from learnhub.models import (
     User,
     utcnow,
 )
-from learnhub.services import key_corrections, meetings, practice, question_reports, quizzes, secrecy, sessions
+from learnhub.services.exam import key_corrections, quizzes, secrecy
+from learnhub.services import meetings
+from learnhub.services.study import practice
+from learnhub.services.bank import question_reports
+from learnhub.services.auth import sessions
 
 from ..factories import make_assignment, practise
 from ..meetings.helpers import make_meeting, right_answer

@@ -29,7 +29,7 @@ from learnhub.extensions import db
 from learnhub.models import Assignment, Grant, PracticeMode, Question, User
 from learnhub.quiz import forms as quiz_forms
 from learnhub.reports import forms as report_forms
-from learnhub.services import quizzes
+from learnhub.services.exam import quizzes
 
 from ..factories import practise
 

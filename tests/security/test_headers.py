@@ -15,7 +15,7 @@ from sqlalchemy import update
 
 from learnhub.extensions import db
 from learnhub.models import User
-from learnhub.services import accounts
+from learnhub.services.auth import accounts
 
 from .conftest import ANONYMOUS, login_with_token
 
@@ -239,7 +239,7 @@ def test_a_password_change_ends_sessions_opened_through_the_csrf_protected_form(
     first = login_with_token(csrf_app.test_client(), world.login["m_a1"])
     second = login_with_token(csrf_app.test_client(), world.login["m_a1"])
     with csrf_app.app_context():
-        from learnhub.services.accounts import HashSettings
+        from learnhub.services.auth.accounts import HashSettings
 
         accounts.change_password(HashSettings.from_config(csrf_app.config), db.session.get(User, world.user["m_a1"]),
                                  "pass1234", "newpass5678")

@@ -23,10 +23,11 @@ from sqlalchemy import func, select
 
 from learnhub.extensions import db
 from learnhub.models import Question, User
-from learnhub.services import bank_formats, package_check, question_bank, tables, uploads
-from learnhub.services.bank_files import BankQuestion
-from learnhub.services.bank_formats import export_excel
-from learnhub.services.bank_formats.common import MAX_LINES, MAX_QUESTIONS
+from learnhub.services.bank import formats as bank_formats, question_bank
+from learnhub.services.sheets import package_check, tables, uploads
+from learnhub.services.bank.files import BankQuestion
+from learnhub.services.bank.formats import export_excel
+from learnhub.services.bank.formats.common import MAX_LINES, MAX_QUESTIONS
 
 from .conftest import count_rows
 from .test_uploads import CJK, HEADER, NS, _messages, _post_bank, _post_members, minimal_xlsx, sheet

@@ -22,8 +22,10 @@ from werkzeug.test import encode_multipart
 
 from learnhub.extensions import db
 from learnhub.models import Question, User
-from learnhub.services import ServiceError, members, uploads
-from learnhub.services.accounts import HashSettings
+from learnhub.services import ServiceError
+from learnhub.services.orgs import members
+from learnhub.services.sheets import uploads
+from learnhub.services.auth.accounts import HashSettings
 from learnhub.services.orgs import scope_for
 
 from .conftest import count_rows

@@ -15,7 +15,9 @@ from sqlalchemy import select
 
 from learnhub.extensions import db
 from learnhub.models import Assignment, ExemptionReason, Material, Organisation, PracticeMode, Question, User
-from learnhub.services import exemptions, practice, question_reports
+from learnhub.services.exam import exemptions
+from learnhub.services.study import practice
+from learnhub.services.bank import question_reports
 
 SCRIPT = "<script>alert(1)</script>"
 ATTR = '"><img src=x onerror=alert(1)>'

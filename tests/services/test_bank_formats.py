@@ -14,10 +14,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from learnhub.services import bank_formats, package_check
-from learnhub.services.bank_files import Bank, BankPoint, BankQuestion, load_bank, normalise_text
-from learnhub.services.bank_formats import (
-    export_aiken, export_excel, export_gift, parse_aiken, parse_excel, parse_file, parse_gift,
+from learnhub.services.bank import formats as bank_formats
+from learnhub.services.sheets import package_check
+from learnhub.services.bank.files import Bank, BankPoint, BankQuestion, load_bank, normalise_text
+from learnhub.services.bank.formats import (
+    export_aiken,
+    export_excel,
+    export_gift,
+    parse_aiken,
+    parse_excel,
+    parse_file,
+    parse_gift,
 )
 
 ROOT = Path(__file__).parent.parent.parent

@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from learnhub.services.bank_files import BankPoint, load_bank, normalise_text
-from learnhub.services.bank_formats import export_aiken, export_gift, parse_aiken, parse_file, parse_gift
-from learnhub.services.bank_formats.gift import read_gift
-from learnhub.services.bank_formats.textfile import decode_text
+from learnhub.services.bank.files import BankPoint, load_bank, normalise_text
+from learnhub.services.bank.formats import export_aiken, export_gift, parse_aiken, parse_file, parse_gift
+from learnhub.services.bank.formats.gift import read_gift
+from learnhub.services.bank.formats.textfile import decode_text
 
 ROOT = Path(__file__).parent.parent.parent
 IMPORTS = ROOT / "tests" / "data" / "imports"
@@ -268,7 +268,7 @@ def test_gift_export_without_our_comments_reads_back_the_same_questions(shipped)
 
 
 def test_gift_export_of_awkward_text_reads_back_unchanged():
-    from learnhub.services.bank_files import BankQuestion
+    from learnhub.services.bank.files import BankQuestion
 
     awkward = [
         BankQuestion(key="t-html", kind="single", stem="<p>是 HTML 吗？</p> &nbsp;", options=("<b>甲</b>", "乙", "丙"),

@@ -23,8 +23,9 @@ from learnhub.models import (
     User,
     utcnow,
 )
-from learnhub.services import mistakes, practice, quizzes
-from learnhub.services.grading import is_correct
+from learnhub.services.study import mistakes, practice
+from learnhub.services.exam import quizzes
+from learnhub.services.exam.grading import is_correct
 
 from ..factories import practise
 

@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 
 from learnhub.extensions import db
 from learnhub.models import KnowledgePoint, Organisation, PointLevel, Question
-from learnhub.services import bank_import, question_bank
-from learnhub.services.question_bank import BankError
+from learnhub.services.bank import importing as bank_import, question_bank
+from learnhub.services.bank.question_bank import BankError
 
 DATA = Path(__file__).parent.parent / "data" / "imports"
 
@@ -148,7 +148,8 @@ def test_an_organisations_import_never_changes_built_in_or_foreign_nodes(ctx, wo
 
 def test_points_an_import_creates_are_measured_by_the_mastery_report(ctx, world, monkeypatch):
     from learnhub.models import User
-    from learnhub.services import mastery, quizzes
+    from learnhub.services.reports import mastery
+    from learnhub.services.exam import quizzes
     from learnhub.services.orgs import scope_for
 
     from ..factories import make_assignment
@@ -176,7 +177,7 @@ def test_points_an_import_creates_are_measured_by_the_mastery_report(ctx, world,
 
 
 def _bank_export(fmt: str) -> bytes:
-    from learnhub.services import bank_formats
+    from learnhub.services.bank import formats as bank_formats
 
     questions = [question_bank.to_bank_question(q) for q in question_bank.current_questions()]
     if fmt == "xlsx":

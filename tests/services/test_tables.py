@@ -11,7 +11,7 @@ import zipfile
 import pytest
 import xlsxwriter
 
-from learnhub.services import tables
+from learnhub.services.sheets import tables
 
 COLUMNS = {
     "stem": ["题干", "题目", "试题内容"],

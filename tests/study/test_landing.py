@@ -12,7 +12,7 @@ import pytest
 
 from learnhub.extensions import db
 from learnhub.models import Assignment, Organisation, OrgKind, Role, User, utcnow
-from learnhub.services import landing
+from learnhub.services.reports import landing
 from learnhub.services.orgs import grant, scope_for
 
 from ..factories import make_org, make_user

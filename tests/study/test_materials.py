@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from learnhub.extensions import db
 from learnhub.models import Material, Reading
-from learnhub.services import materials
+from learnhub.services.study import materials
 
 from ..conftest import DATA
 

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from ...extensions import db
 from ...models import Meeting, MeetingAnswer, MeetingAttendance, Organisation, User
-from ..exports import _Book, _local
+from ..reports.exports import _Book, _local
 from .wall import WITHHELD, summary
 
 ATTENDANCE_HEADERS = ["党员编号", "姓名", "所在组织", "身份", "加入时间", "作答题数", "答对题数"]

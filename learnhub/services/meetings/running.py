@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from ...extensions import db
 from ...models import Meeting, MeetingAnswer, MeetingAttendance, MeetingQuestion, Question, QuestionKind, User, utcnow
-from ..grading import is_correct
+from ..exam.grading import is_correct
 from . import MeetingError, QuestionClosed
 
 GRACE_SECONDS = 3

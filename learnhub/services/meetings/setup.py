@@ -22,10 +22,10 @@ from ...models import (
     QuestionKind,
     User,
 )
-from .. import mastery, reports
-from ..bank_access import usable_in
+from ..reports import mastery, completion as reports
+from ..bank.access import usable_in
 from ..orgs import Scope, within
-from ..quizzes import rule_pool
+from ..exam.quizzes import rule_pool
 from . import MeetingError
 from .codes import new_code
 

@@ -12,7 +12,7 @@ from ...extensions import db
 from ...models import (
     KnowledgePoint, Meeting, MeetingAnswer, MeetingAttendance, MeetingQuestion, PointTally, Question, QuestionKind,
 )
-from ..mastery import Tally
+from ..reports.mastery import Tally
 from .running import Phase, current_question, phase_of
 from .setup import branch_point_tallies
 

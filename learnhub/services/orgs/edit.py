@@ -12,8 +12,9 @@ from sqlalchemy import func, literal, select, update
 
 from ...extensions import db
 from ...models import Attempt, Grant, Organisation, OrgKind, Role, User
-from .. import ServiceError, tallies
-from ..accounts import normalise_identifier
+from .. import ServiceError
+from ..reports import tallies
+from ..auth.accounts import normalise_identifier
 from . import Scope, within
 
 MAX_PATH = 255  # Organisation.path's length

@@ -21,9 +21,9 @@ from sqlalchemy import func, select
 
 from ...extensions import db
 from ...models import Grant, Organisation, OrgKind, Role, User
-from .. import tables
-from ..accounts import normalise_identifier
-from ..import_errors import ImportRejected, RowError
+from ..sheets import tables
+from ..auth.accounts import normalise_identifier
+from ..sheets.import_errors import ImportRejected, RowError
 from . import Scope
 from .edit import CODE_MAX, NAME_MAX
 from .kinds import accepted_kinds, kind_from_name, parse_kind

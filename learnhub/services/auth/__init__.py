@@ -1,0 +1,1 @@
+"""Signing in, passwords, and the devices a member is signed in on."""

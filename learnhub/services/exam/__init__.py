@@ -1,0 +1,1 @@
+"""Assignments and the exam itself: papers, saving answers, grading, hand-in, key corrections."""

@@ -1,0 +1,1 @@
+"""What secretaries and organisers see: completion, mastery, tallies, trends, item analysis, exports."""

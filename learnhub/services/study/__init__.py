@@ -1,0 +1,1 @@
+"""Studying: materials and reading, practice, and the mistake book."""
