@@ -115,3 +115,50 @@ def test_the_point_named_with_a_paraphrase_takes_the_constitutions_word_and_keep
         downgrade(revision="i16m")
         with db.engine.connect() as conn:
             assert conn.exec_driver_sql("SELECT name FROM knowledge_point WHERE id = 7").scalar() == "党员不得谋取私利和特权"
+
+
+def test_subjects_arrive_with_the_constitution_as_the_built_in_one_and_each_committees_parts_as_its_own(bare_app):
+    """i15s: every node starts in the built-in subject (row 1); a part a committee's import added at the top
+    moves, with everything under it, into a subject of that committee; a point it added under a chapter of
+    the 党章 stays there; the question on it keeps its point; a new subject gets the next id (PostgreSQL's
+    sequence moved past the row the migration wrote)."""
+    with bare_app.app_context():
+        upgrade(revision="i15k")
+        with db.engine.begin() as conn:
+            for statement in (
+                "INSERT INTO organisation (id, name, code, kind, path, position, created_at) "
+                "VALUES (1, '某某党委', 'c1', 'committee', '/1/', 0, '2026-01-01 00:00:00')",
+                "INSERT INTO knowledge_point (id, level, name, position) VALUES (1, 'part', '第一章 党员', 1)",
+                "INSERT INTO knowledge_point (id, parent_id, level, name, position) VALUES (2, 1, 'article', '第一条 入党条件', 0)",
+                "INSERT INTO knowledge_point (id, parent_id, level, name, position, owner_org_id) "
+                "VALUES (3, 2, 'point', '本委自加的党章知识点', 0, 1)",
+                "INSERT INTO knowledge_point (id, level, name, position, owner_org_id) VALUES (4, 'part', '党纪学习教育', 20, 1)",
+                "INSERT INTO knowledge_point (id, parent_id, level, name, position, owner_org_id) "
+                "VALUES (5, 4, 'article', '党纪学习教育', 0, 1)",
+                "INSERT INTO knowledge_point (id, parent_id, level, name, position, owner_org_id) "
+                "VALUES (6, 5, 'point', '六项纪律', 0, 1)",
+                "INSERT INTO question (id, key, revision, is_current, retired, kind, stem, options, answer, explanation, "
+                "article, point_id, difficulty, version, source, owner_org_id, created_at) VALUES (1, 'o-1', 1, true, false, "
+                "'truefalse', '题干', '[]', '[true]', '', '', 6, 1, '2022', '', 1, '2026-01-01 00:00:00')",
+            ):
+                conn.exec_driver_sql(statement)
+        upgrade()
+        with db.engine.begin() as conn:
+            subjects = conn.exec_driver_sql("SELECT id, name, owner_org_id FROM subject ORDER BY id").all()
+            assert [tuple(s) for s in subjects] == [(1, "中国共产党章程（2022年修订）", None), (2, "某某党委题库", 1)]
+            placed = dict(conn.exec_driver_sql("SELECT id, subject_id FROM knowledge_point").all())
+            assert placed == {1: 1, 2: 1, 3: 1, 4: 2, 5: 2, 6: 2}
+            assert conn.exec_driver_sql("SELECT point_id FROM question WHERE id = 1").scalar() == 6
+            # Names are unique per subject now: another subject may have a part called 第一章 党员.
+            conn.exec_driver_sql(
+                "INSERT INTO subject (name, description, position, created_at) VALUES ('支部工作', '', 3, '2026-01-02 00:00:00')"
+            )
+            new_id = conn.exec_driver_sql("SELECT max(id) FROM subject").scalar()
+            assert new_id == 3
+            conn.exec_driver_sql(
+                f"INSERT INTO knowledge_point (id, level, name, position, subject_id) VALUES (7, 'part', '第一章 党员', 0, {new_id})"
+            )
+            # An insert that names no subject (the previous release's code) lands in the built-in one.
+            conn.exec_driver_sql("INSERT INTO knowledge_point (id, level, name, position) VALUES (8, 'point', '旧代码写的点', 0)")
+            assert conn.exec_driver_sql(
+                "SELECT subject_id FROM knowledge_point WHERE name = '旧代码写的点'").scalar() == 1

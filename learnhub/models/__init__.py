@@ -2,7 +2,18 @@
 
 from .audit import ExportLog, KeyCorrection
 from .auth import DeviceSession, RateCounter
-from .content import KnowledgePoint, Material, PointLevel, Question, QuestionKind, material_point
+from .content import (
+    BUILTIN_SUBJECT_DESCRIPTION,
+    BUILTIN_SUBJECT_ID,
+    BUILTIN_SUBJECT_NAME,
+    KnowledgePoint,
+    Material,
+    PointLevel,
+    Question,
+    QuestionKind,
+    Subject,
+    material_point,
+)
 from .org import ORG_KIND_LABELS, Grant, MemberCategory, Organisation, OrgKind, Role, User
 from .quiz import (
     Assignment,
@@ -46,5 +57,6 @@ __all__ = [
     "User", "assignment_material", "material_point", "utcnow", "Exemption", "ExemptionReason", "MistakeCard",
     "PracticeAnswer", "PracticeMode", "PracticeServed", "QuestionReport", "ReportStatus", "ExportLog", "KeyCorrection",
     "DeviceSession", "RateCounter", "MEETING_KIND_LABELS", "Meeting", "MeetingAnswer", "MeetingAttendance",
-    "MeetingGuest", "MeetingKind", "MeetingQuestion",
+    "MeetingGuest", "MeetingKind", "MeetingQuestion", "BUILTIN_SUBJECT_ID", "Subject",
+    "BUILTIN_SUBJECT_NAME", "BUILTIN_SUBJECT_DESCRIPTION",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, String, Table, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, ForeignKey, Index, String, Table, Text, UniqueConstraint, event, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -19,10 +19,46 @@ class PointLevel(enum.Enum):
     POINT = "point"  # what questions and materials hang on
 
 
-class KnowledgePoint(db.Model):
-    __table_args__ = (UniqueConstraint("level", "name"),)
+BUILTIN_SUBJECT_ID = 1  # the Party Constitution (2022): made by the migration that brought subjects (i15s)
+BUILTIN_SUBJECT_NAME = "中国共产党章程（2022年修订）"
+BUILTIN_SUBJECT_DESCRIPTION = "党的二十大通过的党章：总纲和十一章，按条文和知识点组织。"
+
+
+class Subject(db.Model):
+    """What members study, as parts and knowledge points: the built-in 党章 (owner NULL, admins edit it) or a
+    subject an organisation adds (visible to its subtree, edited by its organisers)."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(Text, default="", server_default="")
+    owner_org_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"), index=True)
+    position: Mapped[int] = mapped_column(default=0, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    # Retired: gone from lists and forms; its questions stay on the papers that hold them.
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    owner: Mapped[Organisation | None] = relationship()
+
+    @property
+    def is_builtin(self) -> bool:
+        return self.owner_org_id is None
+
+    def __repr__(self) -> str:
+        return f"<Subject {self.id} {self.name}>"
+
+
+class KnowledgePoint(db.Model):
+    """A node of a subject's tree: a part (总纲, a chapter, or an organisation's own part), for the 党章 an
+    article, and the knowledge points questions and materials hang on. Names are unique per level within a
+    subject; a node belongs to its parent's subject."""
+
+    __table_args__ = (UniqueConstraint("subject_id", "level", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject_id: Mapped[int] = mapped_column(
+        ForeignKey("subject.id"), index=True, default=BUILTIN_SUBJECT_ID, server_default=str(BUILTIN_SUBJECT_ID)
+    )
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("knowledge_point.id"), index=True)
     level: Mapped[PointLevel] = mapped_column(_enum(PointLevel))
     name: Mapped[str] = mapped_column(String(100))
@@ -31,9 +67,31 @@ class KnowledgePoint(db.Model):
     owner_org_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"), index=True)
 
     parent: Mapped[KnowledgePoint | None] = relationship(remote_side=[id])
+    subject: Mapped[Subject] = relationship()
+
+    def __init__(self, **kwargs):
+        # A node belongs to its parent's subject unless told otherwise.
+        parent = kwargs.get("parent")
+        if parent is not None and "subject_id" not in kwargs and "subject" not in kwargs:
+            if parent.subject is not None:
+                kwargs["subject"] = parent.subject
+            else:
+                kwargs["subject_id"] = parent.subject_id if parent.subject_id is not None else BUILTIN_SUBJECT_ID
+        super().__init__(**kwargs)
 
     def __repr__(self) -> str:
         return f"<KnowledgePoint {self.level.value} {self.name}>"
+
+
+@event.listens_for(Subject.__table__, "after_create")
+def _builtin_subject_row(table, connection, **kw):
+    """`db.create_all()` (tests, a first install without migrations) gets the built-in subject as the
+    migration makes it: nodes default to it."""
+    connection.execute(table.insert().values(id=BUILTIN_SUBJECT_ID, name=BUILTIN_SUBJECT_NAME,
+                                             description=BUILTIN_SUBJECT_DESCRIPTION,
+                                             position=0, created_at=utcnow()))
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT setval(pg_get_serial_sequence('subject', 'id'), 1)"))
 
 
 material_point = Table(

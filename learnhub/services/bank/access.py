@@ -36,7 +36,7 @@ def usable_in(org: Organisation):
     return or_(Question.owner_org_id.is_(None), Question.owner_org_id.in_(ancestor_ids(org)))
 
 
-def _seen_from(scope: Scope) -> tuple[set[int], list[Organisation]]:
+def seen_from(scope: Scope) -> tuple[set[int], list[Organisation]]:
     """Owners whose questions the viewer uses (above their own organisation or their organiser grants),
     and the organiser grants under which they edit."""
     roots = organiser_roots(scope)
@@ -61,7 +61,7 @@ def visible_clause(scope: Scope):
         return true()
     if scope.user is None:
         return false()
-    above, roots = _seen_from(scope)
+    above, roots = seen_from(scope)
     return or_(Question.owner_org_id.is_(None), Question.owner_org_id.in_(above), owned_within(roots))
 
 
@@ -71,7 +71,7 @@ def can_see(scope: Scope, question: Question) -> bool:
         return True
     if scope.user is None:
         return False
-    above, roots = _seen_from(scope)
+    above, roots = seen_from(scope)
     return question.owner_org_id in above or any(question.owner.path.startswith(r.path) for r in roots)
 
 
@@ -106,7 +106,7 @@ def node_visible(scope: Scope):
         return true()
     if scope.user is None:
         return KnowledgePoint.owner_org_id.is_(None)
-    above, roots = _seen_from(scope)
+    above, roots = seen_from(scope)
     if not roots:
         return or_(KnowledgePoint.owner_org_id.is_(None), KnowledgePoint.owner_org_id.in_(above))
     owner = aliased(Organisation)

@@ -16,6 +16,7 @@ from sqlalchemy import exists, func, insert, or_, select, text, update
 
 from ...extensions import db
 from ...models import (
+    BUILTIN_SUBJECT_ID,
     AssignmentQuestion,
     KeyCorrection,
     KnowledgePoint,
@@ -29,6 +30,7 @@ from ...models import (
 )
 from .. import ServiceError
 from .access import point_owners
+from .subjects import builtin_subject
 from .files import Bank, BankPoint, BankQuestion, Problem, load_bank, read_question
 from .constitution import ARTICLE_TITLES, GENERAL_PROGRAM, GENERAL_SECTIONS, PARTS
 
@@ -54,8 +56,11 @@ def article_node_name(article: str) -> str:
 
 
 def ensure_structure() -> dict[tuple[PointLevel, str], KnowledgePoint]:
-    """Create the part and article levels of the tree (flushes); return all nodes by (level, name)."""
-    nodes = {(n.level, n.name): n for n in db.session.scalars(select(KnowledgePoint))}
+    """Create the part and article levels of the Constitution's tree (flushes); return the built-in
+    subject's nodes by (level, name)."""
+    builtin_subject()
+    nodes = {(n.level, n.name): n for n in db.session.scalars(
+        select(KnowledgePoint).where(KnowledgePoint.subject_id == BUILTIN_SUBJECT_ID))}
 
     def node(level: PointLevel, name: str, parent: KnowledgePoint | None, position: int) -> KnowledgePoint:
         found = nodes.get((level, name))
@@ -74,22 +79,29 @@ def ensure_structure() -> dict[tuple[PointLevel, str], KnowledgePoint]:
     return nodes
 
 
-def db_points(owners: set[int | None] | None = None) -> dict[str, BankPoint]:
+def db_points(owners: set[int | None] | None = None, subject_id: int | None = None) -> dict[str, BankPoint]:
     """The knowledge points already in the database, in the shape the bank readers validate against.
 
     `owners`: only the points owned by these (None: built-in), e.g. bank_access.point_owners(owner).
-    A point an organisation added under a part of its own, or under a chapter's 其他 node, cites no article.
+    `subject_id`: only that subject's points. A point an organisation added under a part of its own, or
+    under a chapter's 其他 node, cites no article; in a subject of an organisation a point's parent is its part.
     """
-    nodes = {n.id: n for n in db.session.scalars(select(KnowledgePoint))}
+    stmt = select(KnowledgePoint)
+    if subject_id is not None:
+        stmt = stmt.where(KnowledgePoint.subject_id == subject_id)
+    nodes = {n.id: n for n in db.session.scalars(stmt)}
     out = {}
     for node in nodes.values():
         if node.level is not PointLevel.POINT or node.parent_id is None:
             continue
         if owners is not None and node.owner_org_id not in owners:
             continue
-        article_node = nodes[node.parent_id]
-        part = nodes[article_node.parent_id].name if article_node.parent_id else ""
-        out[node.name] = BankPoint(name=node.name, part=part, article=node_article(article_node.name), source="database")
+        holder = nodes[node.parent_id]
+        if holder.level is PointLevel.PART:
+            out[node.name] = BankPoint(name=node.name, part=holder.name, article="", source="database")
+            continue
+        part = nodes[holder.parent_id].name if holder.parent_id else ""
+        out[node.name] = BankPoint(name=node.name, part=part, article=node_article(holder.name), source="database")
     return out
 
 

@@ -23,6 +23,7 @@ from ..access import point_owners
 from ..files import BankPoint
 from ..constitution import part_by_title
 from ..question_bank import db_points, ensure_structure
+from ..subjects import own_subject
 
 MAX_NAME = 100  # KnowledgePoint.name
 
@@ -154,7 +155,9 @@ def _holder_name(part: str, owner: Organisation | None, part_id: int | None) -> 
 def create_points(catalog: PointCatalog, names: set[str]) -> dict[str, KnowledgePoint]:
     """Create the part, its holder node and the new points among `names` (flushes); return every point of
     the catalog by name, existing and new."""
-    nodes = ensure_structure()
+    ensure_structure()
+    # Every node an import may use, whatever its subject (names an import gives are unique across them).
+    nodes = {(n.level, n.name): n for n in db.session.scalars(select(KnowledgePoint).order_by(KnowledgePoint.id))}
     owner_id = catalog.owner.id if catalog.owner is not None else None
     by_name = {n.name: n for (level, _), n in nodes.items() if level is PointLevel.POINT}
     wanted = [catalog.new[n] for n in sorted(names) if n in catalog.new]
@@ -163,7 +166,8 @@ def create_points(catalog: PointCatalog, names: set[str]) -> dict[str, Knowledge
         part = db.session.get(KnowledgePoint, plan.part_id) if plan.part_id else nodes.get((PointLevel.PART, plan.name))
         if part is None:
             last = db.session.scalar(select(func.max(KnowledgePoint.position)).where(KnowledgePoint.level == PointLevel.PART))
-            part = KnowledgePoint(level=PointLevel.PART, name=plan.name, position=(last or 0) + 1, owner_org_id=owner_id)
+            part = KnowledgePoint(level=PointLevel.PART, name=plan.name, position=(last or 0) + 1, owner_org_id=owner_id,
+                                  subject=own_subject(catalog.owner))
             db.session.add(part)
         holder = nodes.get((PointLevel.ARTICLE, plan.holder))
         if holder is None:
