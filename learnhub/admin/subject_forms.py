@@ -42,4 +42,4 @@ class NewQuestionForm(FlaskForm):
     blanks = TextAreaField("答案（每空一行，按空的顺序；同一空有几种写法都算对时，用 | 隔开，如：十八|18）")
     explanation = TextAreaField("解析（答题后给党员看的说明，写明依据）")
     article = StringField("条文（第X条 或 总纲）")
-    difficulty = SelectField("难度", choices=DIFFICULTY_CHOICES, default="1")
+    difficulty = SelectField("难度", choices=DIFFICULTY_CHOICES, default="1", validate_choice=False)
