@@ -23,7 +23,7 @@ from sqlalchemy import select
 from wtforms import Form
 from wtforms.fields.core import UnboundField
 
-from learnhub.admin import forms as admin_forms
+from learnhub.admin import forms as admin_forms, subject_forms
 from learnhub.auth import forms as auth_forms
 from learnhub.extensions import db
 from learnhub.models import Assignment, Grant, PracticeMode, Question, User
@@ -56,7 +56,7 @@ NESTED = "[" * 100_000 + "]" * 100_000
 def _form_field_names() -> list[str]:
     """Every field name declared on a form class of the app."""
     names = set(RAW_FORM_KEYS)
-    for module in (admin_forms, auth_forms, quiz_forms, report_forms):
+    for module in (admin_forms, subject_forms, auth_forms, quiz_forms, report_forms):
         for value in vars(module).values():
             if isinstance(value, type) and issubclass(value, Form):
                 for klass in value.__mro__:
@@ -115,6 +115,7 @@ def ids(app, world, shared, foreign) -> Ids:
             "grant_id": db.session.scalar(select(Grant.id).filter_by(org_id=world.org["a1"])),
             "card_id": foreign["branch_a2"].ids["mistake"],
             "meeting_id": foreign["branch_a2"].ids["meeting"], "code": foreign["branch_a2"].ids["meeting_code"],
+            "subject_id": foreign["branch_a2"].ids["subject"], "node_id": foreign["branch_a2"].ids["node"],
         }
         pool = {v for v in named.values() if isinstance(v, int)} | set(world.org.values())
         pool |= {world.assignment_b} | {v for f in foreign.values() for v in f.ids.values() if isinstance(v, int)}
