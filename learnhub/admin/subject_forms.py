@@ -22,6 +22,8 @@ class NewSubjectForm(SubjectForm):
 
 
 class NameForm(FlaskForm):
+    """A part's or point's name: renaming it (no prefix), or adding one (prefix "part" / "point")."""
+
     name = StringField("名称")
 
 

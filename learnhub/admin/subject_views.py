@@ -117,7 +117,7 @@ def subject_detail(subject_id: int):
         else:
             flash("已保存", "success")
             return redirect(url_for("admin.subject_detail", subject_id=subject.id))
-    return _subject_page(subject, form, NameForm(formdata=None))
+    return _subject_page(subject, form, NameForm(formdata=None, prefix="part"))
 
 
 def _subject_page(subject: Subject, form: FlaskForm, part_form: NameForm):
@@ -131,7 +131,7 @@ def _subject_page(subject: Subject, form: FlaskForm, part_form: NameForm):
 def subject_part_new(subject_id: int):
     """Add a part at the end of the subject."""
     subject = _subject(subject_id, edit=True)
-    part_form = NameForm()
+    part_form = NameForm(prefix="part")
     if part_form.validate_on_submit():
         try:
             part = subject_edit.add_part(current_scope(), subject, part_form.name.data)
@@ -175,7 +175,7 @@ def subject_node(node_id: int):
         else:
             flash("已改名", "success")
             return redirect(url_for("admin.subject_node", node_id=node.id))
-    return _node_page(node, form, NameForm(formdata=None))
+    return _node_page(node, form, NameForm(formdata=None, prefix="point"))
 
 
 def _node_page(node: KnowledgePoint, form: NameForm, point_form: NameForm):
@@ -207,7 +207,7 @@ def _find(nodes, node_id: int):
 def subject_point_new(node_id: int):
     """Add a knowledge point at the end of a part."""
     holder = _node(node_id, edit=True)
-    point_form = NameForm()
+    point_form = NameForm(prefix="point")
     if point_form.validate_on_submit():
         try:
             point = subject_edit.add_point(current_scope(), holder, point_form.name.data)

@@ -46,10 +46,10 @@ def subject_a(app, world, login) -> tuple[int, dict[str, int]]:
     assert create(c).status_code == 302
     subject_id, _ = ids(app, "支部工作条例")
     for part in ("第一章 总则", "第二章 组织生活"):
-        assert c.post(f"/admin/subjects/{subject_id}/parts", data={"name": part}).status_code == 302
+        assert c.post(f"/admin/subjects/{subject_id}/parts", data={"part-name": part}).status_code == 302
     _, nodes = ids(app, "支部工作条例")
     for part, point in (("第一章 总则", "支部的设置"), ("第一章 总则", "支部的职责"), ("第二章 组织生活", "三会一课")):
-        assert c.post(f"/admin/subjects/nodes/{nodes[part]}/points", data={"name": point}).status_code == 302
+        assert c.post(f"/admin/subjects/nodes/{nodes[part]}/points", data={"point-name": point}).status_code == 302
     return ids(app, "支部工作条例")
 
 
@@ -100,12 +100,13 @@ def test_bad_names_are_refused_beside_the_field_and_change_nothing(app, world, l
     c = login(world.login["org_a"])
     with app.app_context():
         before = table_snapshot()
-    for url, what in ((("/admin/subjects/new"), "科目"), (f"/admin/subjects/{subject_id}", "科目"),
-                      (f"/admin/subjects/{subject_id}/parts", "章节"), (f"/admin/subjects/nodes/{nodes['第一章 总则']}/points", "知识点"),
-                      (f"/admin/subjects/nodes/{nodes['三会一课']}", "知识点")):
-        response = c.post(url, data={"name": name, "description": ""})
+    for url, what, field in (("/admin/subjects/new", "科目", "name"), (f"/admin/subjects/{subject_id}", "科目", "name"),
+                             (f"/admin/subjects/{subject_id}/parts", "章节", "part-name"),
+                             (f"/admin/subjects/nodes/{nodes['第一章 总则']}/points", "知识点", "point-name"),
+                             (f"/admin/subjects/nodes/{nodes['三会一课']}", "知识点", "name")):
+        response = c.post(url, data={field: name, "description": ""})
         assert response.status_code == 200, url
-        said = error_beside(response.get_data(as_text=True), "name")
+        said = error_beside(response.get_data(as_text=True), field)
         assert message in said and (case != "empty" or f"请填写{what}名称" in said), (url, said)
     with app.app_context():
         assert table_snapshot() == before
@@ -118,30 +119,30 @@ def test_duplicate_names_within_a_subject_are_refused_and_change_nothing(app, wo
         before = table_snapshot()
     cases = [
         ("/admin/subjects/new", {"name": "支部工作条例"}, "党委A已有名为「支部工作条例」的科目"),
-        (f"/admin/subjects/{subject_id}/parts", {"name": "第二章 组织生活"}, "本科目已有名为「第二章 组织生活」的章节"),
+        (f"/admin/subjects/{subject_id}/parts", {"part-name": "第二章 组织生活"}, "本科目已有名为「第二章 组织生活」的章节"),
         # Point names are unique in the whole subject, not only in their part.
-        (f"/admin/subjects/nodes/{nodes['第一章 总则']}/points", {"name": "三会一课"}, "本科目已有名为「三会一课」的知识点"),
+        (f"/admin/subjects/nodes/{nodes['第一章 总则']}/points", {"point-name": "三会一课"}, "本科目已有名为「三会一课」的知识点"),
         (f"/admin/subjects/nodes/{nodes['支部的设置']}", {"name": "支部的职责"}, "本科目已有名为「支部的职责」的知识点"),
         (f"/admin/subjects/nodes/{nodes['第一章 总则']}", {"name": " 第二章  组织生活 "}, "本科目已有名为「第二章 组织生活」的章节"),
     ]
     for url, data, message in cases:
         page = c.post(url, data=data).get_data(as_text=True)
-        assert message in error_beside(page, "name"), url
+        assert message in error_beside(page, next(iter(data))), url
     with app.app_context():
         assert table_snapshot() == before
     # The same names are free in another subject, and 党委B may have a subject of the same name.
     assert create(c, name="另一个科目").status_code == 302
     other, _ = ids(app, "另一个科目")
-    assert c.post(f"/admin/subjects/{other}/parts", data={"name": "第一章 总则"}).status_code == 302
+    assert c.post(f"/admin/subjects/{other}/parts", data={"part-name": "第一章 总则"}).status_code == 302
     assert create(login(world.login["org_b"])).status_code == 302
 
 
 def _routes(subject_id: int, part_id: int, point_id: int) -> list[tuple[str, str, dict]]:
     return [
         ("GET", f"/admin/subjects/{subject_id}", {}), ("POST", f"/admin/subjects/{subject_id}", {"name": "改"}),
-        ("POST", f"/admin/subjects/{subject_id}/parts", {"name": "新章"}), ("POST", f"/admin/subjects/{subject_id}/retire", {}),
+        ("POST", f"/admin/subjects/{subject_id}/parts", {"part-name": "新章"}), ("POST", f"/admin/subjects/{subject_id}/retire", {}),
         ("GET", f"/admin/subjects/nodes/{part_id}", {}), ("POST", f"/admin/subjects/nodes/{part_id}", {"name": "改"}),
-        ("POST", f"/admin/subjects/nodes/{part_id}/points", {"name": "新点"}),
+        ("POST", f"/admin/subjects/nodes/{part_id}/points", {"point-name": "新点"}),
         ("POST", f"/admin/subjects/nodes/{part_id}/move", {"dir": "down"}),
         ("GET", f"/admin/subjects/nodes/{point_id}", {}), ("POST", f"/admin/subjects/nodes/{point_id}", {"name": "改"}),
         ("POST", f"/admin/subjects/nodes/{point_id}/move", {"dir": "up"}), ("POST", f"/admin/subjects/nodes/{point_id}/retire", {}),
@@ -228,7 +229,7 @@ def test_admins_rename_the_built_in_subject_but_its_tree_follows_the_bank_files(
         assert db.session.get(Subject, 1).name == "党章（2022）"
         part = db.session.scalar(select(KnowledgePoint).filter_by(level=PointLevel.PART, name="第一章 党员"))
         before = table_snapshot()
-    page = admin.post("/admin/subjects/1/parts", data={"name": "新章"}, follow_redirects=True).get_data(as_text=True)
+    page = admin.post("/admin/subjects/1/parts", data={"part-name": "新章"}, follow_redirects=True).get_data(as_text=True)
     assert "党章的章节、条文和知识点与题库文件一致" in page
     admin.post(f"/admin/subjects/nodes/{part.id}", data={"name": "改名"})
     admin.post("/admin/subjects/1/retire")
@@ -283,7 +284,7 @@ def test_retiring_a_subject_takes_it_out_of_lists_and_practice(app, world, login
     assert "已停用的科目（1 个）" in listing and listing.index("甲委专题") > listing.index("已停用的科目")
     assert "第一章 总则" not in member.get("/practice/").get_data(as_text=True)
     assert "第一章 总则" not in org_a.get("/admin/assignments/new").get_data(as_text=True)
-    page = org_a.post(f"/admin/subjects/{s['subject']}/parts", data={"name": "新章"}, follow_redirects=True)
+    page = org_a.post(f"/admin/subjects/{s['subject']}/parts", data={"part-name": "新章"}, follow_redirects=True)
     assert "这个科目已停用，恢复后才能修改" in page.get_data(as_text=True)
     org_a.post(f"/admin/subjects/{s['subject']}/retire")
     with app.app_context():

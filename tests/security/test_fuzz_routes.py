@@ -49,7 +49,8 @@ HOSTILE_TEXT = HOSTILE_NUMBERS + ["", " ", "\x00", "a" * 10_000, "<script>", "' 
 QUERY_KEYS = ["page", "org", "unit", "part", "point", "kind", "q", "state", "finished", "mastery", "next", "per_page"]
 # Raw request.form keys read by views, besides the fields of the WTForms classes.
 RAW_FORM_KEYS = ["question_id", "mode", "a", "part_id", "back", "shown", "answer", "reason", "q1", "q2", "q3",
-                 "rules-0-node", "rules-0-count", "rules-0-difficulty", "rules-1-node", "rules-1-count"]
+                 "rules-0-node", "rules-0-count", "rules-0-difficulty", "rules-1-node", "rules-1-count",
+                 "part-name", "point-name", "dir", "next"]
 NESTED = "[" * 100_000 + "]" * 100_000
 
 
