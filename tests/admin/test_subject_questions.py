@@ -177,6 +177,22 @@ def test_the_built_in_subject_takes_questions_from_admins_with_their_article(app
     assert login(world.login["org_a"]).get(f"/admin/subjects/nodes/{node.id}/questions/new").status_code == 403
 
 
+def test_a_key_is_corrected_when_the_subjects_point_shares_a_name_with_a_point_of_the_charter(app, world, login):
+    with app.app_context():
+        _, _, node = make_subject(db.session.get(Organisation, world.org["a"]), "入党专题", point="党员的权利")
+        db.session.commit()
+        node_id = node.id
+    c = login(world.login["org_a"])
+    assert new_question(c, node_id, "truefalse", GOOD["truefalse"]).status_code == 302
+    with app.app_context():  # a later bank file brings a 党章 point of the same name (names are unique per subject)
+        article = db.session.scalar(select(KnowledgePoint).filter_by(level=PointLevel.ARTICLE, name="第四条 党员的权利"))
+        db.session.add(KnowledgePoint(level=PointLevel.POINT, name="党员的权利", parent=article))
+        db.session.commit()
+    [q] = questions_on(app, node_id)
+    page = c.get(f"/reports/questions/{q.id}/fix-key?answer=错").get_data(as_text=True)
+    assert "确认改正并重新评分" in page and "不一致" not in page
+
+
 # ---- import into a subject ------------------------------------------------------------------------------
 
 CSV = ("题型,题干,选项A,选项B,选项C,答案,知识点\n"
