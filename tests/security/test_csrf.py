@@ -10,13 +10,14 @@ import pytest
 from sqlalchemy import select
 
 from learnhub.extensions import db
-from learnhub.models import Assignment, Grant, PracticeMode, Question, User
+from learnhub.models import Assignment, Grant, Organisation, PracticeMode, Question, User
 from learnhub.services.exam import key_corrections, quizzes
 from learnhub.services.study import practice
 from learnhub.services.bank import question_reports
 from learnhub.services.auth import sessions
 
 from ..conftest import DATA
+from ..factories import make_subject
 from ..meetings.helpers import make_meeting
 from .conftest import csrf_token_from, login_with_token, other_key, table_snapshot
 
@@ -45,7 +46,10 @@ def own(app, world, shared):
         other_device = sessions.start(admin, "Windows", remember=False, lifetime=timedelta(days=1))
         db.session.commit()
         meeting = make_meeting(world.org["a1"], world.user["admin"])
+        subject, _, point = make_subject(db.session.get(Organisation, world.org["a"]))
+        db.session.commit()
         return {
+            "subject_id": subject.id, "node_id": point.id,
             "meeting_id": meeting.id, "code": meeting.code,
             "assignment_id": world.assignment_a, "attempt_id": attempt.id, "question_id": shared.builtin_question,
             "user_id": world.user["m_a1b"], "org_id": world.org["a1"], "report_id": report.id, "slug": shared.material,
