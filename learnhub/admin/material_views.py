@@ -66,19 +66,28 @@ def _visible_subject(subject: Subject) -> bool:
     return any(s.id == subject.id for s in subjects.visible_subjects(current_scope()))
 
 
+def _valid(form: MaterialForm) -> bool:
+    """The form as posted is readable (the rules of its content are the service's)."""
+    if form.validate_on_submit():
+        return True
+    if form.points.errors:  # an id that is not a number: WTForms' own English message otherwise
+        form.points.errors = ["所选知识点不属于这个主题，请重新选择"]
+    return False
+
+
 def _draft(form: MaterialForm) -> material_editor.Draft:
     return material_editor.Draft(title=form.title.data or "", body=form.body.data or "", point_ids=form.points.data or [])
 
 
-def _render_form(form: MaterialForm, subject: Subject, material: Material | None, preview=None, owners=None,
-                 status: int = 200):
-    chosen = set(form.points.data or ([p.id for p in material.points] if material is not None else []))
+def _render_form(form: MaterialForm, subject: Subject, material: Material | None, preview=None, owners=None):
+    posted = form.points.data if not form.points.errors else []
+    chosen = set(posted or ([p.id for p in material.points] if material is not None else []))
     context = dict(form=form, subject=subject, material=material, preview=preview, owners=owners or [],
                    groups=material_editor.subject_points(subject), chosen=chosen,
                    limits=attachments.Limits.from_config(current_app.config), accepted=attachments.ACCEPTED)
     if material is not None:
         context.update(files=attachments.of_material(material), versions=material_editor.versions(material))
-    return render_template("admin/material_form.html", **context), status
+    return render_template("admin/material_form.html", **context)
 
 
 @bp.get("/materials")
@@ -111,8 +120,8 @@ def material_new():
     form.owner.choices = [SelectChoice("" if o is None else str(o.id), material_access.owner_label(o)) for o in owners]
     if request.method == "GET":
         return _render_form(form, subject, None, owners=owners)
-    if not form.validate_on_submit():
-        return _render_form(form, subject, None, owners=owners, status=400)
+    if not _valid(form):
+        return _render_form(form, subject, None, owners=owners)
     if request.form.get("action") == "preview":
         return _render_form(form, subject, None, preview=materials.render_markdown(form.body.data), owners=owners)
     owner = next((o for o in owners if ("" if o is None else str(o.id)) == (form.owner.data or "")), owners[0])
@@ -135,8 +144,8 @@ def material_edit(material_id: int):
         form.title.data, form.body.data = material.title, material.body_md
         form.points.data = [p.id for p in material.points]
         return _render_form(form, material.subject, material)
-    if not form.validate_on_submit():
-        return _render_form(form, material.subject, material, status=400)
+    if not _valid(form):
+        return _render_form(form, material.subject, material)
     if request.form.get("action") == "preview":
         preview = materials.render_markdown(form.body.data, attachment_refs(material))
         return _render_form(form, material.subject, material, preview=preview)

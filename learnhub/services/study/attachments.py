@@ -114,7 +114,7 @@ def check_name(name: str | None) -> str:
         raise FieldError("file", f"文件名太长（{len(name)} 个字，最多 {NAME_MAX} 个），请改短后再上传")
     if _WINDOWS_FORBIDDEN & set(name):
         raise FieldError("file", '文件名不能含有 < > : " | ? * 这些符号，请改名后再上传')
-    if name != name.strip() or name.endswith(".") or not name.strip("."):
+    if name != name.strip() or name.startswith(".") or name.endswith("."):
         raise FieldError("file", "文件名不能以空格或句点开头、结尾，请改名后再上传")
     if name.split(".")[0].strip().upper() in _WINDOWS_DEVICES:
         raise FieldError("file", f"“{name.split('.')[0]}”是 Windows 的设备名，不能用作文件名，请改名后再上传")
