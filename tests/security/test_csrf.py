@@ -5,12 +5,13 @@ changes nothing. The same request with the page's token goes through, so the ref
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from learnhub.extensions import db
-from learnhub.models import Assignment, Grant, PracticeMode, Question, User
+from learnhub.models import Assignment, Grant, Organisation, PracticeMode, Question, User
 from learnhub.services.exam import key_corrections, quizzes
 from learnhub.services.study import practice
 from learnhub.services.bank import question_reports
@@ -18,6 +19,7 @@ from learnhub.services.auth import sessions
 
 from ..conftest import DATA
 from ..meetings.helpers import make_meeting
+from ..study.material_helpers import org_material
 from .conftest import csrf_token_from, login_with_token, other_key, table_snapshot
 
 MESSAGE = "页面已过期，请刷新后再提交"
@@ -45,7 +47,9 @@ def own(app, world, shared):
         other_device = sessions.start(admin, "Windows", remember=False, lifetime=timedelta(days=1))
         db.session.commit()
         meeting = make_meeting(world.org["a1"], world.user["admin"])
+        m = org_material(db.session.get(Organisation, world.org["a"]), admin, Path(app.instance_path) / "attachments", "检查专题")
         return {
+            "material_id": m.material, "attachment_id": m.image, "number": 1,
             "meeting_id": meeting.id, "code": meeting.code,
             "assignment_id": world.assignment_a, "attempt_id": attempt.id, "question_id": shared.builtin_question,
             "user_id": world.user["m_a1b"], "org_id": world.org["a1"], "report_id": report.id, "slug": shared.material,

@@ -16,6 +16,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import timedelta
 from itertools import product
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, update
@@ -44,6 +45,7 @@ from learnhub.services.auth import sessions
 from ..factories import make_assignment, practise
 from ..meetings.helpers import make_meeting, right_answer
 from ..quiz.helpers import form_fields, shown_answer
+from ..study.material_helpers import org_material
 from .conftest import other_key
 from .secret_bank import SecretQuestion, body_text, build_secret_bank, revealed
 from .test_matrix import ENDPOINTS
@@ -195,6 +197,11 @@ def walk(app, client, world, shared, e: Exam) -> tuple[list[tuple[str, str, obje
     objects = _objects(world, shared, e)
     with app.app_context():  # a grant on branch A1 (the organisation pages revoke grants by id)
         objects["grant"] = [db.session.scalar(select(Grant.id).filter_by(org_id=world.org["a1"]))]
+        # 党委A's own material with an image: every material page and file route is walked too.
+        m = org_material(db.session.get(Organisation, world.org["a"]), db.session.get(User, world.user["org_a"]),
+                         Path(app.instance_path) / "attachments", "保密检查专题")
+        objects.update(org_material=[m.material], org_material_slug=[m.slug], org_attachment=[m.image],
+                       org_material_version=[1], org_material_subject=[m.subject])
     bodies = _bodies(e, objects["question"])
     seen, walked = [], set()
     rules = sorted(app.url_map.iter_rules(), key=lambda r: (ENDPOINTS[r.endpoint].ends_session, r.endpoint, r.rule))
