@@ -48,6 +48,13 @@ class Config:
     REMEMBER_COOKIE_DURATION = timedelta(days=int(os.environ.get("REMEMBER_DAYS", "14")))
     PERMANENT_SESSION_LIFETIME = timedelta(hours=int(os.environ.get("SESSION_HOURS", "12")))
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_MB", "5")) * 1024 * 1024
+    # Attachments of study materials (images, PDF, audio): kept on disk in this folder, beside the database
+    # by default (instance/attachments); back it up with the database. Each kind has its size limit; only
+    # the attachment upload may exceed MAX_CONTENT_LENGTH, up to the largest of them (admin/material_views.py).
+    ATTACHMENTS_DIR = os.environ.get("LEARNHUB_ATTACHMENTS_DIR", "")
+    ATTACHMENT_IMAGE_MB = float(os.environ.get("ATTACHMENT_IMAGE_MB", "5"))
+    ATTACHMENT_PDF_MB = float(os.environ.get("ATTACHMENT_PDF_MB", "20"))
+    ATTACHMENT_AUDIO_MB = float(os.environ.get("ATTACHMENT_AUDIO_MB", "30"))
     # An uploaded bank file waits this long for the organiser to confirm its preview, then is deleted.
     IMPORT_PREVIEW_MINUTES = int(os.environ.get("IMPORT_PREVIEW_MINUTES", "60"))
     TRUSTED_HOSTS = [h for h in os.environ.get("TRUSTED_HOSTS", "").split(",") if h] or None

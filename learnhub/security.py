@@ -211,7 +211,9 @@ def init_app(app: Flask) -> None:
         response.headers["X-Frame-Options"] = "DENY"
         if hsts:
             response.headers["Strict-Transport-Security"] = hsts
-        if request.endpoint != "static":
-            # Pages and exports hold personal data: never kept by a browser or proxy cache.
+        own_cache = request.endpoint == "study.attachment" and response.status_code in (200, 206, 304)
+        if request.endpoint != "static" and not own_cache:
+            # Pages and exports hold personal data: never kept by a browser or proxy cache. (An attachment
+            # keeps its own: private to the browser, under an address that never changes its bytes.)
             response.headers["Cache-Control"] = "no-store"
         return response

@@ -179,7 +179,7 @@ def _tree_choices() -> list[SelectChoice]:
 def _assignment_form() -> AssignmentForm:
     form = AssignmentForm()
     form.org_id.choices = [SelectChoice(o.id, "　" * max(o.depth, 0) + o.name) for o in usable_orgs(current_scope())]
-    form.materials.choices = [SelectChoice(m.id, m.title) for m in materials.list_materials()]
+    form.materials.choices = [SelectChoice(m.id, m.title) for m in materials.list_materials(current_scope())]
     tree = _tree_choices()
     for rule in form.rules:
         rule.node.choices = tree
@@ -204,7 +204,7 @@ def _assignment_data(form: AssignmentForm) -> AssignmentData:
         opens_at=_local(form.opens_at.data), closes_at=_local(form.closes_at.data), pass_mark=form.pass_mark.data,
         time_limit_minutes=form.time_limit_minutes.data, max_attempts=form.max_attempts.data,
         scoring=Scoring(form.scoring.data), show_answers=ShowAnswers(form.show_answers.data),
-        materials=[m for m in materials.list_materials() if m.id in chosen], rules=rules,
+        materials=[m for m in materials.list_materials(current_scope()) if m.id in chosen], rules=rules,
         per_member=form.per_member.data == "1",
     )
 

@@ -47,7 +47,7 @@ from .meeting import (
     MeetingKind,
     MeetingQuestion,
 )
-from .study import Reading
+from .study import MaterialAttachment, MaterialVersion, Reading
 from .types import utcnow
 
 __all__ = [
@@ -59,4 +59,5 @@ __all__ = [
     "DeviceSession", "RateCounter", "MEETING_KIND_LABELS", "Meeting", "MeetingAnswer", "MeetingAttendance",
     "MeetingGuest", "MeetingKind", "MeetingQuestion", "BUILTIN_SUBJECT_ID", "Subject",
     "BUILTIN_SUBJECT_NAME", "BUILTIN_SUBJECT_DESCRIPTION",
+    "MaterialAttachment", "MaterialVersion",
 ]

@@ -105,6 +105,11 @@ material_point = Table(
 
 
 class Material(db.Model):
+    """A study material of a subject, tied to its knowledge points. The built-in notes are the built-in
+    subject's materials owned by the installation (owner NULL: admins edit them); an organisation's
+    materials are edited by its organisers and read by its subtree (services/study/material_access.py).
+    `title` and `body_md` are the current version's (models/study.py: MaterialVersion keeps every one)."""
+
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(80), unique=True)
     title: Mapped[str] = mapped_column(String(200))
@@ -112,8 +117,23 @@ class Material(db.Model):
     body_md: Mapped[str] = mapped_column(Text)
     position: Mapped[int] = mapped_column(default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    subject_id: Mapped[int] = mapped_column(
+        ForeignKey("subject.id"), index=True, default=BUILTIN_SUBJECT_ID, server_default=str(BUILTIN_SUBJECT_ID)
+    )
+    owner_org_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    # The current version's number (material_version.number); 1 for a material never edited.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+    # Retired: gone from lists and new assignments; readings and old assignments keep it.
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     points: Mapped[list[KnowledgePoint]] = relationship(secondary=material_point)
+    subject: Mapped[Subject] = relationship()
+    owner: Mapped[Organisation | None] = relationship()
+
+    @property
+    def is_builtin(self) -> bool:
+        return self.owner_org_id is None
 
     def __repr__(self) -> str:
         return f"<Material {self.slug}>"

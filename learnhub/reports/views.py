@@ -117,7 +117,7 @@ def unit(assignment_id: int, org_id: int):
     weakest = [p for p in points if p.rate is not None][:3]
     return render_template(
         "reports/unit.html", assignment=item, org=org, rows=rows, points=points, weakest=weakest,
-        notes=materials.materials_for_points([p.point for p in weakest]),
+        notes=materials.materials_for_points([p.point for p in weakest], org),
         member_weak=reports.missed_points(item.id, [r.user.id for r in rows]),
         reminder=reports.reminder_text(item, org, rows, current_app.config["BABEL_DEFAULT_TIMEZONE"]),
         retry=reports.may_retry(item, rows, utcnow()), may_recheck=scope.covers(org),

@@ -16,8 +16,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from flask import current_app
 from sqlalchemy import func, select
 
 from learnhub.extensions import db
@@ -43,6 +45,7 @@ from learnhub.services.auth import sessions
 from ..conftest import DATA
 from ..factories import PASSWORD, make_assignment, make_question, make_subject, practise
 from ..meetings.helpers import make_meeting
+from ..study.material_helpers import org_material
 
 ANONYMOUS = "anonymous"
 
@@ -100,8 +103,17 @@ def other_key(question: Question) -> str:
     return "B" if question.answer == [0] else "A"
 
 
+def _committee_material(world, committee: str, organiser: str, name: str) -> dict:
+    """A material of `committee`'s own subject, with an image (placed in its text) and a PDF."""
+    folder = Path(current_app.instance_path) / "attachments"
+    m = org_material(db.session.get(Organisation, world.org[committee]), _user(world, organiser), folder, name)
+    return dict(org_material=m.material, org_material_slug=m.slug, org_attachment=m.image, org_material_version=1,
+                org_material_subject=m.subject)
+
+
 def _foreign_set(
-    name: str, world, member: str, org: str, assignment_id: int, open_org: str, question: Question, bank: str
+    name: str, world, member: str, org: str, assignment_id: int, open_org: str, question: Question, bank: str,
+    committee: tuple[str, str],
 ) -> dict:
     """Build one member's attempts, practice answer (on the built-in `question`), an open assignment for
     them, a question of organisation `bank`'s own bank with their report on it and a key correction of it."""
@@ -140,6 +152,7 @@ def _foreign_set(
                                                  .order_by(MistakeCard.question_key.desc()))
                    if c.question_id not in sealed)
     return dict(
+        **_committee_material(world, *committee, name=f"{name}专题"),
         grant=secretary_grant,
         assignment=assignment_id, assignment_open=open_assignment.id, attempt_done=done.id, attempt_open=in_progress.id,
         practice_answer=answer.id, report=report.id, user=person.id, org=world.org[org], question=owned.id,
@@ -166,8 +179,11 @@ def foreign(app, world, shared) -> dict[str, ForeignSet]:
     """The two foreign sets (党委B, and the sibling branch A2), with who may reach what."""
     with app.app_context():
         question = db.session.get(Question, shared.builtin_question)
-        b = _foreign_set("党委B", world, "m_b1", "b1", world.assignment_b, "b1", question, bank="b")
-        a2 = _foreign_set("第二支部", world, "m_a2", "a2", world.assignment_a, "a2", question, bank="a2")
+        b = _foreign_set("党委B", world, "m_b1", "b1", world.assignment_b, "b1", question, bank="b",
+                         committee=("b", "org_b"))
+        # A2's material is 党委A's: every 党委A member reads it, 党委A's organiser edits it.
+        a2 = _foreign_set("第二支部", world, "m_a2", "a2", world.assignment_a, "a2", question, bank="a2",
+                          committee=("a", "org_a"))
     staff_b = {"org_b", "admin"}
     staff_a2 = {"org_a", "admin"}
     committee_b = ForeignSet(
@@ -176,7 +192,8 @@ def foreign(app, world, shared) -> dict[str, ForeignSet]:
         owners={k: {"m_b1"} for k in ("attempt_done", "attempt_open", "practice_answer", "report", "served", "device", "mistake")},
         assigned={"assignment": {"m_b1", "org_b"}, "assignment_open": {"m_b1"}, "meeting": {"m_b1"},
                   "meeting_code": {"m_b1"}},
-        usable={"question": {"m_b1", "org_b", "admin"}},
+        usable={"question": {"m_b1", "org_b", "admin"},
+                **dict.fromkeys(("org_material_slug", "org_attachment"), {"m_b1", "org_b", "admin"})},
     )
     branch_a2 = ForeignSet(
         "branch_a2", a2,
@@ -186,7 +203,8 @@ def foreign(app, world, shared) -> dict[str, ForeignSet]:
         assigned={"assignment": {"m_a1", "m_a2", "sec_a1", "org_a", "admin"}, "assignment_open": {"m_a2"},
                   "meeting": {"m_a2"}, "meeting_code": {"m_a2"}},
         # A2's question: its members use it, 党委A's organiser owns it; branch A1 never sees it.
-        usable={"question": {"m_a2", "org_a", "admin"}},
+        usable={"question": {"m_a2", "org_a", "admin"},
+                **dict.fromkeys(("org_material_slug", "org_attachment"), {"m_a1", "m_a2", "sec_a1", "org_a", "admin"})},
     )
     return {"committee_b": committee_b, "branch_a2": branch_a2}
 

@@ -81,7 +81,8 @@ def body_text(response) -> tuple[str, bool]:
         book = openpyxl.load_workbook(io.BytesIO(response.get_data()), read_only=True)
         rows = (" | ".join("" if v is None else str(v) for v in row) for ws in book for row in ws.iter_rows(values_only=True))
         return "\n".join(rows), True
-    return response.get_data(as_text=True), False
+    # Attachments (images, PDF) are bytes: searched as text all the same, a key written in a file shows.
+    return response.get_data().decode("utf-8", "replace"), False
 
 
 def revealed(text: str, bank: dict[str, SecretQuestion], sealed: set[str], spreadsheet: bool = False) -> list[str]:

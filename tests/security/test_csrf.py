@@ -5,6 +5,7 @@ changes nothing. The same request with the page's token goes through, so the ref
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -19,6 +20,7 @@ from learnhub.services.auth import sessions
 from ..conftest import DATA
 from ..factories import make_subject
 from ..meetings.helpers import make_meeting
+from ..study.material_helpers import org_material
 from .conftest import csrf_token_from, login_with_token, other_key, table_snapshot
 
 MESSAGE = "页面已过期，请刷新后再提交"
@@ -48,8 +50,10 @@ def own(app, world, shared):
         meeting = make_meeting(world.org["a1"], world.user["admin"])
         subject, _, point = make_subject(db.session.get(Organisation, world.org["a"]))
         db.session.commit()
+        m = org_material(db.session.get(Organisation, world.org["a"]), admin, Path(app.instance_path) / "attachments", "检查专题")
         return {
             "subject_id": subject.id, "node_id": point.id,
+            "material_id": m.material, "attachment_id": m.image, "number": 1,
             "meeting_id": meeting.id, "code": meeting.code,
             "assignment_id": world.assignment_a, "attempt_id": attempt.id, "question_id": shared.builtin_question,
             "user_id": world.user["m_a1b"], "org_id": world.org["a1"], "report_id": report.id, "slug": shared.material,

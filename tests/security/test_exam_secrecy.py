@@ -16,6 +16,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import timedelta
 from itertools import product
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, update
@@ -45,6 +46,7 @@ from learnhub.services.auth import sessions
 from ..factories import make_assignment, practise
 from ..meetings.helpers import make_meeting, right_answer
 from ..quiz.helpers import form_fields, shown_answer
+from ..study.material_helpers import org_material
 from .conftest import other_key
 from .secret_bank import SecretQuestion, body_text, build_secret_bank, revealed
 from .test_matrix import ENDPOINTS
@@ -199,6 +201,11 @@ def walk(app, client, world, shared, e: Exam) -> tuple[list[tuple[str, str, obje
         # The 学习科目 pages of the paper's point (they list its questions), its part and its subject.
         point = db.session.get(Question, e.bank["sec-s1"].ids[-1]).point
         objects["node"], objects["subject"] = [point.id, part_of(point).id], [point.subject_id]
+        # 党委A's own material with an image: every material page and file route is walked too.
+        m = org_material(db.session.get(Organisation, world.org["a"]), db.session.get(User, world.user["org_a"]),
+                         Path(app.instance_path) / "attachments", "保密检查专题")
+        objects.update(org_material=[m.material], org_material_slug=[m.slug], org_attachment=[m.image],
+                       org_material_version=[1], org_material_subject=[m.subject])
     bodies = _bodies(e, objects["question"])
     seen, walked = [], set()
     rules = sorted(app.url_map.iter_rules(), key=lambda r: (ENDPOINTS[r.endpoint].ends_session, r.endpoint, r.rule))

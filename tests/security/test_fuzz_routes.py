@@ -46,11 +46,13 @@ HOSTILE_NUMBERS = [
 ]
 HOSTILE_TEXT = HOSTILE_NUMBERS + ["", " ", "\x00", "a" * 10_000, "<script>", "' OR 1=1 --", "%00", "../../etc", "\u202e",
                                   "𠀀" * 50, "\ufeff", "A1:XFD14000"]
-QUERY_KEYS = ["page", "org", "unit", "part", "point", "kind", "q", "state", "finished", "mastery", "next", "per_page"]
+QUERY_KEYS = ["page", "org", "unit", "part", "point", "kind", "q", "state", "finished", "mastery", "next", "per_page",
+              "subject", "retired"]
 # Raw request.form keys read by views, besides the fields of the WTForms classes.
 RAW_FORM_KEYS = ["question_id", "mode", "a", "part_id", "back", "shown", "answer", "reason", "q1", "q2", "q3",
                  "rules-0-node", "rules-0-count", "rules-0-difficulty", "rules-1-node", "rules-1-count",
-                 "part-name", "point-name", "dir", "next"]
+                 "part-name", "point-name", "dir", "next",
+                 "body", "points", "owner", "material_id", "version", "action"]
 NESTED = "[" * 100_000 + "]" * 100_000
 
 
@@ -111,12 +113,14 @@ def ids(app, world, shared, foreign) -> Ids:
         named = {
             "attempt_id": attempt.id, "assignment_id": world.assignment_a, "user_id": world.user["m_a1b"],
             "org_id": world.org["a1"], "question_id": shared.question, "part_id": shared.part, "answer_id": answer.id,
-            "report_id": foreign["branch_a2"].ids["report"], "slug": shared.material, "filename": shared.static_file,
+            "report_id": foreign["branch_a2"].ids["report"], "filename": shared.static_file,
             "correction_id": foreign["branch_a2"].ids["correction"], "device_id": foreign["branch_a2"].ids["device"],
             "grant_id": db.session.scalar(select(Grant.id).filter_by(org_id=world.org["a1"])),
             "card_id": foreign["branch_a2"].ids["mistake"],
             "meeting_id": foreign["branch_a2"].ids["meeting"], "code": foreign["branch_a2"].ids["meeting_code"],
             "subject_id": foreign["branch_a2"].ids["subject"], "node_id": foreign["branch_a2"].ids["node"],
+            "material_id": foreign["branch_a2"].ids["org_material"], "attachment_id": foreign["branch_a2"].ids["org_attachment"],
+            "number": 1, "slug": foreign["branch_a2"].ids["org_material_slug"],
         }
         pool = {v for v in named.values() if isinstance(v, int)} | set(world.org.values())
         pool |= {world.assignment_b} | {v for f in foreign.values() for v in f.ids.values() if isinstance(v, int)}

@@ -90,8 +90,10 @@ ENDPOINTS: dict[str, Access] = {
     "study.index": Access(LOGGED_IN),
     "study.tasks": Access(LOGGED_IN),
     "study.materials_list": Access(LOGGED_IN),
-    "study.material": Access(LOGGED_IN, {"slug": "material"}),
-    "study.material_done": Access(LOGGED_IN, {"slug": "material"}),
+    # A committee's material and its files: read by the committee's subtree; for anyone else they do not exist.
+    "study.material": Access(LOGGED_IN, {"slug": "org_material_slug"}, USABLE),
+    "study.material_done": Access(LOGGED_IN, {"slug": "org_material_slug"}, USABLE),
+    "study.attachment": Access(LOGGED_IN, {"attachment_id": "org_attachment"}, USABLE),
     "quiz.detail": Access(LOGGED_IN, {"assignment_id": "assignment"}, ASSIGNED),
     "quiz.start": Access(LOGGED_IN, {"assignment_id": "assignment"}, ASSIGNED),
     "quiz.attempt": Access(LOGGED_IN, {"attempt_id": "attempt_open"}, OWN, ok={"GET": POST_OK}),
@@ -189,6 +191,18 @@ ENDPOINTS: dict[str, Access] = {
     "reports.key_revert": Access(ORGANISER, {"correction_id": "correction"}, MANAGED),
     "reports.key_revert_confirm": Access(ORGANISER, {"correction_id": "correction"}, MANAGED),
     "reports.key_resume": Access(ORGANISER, {"correction_id": "correction"}, MANAGED),
+    # --- study materials: organisers on their organisations' materials, admins on all --------------------
+    "admin.materials_list": Access(ORGANISER),
+    # Without ?subject= it lists the subjects to write for; with another committee's subject it is 404.
+    "admin.material_new": Access(ORGANISER, relation=MANAGED, query={"subject": "org_material_subject"}),
+    "admin.material_edit": Access(ORGANISER, {"material_id": "org_material"}, MANAGED),
+    "admin.material_preview": Access(ORGANISER, relation=MANAGED, body=lambda o: {"body": "x", "material_id": o["org_material"]},
+                                     body_refs=("org_material",)),
+    "admin.material_retire": Access(ORGANISER, {"material_id": "org_material"}, MANAGED),
+    "admin.material_version": Access(ORGANISER, {"material_id": "org_material", "number": "org_material_version"}, MANAGED),
+    "admin.material_attachment_add": Access(ORGANISER, {"material_id": "org_material"}, MANAGED),
+    "admin.material_attachment_remove": Access(ORGANISER, {"material_id": "org_material", "attachment_id": "org_attachment"},
+                                               MANAGED),
     # --- the organisation tree: organisers on their own subtrees, admins on all ------------------------
     "admin.org_tree": Access(ORGANISER),
     "admin.org_detail": Access(ORGANISER, {"org_id": "org"}, MANAGED),

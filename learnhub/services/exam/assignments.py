@@ -25,6 +25,7 @@ from ...models import (
 )
 from .. import ServiceError
 from ..orgs import Scope
+from ..study import material_access
 from .quizzes import draw_by_rules, rule_pool
 
 
@@ -93,6 +94,9 @@ def _problems(scope: Scope, data: AssignmentData) -> list[str]:
         problems.append("考试至少需要一条抽题规则")
     if not data.rules and not data.materials:
         problems.append("学习任务至少需要一篇学习资料或一条抽题规则")
+    for material in data.materials:
+        if material.retired_at is not None or not material_access.is_usable_by(material, data.org):
+            problems.append(f"「{data.org.name}」的党员看不到资料《{material.title}》（已停用，或属于其他组织）")
     for rule in data.rules:
         if not 1 <= rule.count <= 100:
             problems.append(f"「{rule.node.name}」的题数应在 1 到 100 之间")

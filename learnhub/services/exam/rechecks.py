@@ -127,6 +127,6 @@ def create_recheck(scope: Scope, source: Assignment, unit: Organisation, request
         title=request.title, kind=AssignmentKind.EXAM, org=unit, opens_at=now, closes_at=request.closes_at,
         pass_mark=source.pass_mark, time_limit_minutes=request.time_limit_minutes, max_attempts=ATTEMPTS,
         rules=[DrawRule(c.point, n) for c, n in zip(chosen, shares)],
-        materials=materials_for_points([c.point for c in chosen]),
+        materials=materials_for_points([c.point for c in chosen], unit),
     )
     return create_assignment(scope, data, by)
