@@ -25,11 +25,13 @@ from ....models import (
     QuestionKind,
     Response,
     ShowAnswers,
+    Subject,
     User,
     utcnow,
 )
 from ... import ServiceError
 from ...bank.access import usable_in
+from ...bank.subjects import usable_by as subjects_usable_by
 from ...orgs import ancestor_ids
 
 KIND_ORDER = [QuestionKind.SINGLE, QuestionKind.MULTIPLE, QuestionKind.TRUEFALSE, QuestionKind.FILL]
@@ -162,12 +164,14 @@ def draw_by_rules(rules: list[dict], rng: random.Random, org: Organisation) -> l
 
 def rule_pool(rule: dict, org: Organisation) -> list[Question]:
     """Current, unretired questions a draw rule picks from for a paper given to `org` (or a member of
-    it): under a knowledge point or a whole part, built-in or owned by `org` or an organisation above it."""
-    point_ids = _point_ids_under(int(rule.get("point_id") or rule.get("part_id")))
+    it): a whole subject ({"subject_id": id}), a part, an article or a knowledge point; built-in or owned by
+    `org` or an organisation above it, in a subject `org` may use."""
     stmt = (
         select(Question)
-        .where(Question.is_current.is_(True), Question.retired.is_(False), Question.point_id.in_(point_ids),
-               usable_in(org))
+        .join(KnowledgePoint, KnowledgePoint.id == Question.point_id)
+        .join(Subject, Subject.id == KnowledgePoint.subject_id)
+        .where(Question.is_current.is_(True), Question.retired.is_(False), Question.point_id.in_(rule_point_ids(rule)),
+               usable_in(org), subjects_usable_by(org))
         .order_by(Question.key)
     )
     if rule.get("difficulty"):
@@ -175,8 +179,15 @@ def rule_pool(rule: dict, org: Organisation) -> list[Question]:
     return list(db.session.scalars(stmt))
 
 
+def rule_point_ids(rule: dict):
+    """The knowledge-point nodes a draw rule covers: a subject's every node (SQL), or a node and those beneath it."""
+    if rule.get("subject_id"):
+        return select(KnowledgePoint.id).where(KnowledgePoint.subject_id == int(rule["subject_id"]))
+    return _point_ids_under(int(rule.get("point_id") or rule.get("part_id")))
+
+
 def _point_ids_under(node_id: int) -> list[int]:
-    """The node itself and every knowledge-point node beneath it (the tree is three levels deep)."""
+    """The node itself and every knowledge-point node beneath it (three levels for the 党章, two for an organisation's subject)."""
     ids, frontier = [node_id], [node_id]
     while frontier:
         frontier = list(db.session.scalars(select(KnowledgePoint.id).where(KnowledgePoint.parent_id.in_(frontier))))
