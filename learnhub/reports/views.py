@@ -17,6 +17,7 @@ from ..extensions import db
 from ..models import Assignment, Attempt, Organisation, Subject, utcnow
 from ..services.exam import assignments, quizzes, secrecy
 from ..services.bank import access as bank_access, subjects
+from ..services.bank.places import subject_label
 from ..services.reports import exports, items, landing, mastery, completion as reports, trends
 from ..services.study import materials
 from . import bp
@@ -57,6 +58,12 @@ def _csv(lines, filename: str) -> Response:
 
 def _tz() -> str:
     return current_app.config["BABEL_DEFAULT_TIMEZONE"]
+
+
+def _named(item: Assignment) -> str:
+    """The assignment's title with the subjects it covers, for the first line of an export."""
+    covered = mastery.assignment_subjects(item)
+    return f"{item.title}（科目：{'、'.join(subject_label(s) for s in covered)}）" if covered else item.title
 
 
 def _subject_arg() -> Subject | None:
@@ -151,7 +158,7 @@ def unit_export(assignment_id: int, org_id: int):
     """Download a branch's scores as Excel."""
     item, org, rows, stamp = _branch_export(assignment_id, org_id, "branch.xlsx")
     return _xlsx(
-        lambda out: exports.write_members_workbook(out, f"{item.title} — {org.name} 成绩", stamp, rows, _tz()),
+        lambda out: exports.write_members_workbook(out, f"{_named(item)} — {org.name} 成绩", stamp, rows, _tz()),
         f"{item.title}-{org.name}-成绩.xlsx",
     )
 
@@ -161,7 +168,7 @@ def unit_export(assignment_id: int, org_id: int):
 def unit_csv(assignment_id: int, org_id: int):
     """Download a branch's scores as CSV (UTF-8 with BOM, opens in Excel)."""
     item, org, rows, stamp = _branch_export(assignment_id, org_id, "branch.csv")
-    return _csv(exports.csv_lines(f"{item.title} — {org.name} 成绩", stamp, rows, _tz()), f"{item.title}-{org.name}-成绩.csv")
+    return _csv(exports.csv_lines(f"{_named(item)} — {org.name} 成绩", stamp, rows, _tz()), f"{item.title}-{org.name}-成绩.csv")
 
 
 def _branch_export(assignment_id: int, org_id: int, kind: str):
@@ -206,7 +213,7 @@ def assignment_csv(assignment_id: int):
     _settled([item])
     scope, now = current_scope(), utcnow()
     exports.log_export(current_user, "members.csv", item.title)
-    lines = exports.csv_lines(f"{item.title} — 成绩", exports.stamp(current_user, now, _tz()),
+    lines = exports.csv_lines(f"{_named(item)} — 成绩", exports.stamp(current_user, now, _tz()),
                               reports.export_rows(scope, item), _tz())
     return _csv(lines, f"{item.title}-成绩.csv")
 

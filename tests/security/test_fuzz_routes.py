@@ -46,7 +46,8 @@ HOSTILE_NUMBERS = [
 ]
 HOSTILE_TEXT = HOSTILE_NUMBERS + ["", " ", "\x00", "a" * 10_000, "<script>", "' OR 1=1 --", "%00", "../../etc", "\u202e",
                                   "𠀀" * 50, "\ufeff", "A1:XFD14000"]
-QUERY_KEYS = ["page", "org", "unit", "part", "point", "kind", "q", "state", "finished", "mastery", "next", "per_page"]
+QUERY_KEYS = ["page", "org", "unit", "part", "point", "kind", "q", "state", "finished", "mastery", "next", "per_page",
+              "subject"]
 # Raw request.form keys read by views, besides the fields of the WTForms classes.
 RAW_FORM_KEYS = ["question_id", "mode", "a", "part_id", "back", "shown", "answer", "reason", "q1", "q2", "q3",
                  "rules-0-node", "rules-0-count", "rules-0-difficulty", "rules-1-node", "rules-1-count"]
@@ -133,8 +134,9 @@ def _requests(app, role: str):
 HUGE = "9" * 26
 QUERY_CASES = [
     {"page": HUGE, "org": HUGE, "unit": HUGE, "part": HUGE, "point": HUGE, "finished": "NaN", "mastery": "1e309",
-     "q": "a\x00b"},
-    {"page": str(2**63 - 1), "org": "²", "unit": "１２", "part": "-1", "point": "0", "q": "a" * 10_000, "kind": "\x00"},
+     "q": "a\x00b", "subject": HUGE},
+    {"page": str(2**63 - 1), "org": "²", "unit": "１２", "part": "-1", "point": "0", "q": "a" * 10_000, "kind": "\x00",
+     "subject": "-1"},
 ]
 FORM_VALUES = ["sNaN", "NaN", "Infinity", "1e309", "-1", "9" * 5000, HUGE, "²", "a\x00b"]
 JSON_CASES = ['{"position": 1, "seq": 1e30, "answer": "0"}', NESTED, '{"position": 1, "seq": Infinity, "answer": "0"}',

@@ -19,10 +19,12 @@ from ....models import (
     Attempt,
     AttemptState,
     KnowledgePoint,
+    Material,
     MemberResult,
     Organisation,
     Question,
     QuestionKind,
+    Reading,
     Response,
     ShowAnswers,
     Subject,
@@ -115,6 +117,8 @@ def start_attempt(assignment: Assignment, user: User, now: datetime | None = Non
         raise QuizError("测验还没有开始")
     if now >= assignment.closes_at:
         raise QuizError("测验已经截止")
+    if unread := unread_materials(assignment, user):
+        raise QuizError(f"请先学完本任务的学习资料，再开始答题（还有 {len(unread)} 篇未学完）")
     done = len(attempts_of(assignment, user))
     if assignment.max_attempts and done >= assignment.max_attempts:
         raise QuizError(f"已用完 {assignment.max_attempts} 次作答机会")
@@ -143,6 +147,17 @@ def start_attempt(assignment: Assignment, user: User, now: datetime | None = Non
             raise
         return start_attempt(assignment, user, now, rng, _again=False)
     return attempt
+
+
+def unread_materials(assignment: Assignment, user: User) -> list[Material]:
+    """The materials a "read, then quiz" assignment still wants the member to finish reading before the quiz
+    (none for any other assignment)."""
+    if not assignment.read_first or not assignment.materials:
+        return []
+    done = set(db.session.scalars(select(Reading.material_id).where(
+        Reading.user_id == user.id, Reading.material_id.in_([m.id for m in assignment.materials]),
+        Reading.completed_at.is_not(None))))
+    return [m for m in assignment.materials if m.id not in done]
 
 
 def draw_questions(assignment: Assignment, rng: random.Random) -> list[Question]:
