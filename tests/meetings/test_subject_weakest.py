@@ -85,3 +85,18 @@ def test_the_meeting_wall_names_the_subject_and_part_of_an_organisations_questio
         shown = wall.results(meeting, mq, frozenset())
         assert (shown["source"], shown["point"]) == ("支部工作 · 组织生活", "三会一课")
         assert "source" not in wall.results(meeting, mq, frozenset({"zb-001"}))  # withheld from one who sits it
+
+
+def test_the_meeting_page_chooses_a_subject(app, weak, login):
+    world, ids, exam_id = weak
+    with app.app_context():
+        scope = scope_for(db.session.get(User, world.user["sec_a1"]))
+        a1 = db.session.get(Organisation, world.org["a1"])
+        assert setup.candidates(scope, a1, None, 1)[0] == []  # nobody in 第一支部 answered a 党章 question
+        assert len(setup.candidates(scope, a1, None, ids.subject)[0]) == 3
+    c = login(world.login["sec_a1"])
+    page = c.get(f"/meetings/new/{world.org['a1']}").get_data(as_text=True)
+    assert f"/meetings/new/{world.org['a1']}?subject={ids.subject}" in page
+    constitution = c.get(f"/meetings/new/{world.org['a1']}?subject=1").get_data(as_text=True)
+    assert "本支部还没有答题数据" in constitution and 'aria-current="page">党章<' in constitution
+    assert login(world.login["org_b"]).get(f"/meetings/new/{world.org['b1']}?subject={ids.subject}").status_code == 404
