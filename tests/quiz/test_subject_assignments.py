@@ -17,6 +17,7 @@ from learnhub.models import (
     Material,
     Organisation,
     Question,
+    ShowAnswers,
     User,
     utcnow,
 )
@@ -44,7 +45,7 @@ def work(app, world):
 
 def _data(org: Organisation, rules, **extra) -> AssignmentData:
     now = utcnow()
-    return AssignmentData(title=extra.pop("title", "支部工作考试"), kind=AssignmentKind.EXAM, org=org,
+    return AssignmentData(title=extra.pop("title", "支部工作考试"), kind=extra.pop("kind", AssignmentKind.EXAM), org=org,
                           opens_at=now - timedelta(hours=1), closes_at=now + timedelta(days=3), rules=rules, **extra)
 
 
@@ -181,3 +182,18 @@ def test_without_read_first_the_quiz_opens_at_once(app, world, work, ctx):
         organiser)
     assert not item.read_first
     assert quizzes.start_attempt(item, db.session.get(User, world.user["m_a1"])).paper
+
+
+def test_immediate_feedback_names_the_subject_and_part_as_its_source(app, world, work, login):
+    with app.app_context():
+        organiser = _organiser(world)
+        subject = db.session.get(KnowledgePoint, work.parts["组织生活"]).subject
+        item = assignments.create_assignment(scope_for(organiser), _data(
+            db.session.get(Organisation, world.org["a1"]), [DrawRule(None, 2, subject=subject)],
+            show_answers=ShowAnswers.IMMEDIATE, kind=AssignmentKind.STUDY), organiser)
+        attempt = quizzes.start_attempt(item, db.session.get(User, world.user["m_a1"]))
+        parts = {db.session.get(Question, e["q"]).point.parent.name for e in attempt.paper}
+        sources = {f'data-source="支部工作 · {part}"' for part in parts}
+        attempt_id = attempt.id
+    page = login(world.login["m_a1"]).get(f"/quiz/attempts/{attempt_id}").get_data(as_text=True)
+    assert all(s in page for s in sources) and "党章" not in page.split("data-source=")[1][:10]
