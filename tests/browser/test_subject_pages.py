@@ -78,3 +78,26 @@ def test_practice_with_subjects_and_their_parts(app, world, subject_exam, live_s
     assert "出处：支部工作 · 组织生活" in page.locator(".expl").inner_text()
     assert fits(page)
     page.shot("03-practice-part-feedback")
+
+
+def test_organiser_assigns_read_then_quiz_on_a_subject(app, world, subject_exam, live_server, small):
+    ids, _ = subject_exam
+    page = small
+    log_in(page, live_server, "orga")
+    page.goto(f"{live_server}/admin/assignments/new")
+    page.fill("#title", "先学后测：支部工作")
+    page.select_option("#org_id", str(world.org["a3"]))
+    page.locator("input[name=materials]").first.check()
+    page.select_option("#read_first", "1")
+    page.select_option("#rules-0-node", f"s{ids.subject}")
+    page.fill("#rules-0-count", "3")
+    assert fits(page)
+    page.shot("01-assignment-form")
+    page.click("form[method=post] button[type=submit] >> text=布置")
+    assert "已布置「先学后测：支部工作」" in page.content()
+    page.click("text=退出")
+    log_in(page, live_server, "ma3")
+    page.click("text=先学后测：支部工作")
+    assert "请先学完上面的学习资料" in page.locator("#read-first").inner_text()
+    assert "科目：支部工作" in page.content()
+    page.shot("02-member-reads-first")
