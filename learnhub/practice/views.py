@@ -151,5 +151,6 @@ def feedback(answer_id: int):
     part_id = request.args.get("part", type=int)
     return render_template(
         "practice/feedback.html", row=row, question=row.question, right=practice.right_answer(row.question),
-        part_id=part_id, subject_id=request.args.get("subject", type=int), withheld=row.question.key in sealed_keys(), note=secrecy.WITHHELD,
+        part_id=part_id, subject_id=request.args.get("subject", type=int), withheld=row.question.key in sealed_keys(),
+        note=secrecy.WITHHELD,
     )

@@ -111,8 +111,8 @@ def assignment(assignment_id: int):
     _settled([item])
     scope = current_scope()
     weak = mastery.mastery_report(
-        scope, item, _threshold("finished", mastery.FINISHED_THRESHOLD), _threshold("mastery", mastery.MASTERY_THRESHOLD),
-        subject_id=request.args.get("subject", type=int),
+        scope, item, _threshold("finished", mastery.FINISHED_THRESHOLD),
+        _threshold("mastery", mastery.MASTERY_THRESHOLD), subject_id=request.args.get("subject", type=int),
     )
     focus_id = request.args.get("org", type=int)
     focus = next((r for r in weak.rows if r.org.id == focus_id), weak.rows[0] if weak.rows else None)
@@ -168,7 +168,8 @@ def unit_export(assignment_id: int, org_id: int):
 def unit_csv(assignment_id: int, org_id: int):
     """Download a branch's scores as CSV (UTF-8 with BOM, opens in Excel)."""
     item, org, rows, stamp = _branch_export(assignment_id, org_id, "branch.csv")
-    return _csv(exports.csv_lines(f"{_named(item)} — {org.name} 成绩", stamp, rows, _tz()), f"{item.title}-{org.name}-成绩.csv")
+    return _csv(exports.csv_lines(f"{_named(item)} — {org.name} 成绩", stamp, rows, _tz()),
+                f"{item.title}-{org.name}-成绩.csv")
 
 
 def _branch_export(assignment_id: int, org_id: int, kind: str):

@@ -129,7 +129,8 @@ def parts_of(subject_ids: Iterable[int]) -> dict[int, list[KnowledgePoint]]:
     if not ids:
         return out
     for part in db.session.scalars(select(KnowledgePoint).where(
-            KnowledgePoint.subject_id.in_(ids), KnowledgePoint.level == PointLevel.PART, KnowledgePoint.parent_id.is_(None))
+            KnowledgePoint.subject_id.in_(ids), KnowledgePoint.level == PointLevel.PART,
+            KnowledgePoint.parent_id.is_(None))
             .order_by(KnowledgePoint.position, KnowledgePoint.id)):
         out[part.subject_id].append(part)
     return out

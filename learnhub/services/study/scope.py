@@ -45,7 +45,8 @@ def practice_parts(user: User, subject_list: list[Subject]) -> list[tuple[Subjec
         return []
     nodes = {n.id: n for n in db.session.scalars(select(KnowledgePoint).where(KnowledgePoint.subject_id.in_(ids)))}
     counts = db.session.execute(practisable(
-        select(Question.point_id, func.count(Question.id)).where(Question.is_current.is_(True), Question.retired.is_(False)),
+        select(Question.point_id, func.count(Question.id))
+        .where(Question.is_current.is_(True), Question.retired.is_(False)),
         user.org).where(Subject.id.in_(ids)).group_by(Question.point_id)).all()
     per_part: dict[int, int] = {}
     for point_id, n in counts:

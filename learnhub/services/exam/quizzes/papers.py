@@ -202,7 +202,8 @@ def rule_point_ids(rule: dict):
 
 
 def _point_ids_under(node_id: int) -> list[int]:
-    """The node itself and every knowledge-point node beneath it (three levels for the 党章, two for an organisation's subject)."""
+    """The node itself and every knowledge-point node beneath it (three levels for the 党章, two for an
+    organisation's subject)."""
     ids, frontier = [node_id], [node_id]
     while frontier:
         frontier = list(db.session.scalars(select(KnowledgePoint.id).where(KnowledgePoint.parent_id.in_(frontier))))
