@@ -56,13 +56,25 @@ class ResolveReportForm(FlaskForm):
     resolution = StringField("处理结果", validators=[Length(max=200)])
 
 
+def rule_target(value) -> str:
+    """A draw rule's range as the form sends it: "s<id>" (a whole subject) or a node's id ("0": row unused);
+    ValueError for anything else, or a number the database cannot hold."""
+    text = str(value).strip()
+    subject = text[:1] in ("s", "S")
+    number = db_int(text[1:] if subject else text)
+    if number < 0 or (subject and number == 0):
+        raise ValueError("not a subject or a knowledge point")
+    return f"s{number}" if subject else str(number)
+
+
 class RuleForm(Form):
-    """One draw rule: N questions from a part, an article or a knowledge point (optionally one difficulty)."""
+    """One draw rule: N questions from a subject, a part, an article or a knowledge point (optionally one
+    difficulty)."""
 
     class Meta:
         locales = ["zh"]  # a plain Form, so WTForms' own Chinese messages rather than Flask-WTF's
 
-    node = SelectField("范围", coerce=db_int, validate_choice=False)
+    node = SelectField("范围", coerce=rule_target, validate_choice=False)
     count = IntegerField("题数", validators=[Optional(), NumberRange(1, 100, "每条规则 1–100 题")])
     difficulty = SelectField(
         "难度", validate_choice=False, choices=[SelectChoice("", "不限"), SelectChoice("1", "易"), SelectChoice("2", "中"), SelectChoice("3", "难")]
@@ -76,6 +88,10 @@ class AssignmentForm(FlaskForm):
     opens_at = DateTimeLocalField("开始时间", format="%Y-%m-%dT%H:%M", validators=[DataRequired("请填写开始时间")])
     closes_at = DateTimeLocalField("截止时间", format="%Y-%m-%dT%H:%M", validators=[DataRequired("请填写截止时间")])
     materials = SelectMultipleField("必学资料", coerce=db_int, validate_choice=False)
+    read_first = SelectField(
+        "先学后测", default="1", validate_choice=False,
+        choices=[SelectChoice("1", "学完勾选的资料才能开始测验"), SelectChoice("0", "资料和测验各自完成")],
+    )
     per_member = SelectField(
         "试卷", choices=[SelectChoice("1", "每人单独抽题（防止相互抄）"), SelectChoice("0", "所有人同一套题（顺序打乱）")]
     )

@@ -18,12 +18,14 @@ from ..models import (
     QuestionReport,
     Scoring,
     ShowAnswers,
+    Subject,
     User,
 )
 from ..services import ServiceError
 from ..services.auth import accounts
 from ..services.exam import assignments
-from ..services.bank import access as bank_access, question_reports
+from ..services.bank import access as bank_access, question_reports, subjects
+from ..services.bank.places import subject_label
 from ..services.study import materials
 from ..services.auth.accounts import HashSettings, MemberData
 from ..services.exam.assignments import AssignmentData, DrawRule
@@ -158,21 +160,25 @@ def question_report_resolve(report_id: int):
 
 
 def _tree_choices() -> list[SelectChoice]:
-    """Parts, articles and knowledge points, indented as a tree, for draw rules."""
-    nodes = list(db.session.scalars(select(KnowledgePoint).where(bank_access.node_visible(current_scope()))
+    """For draw rules: each subject the viewer sees (the whole of it), then its parts, articles and
+    knowledge points indented as a tree. A subject's value is "s<id>", a node's its id."""
+    scope = current_scope()
+    nodes = list(db.session.scalars(select(KnowledgePoint).where(bank_access.node_visible(scope))
                                     .order_by(KnowledgePoint.position, KnowledgePoint.id)))
-    children: dict[int | None, list[KnowledgePoint]] = {}
+    children: dict[tuple[int, int | None], list[KnowledgePoint]] = {}
     for node in nodes:
-        children.setdefault(node.parent_id, []).append(node)
-    out = [SelectChoice(0, "（不使用这一行）")]
+        children.setdefault((node.subject_id, node.parent_id), []).append(node)
+    out = [SelectChoice("0", "（不使用这一行）")]
 
-    def walk(parent_id, depth):
-        for node in children.get(parent_id, []):
+    def walk(subject_id, parent_id, depth):
+        for node in children.get((subject_id, parent_id), []):
             suffix = "（全部）" if node.level is not PointLevel.POINT else ""
-            out.append(SelectChoice(node.id, "　" * depth + node.name + suffix))
-            walk(node.id, depth + 1)
+            out.append(SelectChoice(str(node.id), "　" * depth + node.name + suffix))
+            walk(subject_id, node.id, depth + 1)
 
-    walk(None, 0)
+    for subject in subjects.visible_subjects(scope):
+        out.append(SelectChoice(f"s{subject.id}", f"【{subject_label(subject)}】整个科目"))
+        walk(subject.id, None, 1)
     return out
 
 
@@ -186,18 +192,21 @@ def _assignment_form() -> AssignmentForm:
     return form
 
 
+def _draw_rule(target: str, count: int, difficulty: str) -> DrawRule:
+    """A draw rule from the form: "s<id>" is a whole subject, a number a node (404 if there is none)."""
+    level = int(difficulty) if difficulty in ("1", "2", "3") else None
+    if target.startswith("s"):
+        return DrawRule(None, count, level, subject=db.get_or_404(Subject, int(target[1:])))
+    return DrawRule(db.get_or_404(KnowledgePoint, int(target)), count, level)
+
+
 def _local(value: datetime) -> datetime:
     return value.replace(tzinfo=ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).astimezone(timezone.utc)
 
 
 def _assignment_data(form: AssignmentForm) -> AssignmentData:
-    rules = [
-        DrawRule(
-            db.get_or_404(KnowledgePoint, r.node.data), r.count.data,
-            int(r.difficulty.data) if r.difficulty.data in ("1", "2", "3") else None,
-        )
-        for r in form.rules if r.node.data and r.count.data
-    ]
+    rules = [_draw_rule(r.node.data, r.count.data, r.difficulty.data)
+             for r in form.rules if r.node.data and r.node.data != "0" and r.count.data]
     chosen = set(form.materials.data or [])
     return AssignmentData(
         title=form.title.data, kind=AssignmentKind(form.kind.data), org=scoped_org_or_404(form.org_id.data),
@@ -205,7 +214,7 @@ def _assignment_data(form: AssignmentForm) -> AssignmentData:
         time_limit_minutes=form.time_limit_minutes.data, max_attempts=form.max_attempts.data,
         scoring=Scoring(form.scoring.data), show_answers=ShowAnswers(form.show_answers.data),
         materials=[m for m in materials.list_materials(current_scope()) if m.id in chosen], rules=rules,
-        per_member=form.per_member.data == "1",
+        per_member=form.per_member.data == "1", read_first=form.read_first.data == "1",
     )
 
 

@@ -36,8 +36,13 @@ def _source() -> Assignment | None:
 @staff_required
 def create(org_id: int):
     """Start a meeting quiz for a branch: title, kind, questions (its weakest points by default)."""
-    org = scoped_org_or_404(org_id)
-    points, offered, default = setup.candidates(current_scope(), org, _source())
+    org, source = scoped_org_or_404(org_id), _source()
+    usable = setup.branch_subjects(org)
+    subject_id = request.args.get("subject", type=int)
+    subject = next((s for s in usable if s.id == subject_id), None)
+    if subject_id is not None and subject is None:
+        abort(404)
+    points, offered, default = setup.candidates(current_scope(), org, source, subject_id)
     form = MeetingForm()
     form.questions.choices = [SelectChoice(q.id, f"{q.point.name}｜{q.stem[:60]}") for q in offered]
     if request.method == "GET":
@@ -51,7 +56,8 @@ def create(org_id: int):
             form.questions.errors = [*form.questions.errors, str(exc)]
         else:
             return redirect(url_for("meetings.screen", meeting_id=meeting.id))
-    return render_template("meetings/new.html", form=form, org=org, points=points)
+    return render_template("meetings/new.html", form=form, org=org, points=points, subjects=usable, subject=subject,
+                           source=source)
 
 
 @bp.get("/meetings/<int:meeting_id>")

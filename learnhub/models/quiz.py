@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, String, Table, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, String, Table, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -60,13 +60,16 @@ class Assignment(db.Model):
     max_attempts: Mapped[int] = mapped_column(default=1)
     scoring: Mapped[Scoring] = mapped_column(_enum(Scoring), default=Scoring.HIGHEST)
     show_answers: Mapped[ShowAnswers] = mapped_column(_enum(ShowAnswers), default=ShowAnswers.AFTER_SUBMIT)
-    # Draw rules for a paper drawn per member: [{"point_id"|"part_id": id, "count": n, "difficulty": 1-3|null}].
+    # Draw rules for a paper drawn per member: [{"point_id"|"part_id"|"subject_id": id, "count": n,
+    # "difficulty": 1-3|null}] ("subject_id": a whole subject).
     # Empty: everyone gets the fixed list in `questions` (in their own shuffled order).
     draw_rules: Mapped[list] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Withdrawn before anyone started it: kept for the record, gone from every task list and report.
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     withdrawn_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    # "Read these materials, then take this quiz": a member starts the quiz once every material is read.
+    read_first: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     org: Mapped[Organisation] = relationship()
     materials: Mapped[list[Material]] = relationship(secondary=assignment_material, order_by=Material.position)

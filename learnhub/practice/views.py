@@ -5,12 +5,11 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
-from ..auth.decorators import current_scope, sealed_keys
+from ..auth.decorators import sealed_keys
 from ..errors import Refusal
 from ..extensions import db
-from ..models import KnowledgePoint, PointLevel, PracticeAnswer, PracticeMode, Question, utcnow
-from ..services.bank import access as bank_access
-from ..services.study import mistakes, practice
+from ..models import KnowledgePoint, PointLevel, PracticeAnswer, PracticeMode, Question, Subject, utcnow
+from ..services.study import mistakes, practice, scope
 from ..services.exam import secrecy
 from ..services.exam.quizzes import QuizError
 from . import bp
@@ -20,22 +19,28 @@ def _tz() -> str:
     return current_app.config["BABEL_DEFAULT_TIMEZONE"]
 
 
-def _parts() -> list[KnowledgePoint]:
-    """The Constitution's parts and those the member's organisations added (another committee's do not exist)."""
-    return list(db.session.scalars(
-        select(KnowledgePoint).where(KnowledgePoint.level == PointLevel.PART, bank_access.node_visible(current_scope()))
-        .order_by(KnowledgePoint.position, KnowledgePoint.id)
-    ))
+def _subject(usable: list[Subject]) -> Subject | None:
+    """The subject chosen with ?subject= among those the member may use (any other is 404), or None: all."""
+    subject_id = request.args.get("subject", type=int)
+    if subject_id is None:
+        return None
+    subject = next((s for s in usable if s.id == subject_id), None)
+    if subject is None:
+        abort(404)
+    return subject
 
 
 @bp.get("/")
 @login_required
 def index():
-    """Practice home: today's five, the mistake book, practice by chapter, and what the member knows."""
-    now = utcnow()
-    today = practice.daily(current_user, now, _tz())
+    """Practice home: today's five (of every subject, or one chosen), the mistake book, practice by part
+    of each subject, and what the member knows."""
+    now, usable = utcnow(), scope.practice_subjects(current_user)
+    subject = _subject(usable)
+    today = practice.daily(current_user, now, _tz(), subject.id if subject else None)
     return render_template(
-        "practice/index.html", daily=today.questions, done=today.done, stats=practice.stats(current_user, now, _tz()), parts=_parts(),
+        "practice/index.html", daily=today.questions, done=today.done, stats=practice.stats(current_user, now, _tz()),
+        subjects=usable, subject=subject, parts=scope.practice_parts(current_user, [subject] if subject else usable),
         book=practice.mistake_book(current_user, now, _tz()),
     )
 
@@ -44,10 +49,12 @@ def index():
 @login_required
 def daily():
     """The next of today's five questions, or the summary when all are done (or wait for an exam to end)."""
-    today = practice.daily(current_user, utcnow(), _tz())
+    subject = _subject(scope.practice_subjects(current_user))
+    today = practice.daily(current_user, utcnow(), _tz(), subject.id if subject else None)
     if not today.pending:
-        return render_template("practice/daily_done.html", today=today, note=secrecy.WITHHELD)
-    return _show(today.pending[0], PracticeMode.DAILY, position=len(today.done) + 1, total=len(today.questions))
+        return render_template("practice/daily_done.html", today=today, note=secrecy.WITHHELD, subject=subject)
+    return _show(today.pending[0], PracticeMode.DAILY, position=len(today.done) + 1, total=len(today.questions),
+                 subject=subject)
 
 
 @bp.get("/review")
@@ -91,8 +98,10 @@ def mistake(card_id: int):
 @bp.get("/chapter/<int:part_id>")
 @login_required
 def chapter(part_id: int):
-    """A question from one part of the Constitution, favouring ones not yet answered right."""
+    """A question from one part of a subject the member may use, favouring ones not yet answered right."""
     part = db.one_or_404(select(KnowledgePoint).filter_by(id=part_id, level=PointLevel.PART))
+    if not scope.may_practise_part(current_user, part):
+        abort(404)
     try:
         question = practice.next_chapter_question(current_user, part.id, random.SystemRandom())
     except practice.PracticeError as exc:
@@ -103,12 +112,12 @@ def chapter(part_id: int):
     return _show(question, PracticeMode.CHAPTER, position=None, total=None, part=part)
 
 
-def _show(question: Question, mode: PracticeMode, position, total, part=None):
+def _show(question: Question, mode: PracticeMode, position, total, part=None, subject=None):
     """Show one question, recording that it was served: only served questions are graded."""
     served = practice.serve(current_user, question, mode)
     return render_template(
         "practice/question.html", question=question, mode=mode, served=served, position=position, total=total,
-        part=part, form=FlaskForm(),
+        part=part, subject=subject, form=FlaskForm(),
     )
 
 
@@ -127,7 +136,8 @@ def answer():
         return redirect(request.referrer or url_for("practice.index"))
     if feedback.cleared:
         flash(f"这道题已在间隔复习中连续答对 {mistakes.CLEAR_AFTER} 次，移出错题本", "success")
-    return redirect(url_for("practice.feedback", answer_id=feedback.answer.id, part=request.form.get("part_id", "")))
+    return redirect(url_for("practice.feedback", answer_id=feedback.answer.id, part=request.form.get("part_id", ""),
+                            subject=request.form.get("subject_id", type=int)))
 
 
 @bp.get("/answers/<int:answer_id>")
@@ -141,5 +151,6 @@ def feedback(answer_id: int):
     part_id = request.args.get("part", type=int)
     return render_template(
         "practice/feedback.html", row=row, question=row.question, right=practice.right_answer(row.question),
-        part_id=part_id, withheld=row.question.key in sealed_keys(), note=secrecy.WITHHELD,
+        part_id=part_id, subject_id=request.args.get("subject", type=int), withheld=row.question.key in sealed_keys(),
+        note=secrecy.WITHHELD,
     )

@@ -40,7 +40,7 @@ def detail(assignment_id: int):
     return render_template(
         "quiz/detail.html", assignment=assignment, s=quizzes.standing(assignment, current_user, _grace(), now),
         completed={mid for mid, r in materials.readings_of(current_user).items() if r.completed_at},
-        form=FlaskForm(), now=now,
+        unread=quizzes.unread_materials(assignment, current_user), form=FlaskForm(), now=now,
     )
 
 

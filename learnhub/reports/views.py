@@ -14,9 +14,10 @@ from flask_login import current_user
 
 from ..auth.decorators import current_scope, not_sitting, scoped_org_or_404, sealed_keys, staff_required
 from ..extensions import db
-from ..models import Assignment, Attempt, Organisation, utcnow
+from ..models import Assignment, Attempt, Organisation, Subject, utcnow
 from ..services.exam import assignments, quizzes, secrecy
-from ..services.bank import access as bank_access
+from ..services.bank import access as bank_access, subjects
+from ..services.bank.places import subject_label
 from ..services.reports import exports, items, landing, mastery, completion as reports, trends
 from ..services.study import materials
 from . import bp
@@ -59,6 +60,23 @@ def _tz() -> str:
     return current_app.config["BABEL_DEFAULT_TIMEZONE"]
 
 
+def _named(item: Assignment) -> str:
+    """The assignment's title with the subjects it covers, for the first line of an export."""
+    covered = mastery.assignment_subjects(item)
+    return f"{item.title}（科目：{'、'.join(subject_label(s) for s in covered)}）" if covered else item.title
+
+
+def _subject_arg() -> Subject | None:
+    """The subject chosen with ?subject= (one the viewer sees; any other is 404), or None: every subject."""
+    subject_id = request.args.get("subject", type=int)
+    if subject_id is None:
+        return None
+    subject = db.session.get(Subject, subject_id)
+    if subject is None or subject not in subjects.visible_subjects(current_scope(), include_retired=True):
+        abort(404)
+    return subject
+
+
 def _settled(assignments: list[Assignment], unit: Organisation | None = None) -> None:
     """Close the time-up papers among the members about to be counted (reports.settle)."""
     reports.settle(current_scope(), assignments, current_app.config["ATTEMPT_GRACE_SECONDS"], unit)
@@ -68,12 +86,16 @@ def _settled(assignments: list[Assignment], unit: Organisation | None = None) ->
 @staff_required
 def index():
     """List the assignments that reach the viewer's organisations, with overall completion."""
-    scope = current_scope()
+    scope, subject = current_scope(), _subject_arg()
     listed = reports.assignments_in_scope(scope)
+    covers = {a.id: mastery.assignment_subjects(a) for a in listed}
+    if subject is not None:
+        listed = [a for a in listed if subject in covers[a.id]]
     _settled(listed)
     rows = [reports.assignment_report(scope, a) for a in listed]
     # A secretary's task opens on their branch's page, not on the committee-style report.
-    return render_template("reports/index.html", reports=rows, scope=scope, units=landing.branch_units(scope, listed))
+    return render_template("reports/index.html", reports=rows, scope=scope, units=landing.branch_units(scope, listed),
+                           covers=covers, subjects=subjects.visible_subjects(scope), subject=subject)
 
 
 def _threshold(name: str, default: float) -> float:
@@ -89,7 +111,8 @@ def assignment(assignment_id: int):
     _settled([item])
     scope = current_scope()
     weak = mastery.mastery_report(
-        scope, item, _threshold("finished", mastery.FINISHED_THRESHOLD), _threshold("mastery", mastery.MASTERY_THRESHOLD)
+        scope, item, _threshold("finished", mastery.FINISHED_THRESHOLD),
+        _threshold("mastery", mastery.MASTERY_THRESHOLD), subject_id=request.args.get("subject", type=int),
     )
     focus_id = request.args.get("org", type=int)
     focus = next((r for r in weak.rows if r.org.id == focus_id), weak.rows[0] if weak.rows else None)
@@ -114,9 +137,10 @@ def unit(assignment_id: int, org_id: int):
     scope = current_scope()
     rows = reports.member_rows(scope, item, org)
     points = mastery.unit_point_scores(scope, item, org)
+    covered = mastery.assignment_subjects(item)
     weakest = [p for p in points if p.rate is not None][:3]
     return render_template(
-        "reports/unit.html", assignment=item, org=org, rows=rows, points=points, weakest=weakest,
+        "reports/unit.html", assignment=item, org=org, rows=rows, points=points, weakest=weakest, subjects=covered,
         notes=materials.materials_for_points([p.point for p in weakest], org),
         member_weak=reports.missed_points(item.id, [r.user.id for r in rows]),
         reminder=reports.reminder_text(item, org, rows, current_app.config["BABEL_DEFAULT_TIMEZONE"]),
@@ -134,7 +158,7 @@ def unit_export(assignment_id: int, org_id: int):
     """Download a branch's scores as Excel."""
     item, org, rows, stamp = _branch_export(assignment_id, org_id, "branch.xlsx")
     return _xlsx(
-        lambda out: exports.write_members_workbook(out, f"{item.title} — {org.name} 成绩", stamp, rows, _tz()),
+        lambda out: exports.write_members_workbook(out, f"{_named(item)} — {org.name} 成绩", stamp, rows, _tz()),
         f"{item.title}-{org.name}-成绩.xlsx",
     )
 
@@ -144,7 +168,8 @@ def unit_export(assignment_id: int, org_id: int):
 def unit_csv(assignment_id: int, org_id: int):
     """Download a branch's scores as CSV (UTF-8 with BOM, opens in Excel)."""
     item, org, rows, stamp = _branch_export(assignment_id, org_id, "branch.csv")
-    return _csv(exports.csv_lines(f"{item.title} — {org.name} 成绩", stamp, rows, _tz()), f"{item.title}-{org.name}-成绩.csv")
+    return _csv(exports.csv_lines(f"{_named(item)} — {org.name} 成绩", stamp, rows, _tz()),
+                f"{item.title}-{org.name}-成绩.csv")
 
 
 def _branch_export(assignment_id: int, org_id: int, kind: str):
@@ -168,7 +193,7 @@ def assignment_export(assignment_id: int):
     item = _visible_assignment(assignment_id)
     _settled([item])
     scope, now = current_scope(), utcnow()
-    weak_report = mastery.mastery_report(scope, item)
+    weak_report = mastery.mastery_report(scope, item, subject_id=request.args.get("subject", type=int))
     sealed = sealed_keys()
     stats = [s for s in items.item_analysis(scope, item) if s.question.key not in sealed] if item.has_quiz else []
     exports.log_export(current_user, "rollup.xlsx", item.title)
@@ -189,7 +214,7 @@ def assignment_csv(assignment_id: int):
     _settled([item])
     scope, now = current_scope(), utcnow()
     exports.log_export(current_user, "members.csv", item.title)
-    lines = exports.csv_lines(f"{item.title} — 成绩", exports.stamp(current_user, now, _tz()),
+    lines = exports.csv_lines(f"{_named(item)} — 成绩", exports.stamp(current_user, now, _tz()),
                               reports.export_rows(scope, item), _tz())
     return _csv(lines, f"{item.title}-成绩.csv")
 
@@ -224,6 +249,7 @@ def items_page(assignment_id: int):
     item = not_sitting(_visible_assignment(assignment_id))
     return render_template(
         "reports/items.html", assignment=item, stats=items.item_analysis(current_scope(), item),
+        subjects=mastery.assignment_subjects(item),
         can_fix=lambda q: bank_access.can_edit(current_scope(), q), shown_key=items.shown_key,
         sealed=sealed_keys(), withheld_note=secrecy.WITHHELD,
     )
@@ -232,10 +258,14 @@ def items_page(assignment_id: int):
 @bp.get("/trends")
 @staff_required
 def trends_page():
-    """First-try correctness month by month: per branch, or per knowledge point for one branch."""
+    """First-try correctness month by month: per branch, or per knowledge point for one branch; over every
+    subject, or one chosen."""
     scope, now = current_scope(), utcnow()
     unit_id = request.args.get("unit", type=int)
     unit = scoped_org_or_404(unit_id) if unit_id is not None else None
+    subject = _subject_arg()
+    sid = subject.id if subject is not None else None
     tz = current_app.config["BABEL_DEFAULT_TIMEZONE"]
-    trend = trends.point_trend(scope, unit, now, tz) if unit else trends.branch_trend(scope, now, tz)
-    return render_template("reports/trends.html", trend=trend, unit=unit)
+    trend = trends.point_trend(scope, unit, now, tz, subject_id=sid) if unit else trends.branch_trend(scope, now, tz, subject_id=sid)
+    return render_template("reports/trends.html", trend=trend, unit=unit, subjects=subjects.visible_subjects(scope),
+                           subject=subject)

@@ -52,8 +52,11 @@ def test_heat_map_names_every_point_in_full(app, known, live_server, small):
     log_in(page, live_server, "orga")
     page.goto(f"{live_server}/reports/assignments/{known.assignment_a}")
     heads = page.locator("table.heat thead th")
-    names = [heads.nth(i).inner_text().replace("\n", "") for i in range(1, heads.count())]
+    names = [heads.nth(i).evaluate("el => el.firstChild.textContent") for i in range(1, heads.count())]
     assert sorted(names) == sorted(LONG_NAMES.values())
+    # Beneath each name, where it sits: the subject, the part and (the 党章's) article.
+    wheres = [heads.nth(i).locator(".where").inner_text() for i in range(1, heads.count())]
+    assert all(w.startswith("党章 · 第一章 党员 · 第") for w in wheres)
     for i in range(1, heads.count()):
         # Drawn whole (wrapped), not clipped: no hover is needed to read it.
         assert heads.nth(i).evaluate("el => el.scrollWidth <= el.clientWidth && el.scrollHeight <= el.clientHeight")

@@ -139,8 +139,9 @@ def _requests(app, role: str):
 HUGE = "9" * 26
 QUERY_CASES = [
     {"page": HUGE, "org": HUGE, "unit": HUGE, "part": HUGE, "point": HUGE, "finished": "NaN", "mastery": "1e309",
-     "q": "a\x00b"},
-    {"page": str(2**63 - 1), "org": "²", "unit": "１２", "part": "-1", "point": "0", "q": "a" * 10_000, "kind": "\x00"},
+     "q": "a\x00b", "subject": HUGE},
+    {"page": str(2**63 - 1), "org": "²", "unit": "１２", "part": "-1", "point": "0", "q": "a" * 10_000, "kind": "\x00",
+     "subject": "-1"},
 ]
 FORM_VALUES = ["sNaN", "NaN", "Infinity", "1e309", "-1", "9" * 5000, HUGE, "²", "a\x00b"]
 JSON_CASES = ['{"position": 1, "seq": 1e30, "answer": "0"}', NESTED, '{"position": 1, "seq": Infinity, "answer": "0"}',

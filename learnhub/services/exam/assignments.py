@@ -20,10 +20,14 @@ from ...models import (
     Organisation,
     Scoring,
     ShowAnswers,
+    Subject,
     User,
     utcnow,
 )
 from .. import ServiceError
+from ..bank import subjects
+from ..bank.access import node_visible
+from ..bank.places import subject_label
 from ..orgs import Scope
 from ..study import material_access
 from .quizzes import draw_by_rules, rule_pool
@@ -31,11 +35,26 @@ from .quizzes import draw_by_rules, rule_pool
 
 @dataclass
 class DrawRule:
-    node: KnowledgePoint  # a part (总纲 / a chapter), an article, or a knowledge point
+    """N questions from a whole subject, a part (总纲, a chapter, an organisation's part), an article or a
+    knowledge point; optionally of one difficulty."""
+
+    node: KnowledgePoint | None  # None: the whole of `subject`
     count: int
     difficulty: int | None = None
+    subject: Subject | None = None  # a whole subject, when `node` is None
+
+    @property
+    def name(self) -> str:
+        return f"{subject_label(self.subject)}（全部）" if self.node is None else self.node.name
+
+    @property
+    def covers(self) -> Subject:
+        """The subject the rule draws from."""
+        return self.subject if self.node is None else (self.node.subject or db.session.get(Subject, self.node.subject_id))
 
     def as_json(self) -> dict:
+        if self.node is None:
+            return {"subject_id": self.subject.id, "count": self.count, "difficulty": self.difficulty}
         return {"part_id": self.node.id, "count": self.count, "difficulty": self.difficulty}
 
 
@@ -54,6 +73,7 @@ class AssignmentData:
     materials: list[Material] = field(default_factory=list)
     rules: list[DrawRule] = field(default_factory=list)
     per_member: bool = True  # draw each member's own paper; otherwise one paper drawn now for everyone
+    read_first: bool = False  # "read these materials, then take this quiz" (with materials and a quiz only)
 
 
 def create_assignment(scope: Scope, data: AssignmentData, by: User, rng: random.Random | None = None) -> Assignment:
@@ -65,6 +85,7 @@ def create_assignment(scope: Scope, data: AssignmentData, by: User, rng: random.
         title=data.title.strip(), kind=data.kind, org=data.org, created_by_id=by.id, opens_at=data.opens_at,
         closes_at=data.closes_at, pass_mark=data.pass_mark, time_limit_minutes=data.time_limit_minutes or None,
         max_attempts=data.max_attempts, scoring=data.scoring, show_answers=data.show_answers,
+        read_first=bool(data.read_first and data.materials and data.rules),
     )
     assignment.materials = list(data.materials)
     rules = [r.as_json() for r in data.rules]
@@ -98,12 +119,35 @@ def _problems(scope: Scope, data: AssignmentData) -> list[str]:
         if material.retired_at is not None or not material_access.is_usable_by(material, data.org):
             problems.append(f"「{data.org.name}」的党员看不到资料《{material.title}》（已停用，或属于其他组织）")
     for rule in data.rules:
-        if not 1 <= rule.count <= 100:
-            problems.append(f"「{rule.node.name}」的题数应在 1 到 100 之间")
+        if (problem := _rule_scope_problem(scope, rule, data.org)) is not None:
+            problems.append(problem)
+        elif not 1 <= rule.count <= 100:
+            problems.append(f"「{rule.name}」的题数应在 1 到 100 之间")
         elif (available := len(rule_pool(rule.as_json(), data.org))) < rule.count:
             level = f"难度 {rule.difficulty} 的题" if rule.difficulty else "题"
-            problems.append(f"「{rule.node.name}」只有 {available} 道{level}，不够抽 {rule.count} 道")
+            problems.append(f"「{rule.name}」只有 {available} 道{level}，不够抽 {rule.count} 道")
     return problems
+
+
+def _rule_scope_problem(scope: Scope, rule: DrawRule, org: Organisation) -> str | None:
+    """Why a rule may not be drawn for `org`: its subject or node does not exist for the organiser (named
+    by nothing), or the subject is retired or not one `org`'s members may use."""
+    subject = rule.covers
+    if subject is None or not _sees(scope, subject, rule.node):
+        return "抽题规则选择的范围不存在，请重新选择"
+    if subject.retired_at is not None:
+        return f"科目「{subject_label(subject)}」已停用，不能再抽题"
+    if db.session.scalar(select(Subject.id).where(Subject.id == subject.id, subjects.usable_by(org))) is None:
+        return f"科目「{subject_label(subject)}」只供{subject.owner.name}及其下属组织使用，不能布置给「{org.name}」"
+    return None
+
+
+def _sees(scope: Scope, subject: Subject, node: KnowledgePoint | None) -> bool:
+    """True if the subject (and the node, if any) exist for the viewer."""
+    if db.session.scalar(select(Subject.id).where(Subject.id == subject.id, subjects.visible_clause(scope))) is None:
+        return False
+    return node is None or db.session.scalar(
+        select(KnowledgePoint.id).where(KnowledgePoint.id == node.id, node_visible(scope))) is not None
 
 
 def may_withdraw(scope: Scope, assignment: Assignment, user: User) -> bool:

@@ -10,12 +10,13 @@ from sqlalchemy import func, select
 
 from ...extensions import db
 from ...models import Meeting, MeetingAnswer, MeetingAttendance, Organisation, User
+from ..bank.places import place_of, question_source
 from ..reports.exports import _Book, _local
 from .wall import WITHHELD, summary
 
 ATTENDANCE_HEADERS = ["党员编号", "姓名", "所在组织", "身份", "加入时间", "作答题数", "答对题数"]
 ATTENDANCE_WIDTHS = [12, 10, 22, 8, 17, 10, 10]
-QUESTION_HEADERS = ["序号", "题目编号", "题型", "题干", "条文", "知识点", "作答人数", "答对人数"]
+QUESTION_HEADERS = ["序号", "题目编号", "题型", "题干", "出处", "知识点", "作答人数", "答对人数"]
 QUESTION_WIDTHS = [6, 14, 8, 50, 12, 20, 10, 10]
 
 
@@ -70,11 +71,13 @@ def write_workbook(out: IO[bytes], meeting: Meeting, stamp_text: str, tz: str, s
         if question.key in sealed:
             book.row(ws, 3 + i, [position, "", question.kind.label, WITHHELD, "", question.point.name, answered, right])
         else:
-            book.row(ws, 3 + i, [position, question.key, question.kind.label, question.stem, question.article,
+            book.row(ws, 3 + i, [position, question.key, question.kind.label, question.stem, question_source(question),
                                  question.point.name, answered, right])
-    ws = book.sheet("知识点", title, stamp_text, ["知识点", "会前首次答对率(%)", "会前作答次数", "本次答对率(%)", "本次作答次数"],
-                    [24, 18, 14, 16, 14])
+    ws = book.sheet("知识点", title, stamp_text, ["知识点", "科目", "部分", "会前首次答对率(%)", "会前作答次数",
+                                                  "本次答对率(%)", "本次作答次数"], [24, 16, 18, 18, 14, 16, 14])
     for i, r in enumerate(summary(meeting), start=1):
-        book.row(ws, 3 + i, [r.point.name, r.before.rate, r.before.answered, r.now.rate, r.now.answered])
+        place = place_of(r.point)
+        book.row(ws, 3 + i, [r.point.name, place.subject_name, place.part_name, r.before.rate, r.before.answered,
+                             r.now.rate, r.now.answered])
     book.close()
     return len(rows)

@@ -20,9 +20,11 @@ from ...models import (
     PointTally,
     Question,
     QuestionKind,
+    Subject,
     User,
 )
 from ..reports import mastery, completion as reports
+from ..bank import subjects
 from ..bank.access import usable_in
 from ..orgs import Scope, within
 from ..exam.quizzes import rule_pool
@@ -44,15 +46,26 @@ def branch_point_tallies(org: Organisation):
     )
 
 
-def weakest_points(scope: Scope, org: Organisation, assignment: Assignment | None = None) -> list[mastery.PointScore]:
-    """The branch's knowledge points, weakest first: on `assignment` when given (as the 复测 picks them),
-    otherwise over every quiz its members have taken."""
+def weakest_points(scope: Scope, org: Organisation, assignment: Assignment | None = None,
+                   subject_id: int | None = None) -> list[mastery.PointScore]:
+    """The branch's knowledge points (of one subject, if given), weakest first: on `assignment` when given
+    (as the 复测 picks them), otherwise over every quiz its members have taken."""
     if assignment is not None and reports.unit_in_scope(scope, assignment, org):
-        return [p for p in mastery.unit_point_scores(scope, assignment, org) if p.rate is not None]
+        return [p for p in mastery.unit_point_scores(scope, assignment, org, subject_id) if p.rate is not None]
     rows = db.session.execute(branch_point_tallies(org)).all()
-    points = {p.id: p for p in db.session.scalars(select(KnowledgePoint).where(KnowledgePoint.id.in_([r[0] for r in rows])))}
-    scores = [mastery.PointScore(int(n), int(c), points[pid]) for pid, n, c in rows if n]
+    stmt = select(KnowledgePoint).where(KnowledgePoint.id.in_([r[0] for r in rows]))
+    if subject_id is not None:
+        stmt = stmt.where(KnowledgePoint.subject_id == subject_id)
+    points = {p.id: p for p in db.session.scalars(stmt)}
+    scores = [mastery.PointScore(int(n), int(c), points[pid]) for pid, n, c in rows if n and pid in points]
     return sorted(scores, key=lambda p: (p.rate, p.point.name))
+
+
+def branch_subjects(org: Organisation) -> list[Subject]:
+    """The subjects a branch's meeting may ask about: those its members may use, the built-in one first."""
+    return list(db.session.scalars(
+        select(Subject).where(subjects.usable_by(org), Subject.retired_at.is_(None))
+        .order_by(Subject.owner_org_id.is_not(None), Subject.position, Subject.id)))
 
 
 def _askable(question: Question) -> bool:
@@ -60,9 +73,10 @@ def _askable(question: Question) -> bool:
     return question.kind is not QuestionKind.FILL
 
 
-def candidates(scope: Scope, org: Organisation, assignment: Assignment | None = None):
-    """(points, questions, default ids): questions on the branch's weakest points, and those picked by default."""
-    points = weakest_points(scope, org, assignment)[:5]
+def candidates(scope: Scope, org: Organisation, assignment: Assignment | None = None, subject_id: int | None = None):
+    """(points, questions, default ids): questions on the branch's weakest points (of one subject, if given),
+    and those picked by default."""
+    points = weakest_points(scope, org, assignment, subject_id)[:5]
     offered, default = [], []
     for rank, score in enumerate(points):
         pool = [q for q in rule_pool({"point_id": score.point.id}, org) if _askable(q)][:PER_POINT]

@@ -12,6 +12,7 @@ from ...extensions import db
 from ...models import (
     KnowledgePoint, Meeting, MeetingAnswer, MeetingAttendance, MeetingQuestion, PointTally, Question, QuestionKind,
 )
+from ..bank.places import question_source
 from ..reports.mastery import Tally
 from .running import Phase, current_question, phase_of
 from .setup import branch_point_tallies
@@ -86,7 +87,7 @@ def results(meeting: Meeting, mq: MeetingQuestion, sealed: frozenset[str]) -> di
         out["withheld"] = True
     else:
         out.update(right=_answer_index(question, question.answer), explanation=question.explanation,
-                   article=question.article, point=question.point.name)
+                   article=question.article, point=question.point.name, source=question_source(question))
     return out
 
 

@@ -16,8 +16,9 @@ import xlsxwriter
 
 from ...extensions import db
 from ...models import ExportLog, User
+from ..bank.places import place_of, subject_label
 from .items import ItemStats, shown_key
-from .mastery import MasteryReport
+from .mastery import MasteryReport, Tally
 from .completion import ExportRow
 
 _DANGEROUS_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\0")
@@ -28,7 +29,8 @@ MEMBER_WIDTHS = [12, 10, 10, 22, 12, 8, 8, 17, 8, 30]
 UNIT_HEADERS = ["组织", "应完成人数", "免学", "已完成", "完成率(%)", "合格人数", "合格率(%)", "平均分", "掌握率(%)", "薄弱知识点"]
 UNFINISHED_HEADERS = ["所在支部", "党员编号", "姓名", "状态"]
 MAX_BRANCH_SHEETS = 100
-ITEM_HEADERS = ["题目编号", "题型", "题干", "条文", "知识点", "作答次数", "难度系数", "区分度", "答案", "可能有误"]
+ITEM_HEADERS = ["题目编号", "题型", "题干", "科目", "部分", "条文", "知识点", "作答次数", "难度系数", "区分度", "答案", "可能有误"]
+POINT_HEADERS = ["科目", "部分", "条文", "知识点", "作答次数", "首次答对率(%)", "低于标准的支部数"]
 
 
 def neutralise(value):
@@ -70,12 +72,14 @@ class _Book:
         self.bold = self.book.add_format({"bold": True})
         self.used: set[str] = set()
 
-    def sheet(self, name: str, title: str, stamp_text: str, headers: list[str], widths: list[int]):
+    def sheet(self, name: str, title: str, stamp_text: str, headers: list[str], widths: list[int], note: str = ""):
         ws = self.book.add_worksheet(self._name(name))
         for col, width in enumerate(widths):
             ws.set_column(col, col, width)
         ws.write_string(0, 0, neutralise(title), self.bold)
         ws.write_string(1, 0, neutralise(stamp_text))
+        if note:
+            ws.write_string(2, 0, neutralise(note))
         for col, header in enumerate(headers):
             ws.write_string(3, col, header, self.bold)
         ws.freeze_panes(4, 0)
@@ -121,15 +125,20 @@ def write_rollup_workbook(
     out: IO[bytes], report: MasteryReport, rows: Iterable[ExportRow], unit_of_path: Callable[[str], str | None],
     items: list[ItemStats], stamp_text: str, tz: str,
 ) -> int:
-    """汇总 (the tree with completion, mastery and weak points), 未完成名单, a sheet per branch (or one
-    sheet of everyone above MAX_BRANCH_SHEETS branches), 题目分析."""
+    """汇总 (the tree with completion, mastery and weak points), 知识点掌握 (each required point with its
+    subject and part), 未完成名单, a sheet per branch (or one sheet of everyone above MAX_BRANCH_SHEETS
+    branches), 题目分析. Every sheet names the assignment's subjects; with a subject chosen (report.subject),
+    mastery and weak points are that subject's."""
     title = report.assignment.title
     book = _Book(out)
-    summary = book.sheet("汇总", f"{title} — 各级组织完成与掌握情况", stamp_text, UNIT_HEADERS, [26, 10, 6, 8, 10, 8, 10, 8, 10, 40])
+    note = subjects_note(report)
+    summary = book.sheet("汇总", f"{title} — 各级组织完成与掌握情况", stamp_text, UNIT_HEADERS, [26, 10, 6, 8, 10, 8, 10, 8, 10, 40], note)
+    many = len(report.subjects) > 1 and report.subject is None
     for i, r in enumerate(report.rows, start=4):
         c = r.counts
         book.row(summary, i, ["　" * r.depth + r.name, c.expected, c.exempt, c.finished, c.finished_rate, c.passed,
-                              c.passed_rate, c.average, r.mastery, "、".join(f"{p.point.name}({p.rate:g}%)" for p in r.weak_points)])
+                              c.passed_rate, c.average, r.mastery, "、".join(_weak(p, many) for p in r.weak_points)])
+    _points_sheet(book, report, stamp_text, note)
     waiting = book.sheet("未完成名单", f"{title} — 未完成名单", stamp_text, UNFINISHED_HEADERS, [22, 12, 10, 12])
     # A sheet per branch reads well for a 党委 with dozens of branches; with hundreds, every sheet costs
     # memory and Excel grows unusable, so all members go on one sheet with their branch in the first column.
@@ -151,13 +160,54 @@ def write_rollup_workbook(
             book.row(waiting, waiting_row, [unit, row.member_no, row.name, row.status])
             waiting_row += 1
     if items:
-        sheet = book.sheet("题目分析", f"{title} — 题目分析", stamp_text, ITEM_HEADERS, [12, 8, 50, 10, 18, 8, 8, 8, 10, 8])
+        sheet = book.sheet("题目分析", f"{title} — 题目分析", stamp_text, ITEM_HEADERS, [12, 8, 50, 12, 16, 10, 18, 8, 8, 8, 10, 8], note)
         for i, s in enumerate(items, start=4):
             q = s.question
-            book.row(sheet, i, [q.key, q.kind.label, q.stem, q.article, q.point.name, s.answered, s.facility,
-                                s.discrimination, shown_key(q), "是" if s.suspect else ""])
+            place = place_of(q.point)
+            book.row(sheet, i, [q.key, q.kind.label, q.stem, place.subject_name, place.part_name, q.article, q.point.name,
+                                s.answered, s.facility, s.discrimination, shown_key(q), "是" if s.suspect else ""])
     book.close()
     return count
+
+
+def subjects_note(report: MasteryReport) -> str:
+    """科目：党章、支部工作 (and which one mastery counts, if one was chosen)."""
+    if not report.subjects:
+        return ""
+    note = "科目：" + "、".join(subject_label(s) for s in report.subjects)
+    if report.subject is not None and len(report.subjects) > 1:
+        note += f"（掌握率和薄弱知识点只统计「{subject_label(report.subject)}」）"
+    return note
+
+
+def _weak(score, with_subject: bool) -> str:
+    """A weak point as the summary lists it: 入党条件(45%), or 支部工作·三会一课(45%) beside other subjects."""
+    name = score.point.name
+    if with_subject:
+        name = f"{place_of(score.point).subject_name}·{name}"
+    return f"{name}({score.rate:g}%)"
+
+
+def _points_sheet(book: _Book, report: MasteryReport, stamp_text: str, note: str) -> None:
+    """知识点掌握: each required point with its subject, part and article, the whole report's first-try rate
+    on it, and how many branches are weak on it."""
+    if not report.points:
+        return
+    ws = book.sheet("知识点掌握", f"{report.assignment.title} — 各知识点掌握情况", stamp_text, POINT_HEADERS,
+                    [14, 20, 10, 24, 10, 14, 16], note)
+    totals: dict[int, Tally] = {}
+    weak_in: dict[int, int] = {}
+    for row in report.rows:
+        if row.depth == 0 and not row.direct:  # the viewer's top organisations: every row beneath adds up to them
+            for pid, score in row.points.items():
+                totals.setdefault(pid, Tally()).add(score.answered, score.right)
+        if row.is_unit:
+            for score in row.weak_points:
+                weak_in[score.point.id] = weak_in.get(score.point.id, 0) + 1
+    for i, point in enumerate(report.points, start=4):
+        place, total = place_of(point), totals.get(point.id, Tally())
+        book.row(ws, i, [place.subject_name, place.part_name, place.article, point.name, total.answered, total.rate,
+                         weak_in.get(point.id, 0)])
 
 
 def csv_lines(title: str, stamp_text: str, rows: Iterable[ExportRow], tz: str) -> Iterator[str]:

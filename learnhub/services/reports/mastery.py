@@ -29,10 +29,12 @@ from ...models import (
     PointLevel,
     PointTally,
     Question,
+    Subject,
 )
 from . import counting
 from ..orgs import Scope, ancestor_ids, sort_tree, unit_of, within
-from ..exam.quizzes.papers import _point_ids_under
+from ..bank import places
+from ..exam.quizzes.papers import rule_point_ids
 from .completion import UnitRow, assignment_report, visible_roots
 
 FINISHED_THRESHOLD = 90.0  # % of expected members who finished
@@ -101,6 +103,8 @@ class MasteryReport:
     rows: list[MasteryRow]
     finished_threshold: float
     mastery_threshold: float
+    subjects: list[Subject] = field(default_factory=list)  # every subject the assignment covers
+    subject: Subject | None = None  # the one the figures are restricted to, if any
 
     @property
     def weak_units(self) -> list[MasteryRow]:
@@ -111,21 +115,31 @@ class MasteryReport:
         return sorted((r for r in self.rows if r.flagged), key=worst)
 
 
-def required_points(assignment: Assignment) -> list[KnowledgePoint]:
-    """The knowledge points the assignment's quiz covers, in tree order."""
+def required_points(assignment: Assignment, subject_id: int | None = None) -> list[KnowledgePoint]:
+    """The knowledge points the assignment's quiz covers (those of one subject, if given), in tree order:
+    the built-in subject first, then parts, articles and points by position."""
     if assignment.draw_rules:
         ids = set()
         for rule in assignment.draw_rules:
-            ids.update(_point_ids_under(int(rule.get("point_id") or rule.get("part_id"))))
+            covered = rule_point_ids(rule)
+            ids.update(covered if isinstance(covered, list) else db.session.scalars(covered))
     else:
         ids = set(db.session.scalars(
             select(Question.point_id).join(AssignmentQuestion, AssignmentQuestion.question_id == Question.id)
             .where(AssignmentQuestion.assignment_id == assignment.id)
         ))
     stmt = select(KnowledgePoint).where(KnowledgePoint.id.in_(ids), KnowledgePoint.level == PointLevel.POINT)
+    if subject_id is not None:
+        stmt = stmt.where(KnowledgePoint.subject_id == subject_id)
     points = list(db.session.scalars(stmt))
     with_questions = set(db.session.scalars(select(Question.point_id).where(Question.point_id.in_([p.id for p in points]))))
-    return sorted((p for p in points if p.id in with_questions), key=lambda p: (p.parent_id or 0, p.position, p.id))
+    return places.in_tree_order(p for p in points if p.id in with_questions)
+
+
+def assignment_subjects(assignment: Assignment) -> list[Subject]:
+    """The subjects an assignment covers: those of its quiz's points, else of its materials' points; the
+    built-in one first."""
+    return places.subjects_of(required_points(assignment) or [p for m in assignment.materials for p in m.points])
 
 
 def first_attempt_responses(assignment: Assignment, roots: list[Organisation]):
@@ -156,14 +170,19 @@ def _first_try_counts(assignment: Assignment, roots: list[Organisation]):
 def mastery_report(
     scope: Scope, assignment: Assignment,
     finished_threshold: float = FINISHED_THRESHOLD, mastery_threshold: float = MASTERY_THRESHOLD,
+    subject_id: int | None = None,
 ) -> MasteryReport:
-    """The weak-branch report for what the viewer may see of an assignment's subtree."""
-    points = required_points(assignment)
+    """The weak-branch report for what the viewer may see of an assignment's subtree; with `subject_id`,
+    mastery and weak points over that subject's points only (completion stays the assignment's)."""
+    every = required_points(assignment)
+    subjects = places.subjects_of(every or [p for m in assignment.materials for p in m.points])
+    subject = next((s for s in subjects if s.id == subject_id), None)
+    points = [p for p in every if subject is None or p.subject_id == subject.id]
     by_id = {p.id: p for p in points}
     counts = assignment_report(scope, assignment)
     roots = visible_roots(scope, assignment)
     if not roots:
-        return MasteryReport(assignment, points, [], finished_threshold, mastery_threshold)
+        return MasteryReport(assignment, points, [], finished_threshold, mastery_threshold, subjects, subject)
     orgs = {o.id: o for o in db.session.scalars(select(Organisation).where(or_(*(within(Organisation.path, r.path) for r in roots))))}
     for r in roots:
         for oid in ancestor_ids(r):
@@ -185,7 +204,7 @@ def mastery_report(
     rows = _roll_up(units, unit_points, orgs, roots, by_id)
     for row in rows:
         _judge(row, finished_threshold, mastery_threshold)
-    return MasteryReport(assignment, points, rows, finished_threshold, mastery_threshold)
+    return MasteryReport(assignment, points, rows, finished_threshold, mastery_threshold, subjects, subject)
 
 
 def _roll_up(units, unit_points, orgs, roots, points_by_id) -> list[MasteryRow]:
@@ -259,12 +278,14 @@ def _judge(row: MasteryRow, finished_threshold: float, mastery_threshold: float)
     row.weak_points = sorted(weak, key=lambda p: (p.rate, -p.answered, p.point.name))  # ties: same on any database
 
 
-def unit_point_scores(scope: Scope, assignment: Assignment, unit: Organisation) -> list[PointScore]:
-    """Mastery per required point for one branch (what the viewer may see of it), weakest first."""
+def unit_point_scores(scope: Scope, assignment: Assignment, unit: Organisation,
+                      subject_id: int | None = None) -> list[PointScore]:
+    """Mastery per required point (of one subject, if given) for one branch (what the viewer may see of
+    it), weakest first."""
     roots = [unit] if scope.covers(unit) else [r for r in scope.roots if r.path.startswith(unit.path)]
     if not roots:
         return []
-    by_id = {p.id: p for p in required_points(assignment)}
+    by_id = {p.id: p for p in required_points(assignment, subject_id)}
     scores: dict[int, PointScore] = {}
     for _org_id, point_id, answered, right in _first_try_counts(assignment, roots):
         if point_id in by_id:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, or_, select, true
 
 from ...extensions import db
 from ...models import (
@@ -23,6 +23,7 @@ from ...models import (
     User,
 )
 from . import counting
+from ..bank import places
 from .mastery import Tally
 from ..orgs import Scope, ancestor_ids, sort_tree, unit_of, within
 
@@ -32,6 +33,7 @@ class TrendRow:
     label: str
     key: int  # organisation or knowledge point id
     cells: dict[str, Tally] = field(default_factory=dict)
+    where: str = ""  # a knowledge point's subject and part (bank/places.py)
 
 
 @dataclass
@@ -86,12 +88,13 @@ def local_months(now: datetime, count: int, tz: str) -> Months:
     return Months(labels, bounds)
 
 
-def _counts(roots: list[Organisation], months: Months, unit: Organisation | None):
+def _counts(roots: list[Organisation], months: Months, unit: Organisation | None, subject_id: int | None = None):
     """(org_id, month, point_id, answered, right) from exam first attempts, practice first tries and answers
-    given in meeting quizzes."""
+    given in meeting quizzes (on one subject's points, if given)."""
     where_org = or_(*(within(Organisation.path, r.path) for r in roots))
     if unit is not None:
         where_org = where_org & within(Organisation.path, unit.path)
+    in_subject = None if subject_id is None else select(KnowledgePoint.id).where(KnowledgePoint.subject_id == subject_id)
     exam_month = months.label_of(Attempt.finished_at)
     exams = (
         select(User.org_id, exam_month, Question.point_id, func.count(Response.id),
@@ -102,7 +105,7 @@ def _counts(roots: list[Organisation], months: Months, unit: Organisation | None
         .join(Organisation, Organisation.id == User.org_id)
         .where(Attempt.number == 1, Attempt.state == AttemptState.FINISHED, Attempt.entered_by_id.is_(None),
                counting.counted_for(Attempt.assignment_id), Attempt.finished_at >= months.since,
-               Attempt.finished_at < months.until, where_org)
+               Attempt.finished_at < months.until, where_org, _on(Question.point_id, in_subject))
         .group_by(User.org_id, exam_month, Question.point_id)
     )
     practice_month = months.label_of(PracticeAnswer.answered_at)
@@ -113,7 +116,7 @@ def _counts(roots: list[Organisation], months: Months, unit: Organisation | None
         .join(User, User.id == PracticeAnswer.user_id)
         .join(Organisation, Organisation.id == User.org_id)
         .where(PracticeAnswer.first_try.is_(True), counting.counted_member(), PracticeAnswer.answered_at >= months.since,
-               PracticeAnswer.answered_at < months.until, where_org)
+               PracticeAnswer.answered_at < months.until, where_org, _on(Question.point_id, in_subject))
         .group_by(User.org_id, practice_month, Question.point_id)
     )
     meeting_month = months.label_of(MeetingAnswer.saved_at)
@@ -123,7 +126,7 @@ def _counts(roots: list[Organisation], months: Months, unit: Organisation | None
         .join(User, User.id == MeetingAnswer.user_id)
         .join(Organisation, Organisation.id == User.org_id)
         .where(counting.counted_member(), MeetingAnswer.saved_at >= months.since, MeetingAnswer.saved_at < months.until,
-               where_org)
+               where_org, _on(MeetingAnswer.point_id, in_subject))
         .group_by(User.org_id, meeting_month, MeetingAnswer.point_id)
     )
     yield from db.session.execute(exams)
@@ -131,33 +134,43 @@ def _counts(roots: list[Organisation], months: Months, unit: Organisation | None
     yield from db.session.execute(meeting)
 
 
-def branch_trend(scope: Scope, now: datetime, tz: str, months: int = 6) -> Trend:
-    """Overall first-try correctness per branch the viewer may see, per local month of zone `tz`."""
+def _on(column, points):
+    """SQL: `column` names one of these points (a subquery of point ids; None: any point)."""
+    return true() if points is None else column.in_(points)
+
+
+def branch_trend(scope: Scope, now: datetime, tz: str, months: int = 6, subject_id: int | None = None) -> Trend:
+    """Overall first-try correctness per branch the viewer may see, per local month of zone `tz` (on one
+    subject's points, if given)."""
     window = local_months(now, months, tz)
     if not scope.roots:
         return Trend(window.labels, [])
     orgs = _orgs_under(scope.roots)
     rows: dict[int, TrendRow] = {}
-    for org_id, month, _point, answered, right in _counts(scope.roots, window, None):
+    for org_id, month, _point, answered, right in _counts(scope.roots, window, None, subject_id):
         unit = unit_of(orgs[org_id], orgs)
         rows.setdefault(unit.id, TrendRow(unit.name, unit.id)).cells.setdefault(month, Tally()).add(answered, right)
     order = {o.id: i for i, o in enumerate(sort_tree([orgs[k] for k in rows]))}
     return Trend(window.labels, sorted(rows.values(), key=lambda r: order[r.key]))
 
 
-def point_trend(scope: Scope, unit: Organisation, now: datetime, tz: str, months: int = 6) -> Trend:
-    """First-try correctness per knowledge point for one branch, per local month of zone `tz`."""
+def point_trend(scope: Scope, unit: Organisation, now: datetime, tz: str, months: int = 6,
+                subject_id: int | None = None) -> Trend:
+    """First-try correctness per knowledge point (of one subject, if given) for one branch, per local month
+    of zone `tz`; points in tree order, each with its subject and part."""
     window = local_months(now, months, tz)
     roots = [unit] if scope.covers(unit) else [r for r in scope.roots if r.path.startswith(unit.path)]
     if not roots:
         return Trend(window.labels, [])
     rows: dict[int, TrendRow] = {}
-    names = {}
-    for _org, month, point_id, answered, right in _counts(roots, window, unit):
-        if point_id not in names:
-            names[point_id] = db.session.get(KnowledgePoint, point_id).name
-        rows.setdefault(point_id, TrendRow(names[point_id], point_id)).cells.setdefault(month, Tally()).add(answered, right)
-    return Trend(window.labels, sorted(rows.values(), key=lambda r: r.label))
+    for _org, month, point_id, answered, right in _counts(roots, window, unit, subject_id):
+        row = rows.get(point_id)
+        if row is None:
+            place = places.place_of(db.session.get(KnowledgePoint, point_id))
+            row = rows[point_id] = TrendRow(place.point.name, point_id, where=place.where)
+        row.cells.setdefault(month, Tally()).add(answered, right)
+    order = {p.id: i for i, p in enumerate(places.in_tree_order(db.session.get(KnowledgePoint, k) for k in rows))}
+    return Trend(window.labels, sorted(rows.values(), key=lambda r: order[r.key]))
 
 
 def _orgs_under(roots: list[Organisation]) -> dict[int, Organisation]:

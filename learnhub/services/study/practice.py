@@ -15,11 +15,11 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from ...extensions import db
-from ...models import MistakeCard, PracticeAnswer, PracticeMode, PracticeServed, Question, User, utcnow
+from ...models import MistakeCard, PracticeAnswer, PracticeMode, PracticeServed, Question, Subject, User, utcnow
 from .. import ServiceError
 from . import mistakes
 from ..exam import secrecy
-from ..bank.access import usable_in
+from .scope import practisable as _practisable
 from ..exam.grading import is_correct
 from ..exam.quizzes import decode_answer, rule_pool
 
@@ -87,25 +87,26 @@ def _day_start(day: date, tz: str) -> datetime:
     return datetime.combine(day, time.min, tzinfo=ZoneInfo(tz))
 
 
-def _current_questions(user: User) -> list[Question]:
-    """What the member may practise: current, unretired, built-in or owned by their organisation or one above it."""
-    return list(db.session.scalars(
-        select(Question).where(Question.is_current.is_(True), Question.retired.is_(False), usable_in(user.org))
-        .order_by(Question.key)
-    ))
+def _current_questions(user: User, subject_id: int | None = None) -> list[Question]:
+    """What the member may practise (of one subject, if given): current, unretired, usable by their organisation."""
+    stmt = _practisable(select(Question).where(Question.is_current.is_(True), Question.retired.is_(False)), user.org)
+    if subject_id is not None:
+        stmt = stmt.where(Subject.id == subject_id)
+    return list(db.session.scalars(stmt.order_by(Question.key)))
 
 
-def daily_questions(user: User, now: datetime, tz: str) -> list[Question]:
-    """Today's five: the same all day, favouring questions the member has never practised."""
+def daily_questions(user: User, now: datetime, tz: str, subject_id: int | None = None) -> list[Question]:
+    """Today's five (of one subject, if given): the same all day, favouring questions the member has never
+    practised."""
     day = local_day(now, tz)
     before_today = set(db.session.scalars(
         select(Question.key).join(PracticeAnswer, PracticeAnswer.question_id == Question.id).where(
             PracticeAnswer.user_id == user.id, PracticeAnswer.answered_at < _day_start(day, tz)
         )
     ))
-    pool = _current_questions(user)
+    pool = _current_questions(user, subject_id)
     fresh = [q for q in pool if q.key not in before_today]
-    rng = random.Random(f"{user.id}:{day.isoformat()}")
+    rng = random.Random(f"{user.id}:{day.isoformat()}" + (f":{subject_id}" if subject_id is not None else ""))
     picked = rng.sample(fresh, min(DAILY_SIZE, len(fresh)))
     if len(picked) < DAILY_SIZE:
         rest = [q for q in pool if q.key in before_today]
@@ -113,9 +114,10 @@ def daily_questions(user: User, now: datetime, tz: str) -> list[Question]:
     return picked
 
 
-def daily(user: User, now: datetime, tz: str) -> Daily:
-    """Today's five with the answers given to them today; questions sealed by an exam are left pending."""
-    questions = daily_questions(user, now, tz)
+def daily(user: User, now: datetime, tz: str, subject_id: int | None = None) -> Daily:
+    """Today's five (of one subject, if given) with the answers given to them today; questions sealed by an
+    exam are left pending."""
+    questions = daily_questions(user, now, tz, subject_id)
     done = answered_today(user, [q.id for q in questions], now, tz, PracticeMode.DAILY)
     return Daily(questions, done, secrecy.sealed_keys(user, now))
 
@@ -194,13 +196,18 @@ class MistakeBook:
 
 
 def mistake_book(user: User, now: datetime, tz: str) -> MistakeBook:
-    """The member's mistake book: due today first, then by review day; each with the revision to practise."""
+    """The member's mistake book, every subject's questions in it: due today first, then by review day; each
+    with the revision to practise. A question the member may no longer use (they moved to another
+    committee) is left out."""
     cards = list(db.session.scalars(
         select(MistakeCard).where(MistakeCard.user_id == user.id, MistakeCard.cleared_at.is_(None))
         .order_by(MistakeCard.due, MistakeCard.id)
     ))
+    keys = {c.question_key for c in cards}
+    usable = set(db.session.scalars(_practisable(select(Question.key).where(Question.key.in_(keys)), user.org)))
+    cards = [c for c in cards if c.question_key in usable]
     current = {q.key: q for q in db.session.scalars(select(Question).where(
-        Question.key.in_({c.question_key for c in cards}), Question.is_current.is_(True), Question.retired.is_(False)))}
+        Question.key.in_(usable), Question.is_current.is_(True), Question.retired.is_(False)))}
     sealed, today, tomorrow = secrecy.sealed_keys(user, now), local_day(now, tz), mistakes.due_before(now, tz)
     entries = [
         MistakeEntry(c, current.get(c.question_key), max(local_day(c.due, tz), today), c.due < tomorrow,

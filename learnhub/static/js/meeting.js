@@ -92,7 +92,7 @@
     if (!r.withheld) {
       text("r-right", r.right.map(function (i) { return q.labels[i]; }).join("、"));
       text("r-text", r.explanation);
-      text("r-source", "出处：《中国共产党章程》" + (r.article || "") + " · 知识点：" + (r.point || ""));
+      text("r-source", "出处：" + (r.source || "《中国共产党章程》" + (r.article || "")) + " · 知识点：" + (r.point || ""));
     }
   }
   function rate(v) { return v === null || v === undefined ? "—" : v.toFixed(1) + "%"; }

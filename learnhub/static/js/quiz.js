@@ -301,7 +301,9 @@
     key.textContent = T.key + "：" + shownAnswer(pos, fb.right);
     var why = document.createElement("div");
     why.className = "expl";
-    why.textContent = fb.explanation + "（" + T.from + fb.article + "）";
+    // Where the question comes from (党章第一条, or a subject and part), as the page was rendered with it.
+    var source = section(pos).getAttribute("data-source") || fb.article || "";
+    why.textContent = fb.explanation + (source ? "（" + T.from + source + "）" : "");
     box.appendChild(verdict); box.appendChild(key); box.appendChild(why);
     box.hidden = false;
     apply(pos, fb.answer);

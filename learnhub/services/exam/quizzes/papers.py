@@ -19,17 +19,21 @@ from ....models import (
     Attempt,
     AttemptState,
     KnowledgePoint,
+    Material,
     MemberResult,
     Organisation,
     Question,
     QuestionKind,
+    Reading,
     Response,
     ShowAnswers,
+    Subject,
     User,
     utcnow,
 )
 from ... import ServiceError
 from ...bank.access import usable_in
+from ...bank.subjects import usable_by as subjects_usable_by
 from ...orgs import ancestor_ids
 
 KIND_ORDER = [QuestionKind.SINGLE, QuestionKind.MULTIPLE, QuestionKind.TRUEFALSE, QuestionKind.FILL]
@@ -113,6 +117,8 @@ def start_attempt(assignment: Assignment, user: User, now: datetime | None = Non
         raise QuizError("测验还没有开始")
     if now >= assignment.closes_at:
         raise QuizError("测验已经截止")
+    if unread := unread_materials(assignment, user):
+        raise QuizError(f"请先学完本任务的学习资料，再开始答题（还有 {len(unread)} 篇未学完）")
     done = len(attempts_of(assignment, user))
     if assignment.max_attempts and done >= assignment.max_attempts:
         raise QuizError(f"已用完 {assignment.max_attempts} 次作答机会")
@@ -143,6 +149,17 @@ def start_attempt(assignment: Assignment, user: User, now: datetime | None = Non
     return attempt
 
 
+def unread_materials(assignment: Assignment, user: User) -> list[Material]:
+    """The materials a "read, then quiz" assignment still wants the member to finish reading before the quiz
+    (none for any other assignment)."""
+    if not assignment.read_first or not assignment.materials:
+        return []
+    done = set(db.session.scalars(select(Reading.material_id).where(
+        Reading.user_id == user.id, Reading.material_id.in_([m.id for m in assignment.materials]),
+        Reading.completed_at.is_not(None))))
+    return [m for m in assignment.materials if m.id not in done]
+
+
 def draw_questions(assignment: Assignment, rng: random.Random) -> list[Question]:
     """The assignment's fixed paper, or a paper drawn for one member by its rules (no question twice)."""
     if not assignment.draw_rules:
@@ -162,12 +179,14 @@ def draw_by_rules(rules: list[dict], rng: random.Random, org: Organisation) -> l
 
 def rule_pool(rule: dict, org: Organisation) -> list[Question]:
     """Current, unretired questions a draw rule picks from for a paper given to `org` (or a member of
-    it): under a knowledge point or a whole part, built-in or owned by `org` or an organisation above it."""
-    point_ids = _point_ids_under(int(rule.get("point_id") or rule.get("part_id")))
+    it): a whole subject ({"subject_id": id}), a part, an article or a knowledge point; built-in or owned by
+    `org` or an organisation above it, in a subject `org` may use."""
     stmt = (
         select(Question)
-        .where(Question.is_current.is_(True), Question.retired.is_(False), Question.point_id.in_(point_ids),
-               usable_in(org))
+        .join(KnowledgePoint, KnowledgePoint.id == Question.point_id)
+        .join(Subject, Subject.id == KnowledgePoint.subject_id)
+        .where(Question.is_current.is_(True), Question.retired.is_(False), Question.point_id.in_(rule_point_ids(rule)),
+               usable_in(org), subjects_usable_by(org))
         .order_by(Question.key)
     )
     if rule.get("difficulty"):
@@ -175,8 +194,16 @@ def rule_pool(rule: dict, org: Organisation) -> list[Question]:
     return list(db.session.scalars(stmt))
 
 
+def rule_point_ids(rule: dict):
+    """The knowledge-point nodes a draw rule covers: a subject's every node (SQL), or a node and those beneath it."""
+    if rule.get("subject_id"):
+        return select(KnowledgePoint.id).where(KnowledgePoint.subject_id == int(rule["subject_id"]))
+    return _point_ids_under(int(rule.get("point_id") or rule.get("part_id")))
+
+
 def _point_ids_under(node_id: int) -> list[int]:
-    """The node itself and every knowledge-point node beneath it (the tree is three levels deep)."""
+    """The node itself and every knowledge-point node beneath it (three levels for the 党章, two for an
+    organisation's subject)."""
     ids, frontier = [node_id], [node_id]
     while frontier:
         frontier = list(db.session.scalars(select(KnowledgePoint.id).where(KnowledgePoint.parent_id.in_(frontier))))
