@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from sqlalchemy import select
@@ -13,6 +15,7 @@ from learnhub.services.exam import key_corrections, quizzes
 from learnhub.services.bank import question_reports
 
 from .factories import make_question
+from .study.material_helpers import org_material
 
 STAFF_AREAS = ("reports.", "admin.")
 # Routes only organisers may use at all: a secretary gets 403 there whatever the object.
@@ -22,6 +25,8 @@ ORGANISER_ONLY = {
     "reports.key_revert", "reports.key_revert_confirm", "reports.key_resume",
     "admin.org_tree", "admin.org_detail", "admin.org_edit", "admin.org_move", "admin.org_active", "admin.org_grant",
     "admin.org_revoke", "admin.org_import", "admin.org_import_confirm", "admin.org_import_template",
+    "admin.materials_list", "admin.material_new", "admin.material_edit", "admin.material_preview", "admin.material_retire",
+    "admin.material_version", "admin.material_attachment_add", "admin.material_attachment_remove",
 }
 
 
@@ -39,7 +44,10 @@ def foreign(app, world):
         like = db.session.scalar(select(Question).filter_by(key="t01-001"))
         owned = make_question(db.session.get(Organisation, world.org["b"]), "b-001", like)  # 党委B's own bank
         correction = key_corrections.correct_key(owned, "A", "核对后更正", db.session.get(User, world.user["org_b"]))
+        material = org_material(db.session.get(Organisation, world.org["b"]), db.session.get(User, world.user["org_b"]),
+                                Path(app.instance_path) / "attachments", "党委B专题")  # with an image and a PDF
         return {
+            "material_id": material.material, "attachment_id": material.image, "number": 1,
             "report_id": report.id, "question_id": owned.id, "correction_id": correction.id,
             "assignment_id": world.assignment_b, "org_id": world.org["b1"], "user_id": world.user["m_b1"],
             "attempt_id": attempt.id,
