@@ -12,11 +12,14 @@ from learnhub.models import (
     Assignment,
     AssignmentKind,
     AssignmentQuestion,
+    KnowledgePoint,
     MemberCategory,
     Organisation,
     OrgKind,
+    PointLevel,
     Question,
     Role,
+    Subject,
     User,
     utcnow,
 )
@@ -81,3 +84,13 @@ def make_question(owner: Organisation | None, key: str, like: Question) -> Quest
     db.session.add(question)
     db.session.flush()
     return question
+
+
+def make_subject(owner: Organisation, name: str = "支部工作", point: str = "三会一课") -> tuple:
+    """A subject of `owner` with one part (第一章 总则) and one point under it: (subject, part, point)."""
+    subject = Subject(name=name, owner_org_id=owner.id, created_at=utcnow())
+    part = KnowledgePoint(subject=subject, level=PointLevel.PART, name="第一章 总则", owner_org_id=owner.id)
+    node = KnowledgePoint(subject=subject, parent=part, level=PointLevel.POINT, name=point, owner_org_id=owner.id)
+    db.session.add_all([subject, part, node])
+    db.session.flush()
+    return subject, part, node

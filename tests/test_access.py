@@ -14,7 +14,7 @@ from learnhub.models import Question
 from learnhub.services.exam import key_corrections, quizzes
 from learnhub.services.bank import question_reports
 
-from .factories import make_question
+from .factories import make_question, make_subject
 from .study.material_helpers import org_material
 
 STAFF_AREAS = ("reports.", "admin.")
@@ -25,6 +25,9 @@ ORGANISER_ONLY = {
     "reports.key_revert", "reports.key_revert_confirm", "reports.key_resume",
     "admin.org_tree", "admin.org_detail", "admin.org_edit", "admin.org_move", "admin.org_active", "admin.org_grant",
     "admin.org_revoke", "admin.org_import", "admin.org_import_confirm", "admin.org_import_template",
+    "admin.subject_list", "admin.subject_new", "admin.subject_detail", "admin.subject_part_new", "admin.subject_retire",
+    "admin.subject_node", "admin.subject_point_new", "admin.subject_node_move", "admin.subject_node_retire",
+    "admin.subject_question_new",
     "admin.materials_list", "admin.material_new", "admin.material_edit", "admin.material_preview", "admin.material_retire",
     "admin.material_version", "admin.material_attachment_add", "admin.material_attachment_remove",
 }
@@ -44,9 +47,12 @@ def foreign(app, world):
         like = db.session.scalar(select(Question).filter_by(key="t01-001"))
         owned = make_question(db.session.get(Organisation, world.org["b"]), "b-001", like)  # 党委B's own bank
         correction = key_corrections.correct_key(owned, "A", "核对后更正", db.session.get(User, world.user["org_b"]))
+        subject, _, point = make_subject(db.session.get(Organisation, world.org["b"]))  # 党委B's 学习科目
+        db.session.commit()
         material = org_material(db.session.get(Organisation, world.org["b"]), db.session.get(User, world.user["org_b"]),
                                 Path(app.instance_path) / "attachments", "党委B专题")  # with an image and a PDF
         return {
+            "subject_id": subject.id, "node_id": point.id,
             "material_id": material.material, "attachment_id": material.image, "number": 1,
             "report_id": report.id, "question_id": owned.id, "correction_id": correction.id,
             "assignment_id": world.assignment_b, "org_id": world.org["b1"], "user_id": world.user["m_b1"],

@@ -19,4 +19,4 @@ def staff_only():
     return None
 
 
-from . import bank_import_views, bank_views, material_views, member_import_views, org_views, views  # noqa: E402,F401
+from . import bank_import_views, bank_views, material_views, member_import_views, org_views, subject_views, views  # noqa: E402,F401

@@ -18,12 +18,13 @@ from wtforms import SelectChoice
 
 from ..auth.decorators import current_scope, unsealed
 from ..extensions import db
-from ..models import Organisation
+from ..models import Organisation, Subject
 from ..services.bank import access as bank_access, question_bank
 from ..services.sheets import previews
 from ..services.bank import importing
 from ..services.bank.files import LETTERS
 from ..services.bank.importing.template import question_template
+from ..services.bank.subjects import can_edit, visible_subjects
 from . import bp
 from .forms import BankImportForm
 
@@ -57,8 +58,21 @@ def _owner_id(value: str | None) -> int | None:
     return owners.get(value or "", next(iter(owners.values())))
 
 
+def _subjects() -> list[Subject]:
+    """The live subjects the viewer may import into (their organisations' and, for admins, every one)."""
+    scope = current_scope()
+    return [s for s in visible_subjects(scope) if can_edit(scope, s)]
+
+
+def _subject(value) -> Subject | None:
+    """The chosen subject if the viewer may import into it; None: the owner's own subject (the default)."""
+    return next((s for s in _subjects() if str(s.id) == str(value or "")), None)
+
+
 def _import_form() -> BankImportForm:
     form = BankImportForm()
+    form.subject.choices = [SelectChoice("", "（默认）所选题库组织自己的科目"),
+                            *(SelectChoice(str(s.id), f"{s.name}（{bank_access.owner_label(s.owner)}）") for s in _subjects())]
     choices = bank_access.owner_choices(current_scope())
     usable: set[int | None] = set()
     for owner in choices:
@@ -88,6 +102,7 @@ def _digest(plan: importing.Plan) -> str:
 
 def _plan(pending: dict, data: bytes, options: importing.Options) -> importing.Plan:
     owner = db.session.get(Organisation, pending["owner"]) if pending["owner"] else None
+    options.subject_id = pending.get("subject")
     plan = importing.plan_import(pending["name"], data, owner, options)
     unsealed(*plan.keys, message=SEALED_IMPORT)
     return plan
@@ -111,9 +126,15 @@ def _show(plan: importing.Plan, pending: dict, note: str = ""):
     return render_template(
         "admin/bank_preview.html", plan=plan, name=pending["name"], form=FlaskForm(), note=note,
         cards=cards[:limit], hidden_cards=len(cards[limit:]) if limit else 0,
-        owner=bank_access.owner_label(plan.owner), parts=importing.usable_parts(plan.owner),
+        owner=bank_access.owner_label(plan.owner), parts=importing.usable_parts(plan.owner, plan.subject),
+        subject=_subject_label(plan),
         points=sorted(plan.catalog.usable), letters=LETTERS,
     )
+
+
+def _subject_label(plan: importing.Plan) -> str:
+    target = importing.target_subject(plan.owner, plan.subject)
+    return target.name if target is not None else f"{plan.owner.name}题库（导入时新建）"
 
 
 @bp.route("/questions/import", methods=["GET", "POST"])
@@ -125,7 +146,10 @@ def bank_import():
     previews.sweep(_preview_dir(), _preview_ttl())  # every upload clears out expired previews
     upload = form.file.data
     data = upload.read()
-    pending = {"name": upload.filename or "", "point": form.point.data or "", "owner": _owner_id(form.owner.data)}
+    subject = _subject(form.subject.data)
+    pending = {"name": upload.filename or "", "point": form.point.data or "",
+               "owner": subject.owner_org_id if subject is not None else _owner_id(form.owner.data),
+               "subject": subject.id if subject is not None else None}
     plan = _plan(pending, data, importing.Options(point=pending["point"]))
     if plan.problems and not plan.skippable:  # the file itself is refused: nothing is kept
         return render_template("admin/bank_import.html", form=form, problems=plan.problems)
@@ -138,7 +162,10 @@ def _pending_file() -> tuple[dict, bytes] | None:
     if not FlaskForm().validate_on_submit() or not pending or "token" not in pending:
         flash("没有待导入的文件，请重新上传", "error")
         return None
-    if pending.get("owner") not in _owners().values():
+    subject = _subject(pending.get("subject")) if pending.get("subject") else None
+    if pending.get("subject") and (subject is None or subject.owner_org_id != pending.get("owner")):
+        abort(403)  # the subject was retired, or the viewer lost the grant on its owner, since the preview
+    if subject is None and pending.get("owner") not in _owners().values():
         abort(403)  # the viewer lost the grant on that organisation since the preview
     try:
         return pending, previews.peek(_preview_dir(), pending["token"], _preview_ttl())

@@ -8,12 +8,14 @@ a built-in one they may read but only admins change (403).
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 from wtforms import SelectChoice
 
 from ..auth.decorators import current_scope, editable_question_or_403, question_or_404, unsealed
 from ..extensions import db
 from ..models import KnowledgePoint, PointLevel, Question, QuestionKind
 from ..services.bank import access as bank_access, question_bank
+from ..services.bank.subjects import visible_subjects
 from ..services.exam import key_corrections
 from ..services.bank.files import format_answer
 from . import bp
@@ -29,36 +31,42 @@ def organisers_only_for_bank():
         abort(403)
 
 
-def _parts() -> list[KnowledgePoint]:
-    return list(db.session.scalars(
-        select(KnowledgePoint).where(KnowledgePoint.level == PointLevel.PART, bank_access.node_visible(current_scope()))
-        .order_by(KnowledgePoint.position, KnowledgePoint.id)
-    ))
+def _parts(subject_id: int | None) -> list[KnowledgePoint]:
+    """The live parts the viewer sees, of one subject or of every subject that exists for them."""
+    stmt = select(KnowledgePoint).where(KnowledgePoint.level == PointLevel.PART, bank_access.node_visible(current_scope()))
+    if subject_id:
+        stmt = stmt.where(KnowledgePoint.subject_id == subject_id)
+    return list(db.session.scalars(stmt.order_by(KnowledgePoint.subject_id, KnowledgePoint.position, KnowledgePoint.id)))
 
 
 def _point_choices(question: Question) -> list[SelectChoice]:
-    """The points the question may hang on: those every member who may get it sees."""
-    return [SelectChoice(name, name) for name in sorted(question_bank.db_points(bank_access.point_owners(question.owner)))]
+    """The points the question may hang on: the live points of its subject that every member who may get it sees."""
+    return [SelectChoice(name, name) for name in sorted(question_bank.edit_points(question))]
 
 
 @bp.get("/questions")
 def bank_list():
-    """Browse the bank by part, knowledge point, type and words in the stem."""
-    args = request.args
+    """Browse the bank by subject, part, knowledge point, type and words in the stem."""
+    args, scope = request.args, current_scope()
+    subjects = visible_subjects(scope)
+    subject_id = args.get("subject", type=int)
+    subject_id = subject_id if subject_id in {s.id for s in subjects} else None
     part_id, point_id = args.get("part", type=int), args.get("point", type=int)
     retired = {"": False, "retired": True, "all": None}.get(args.get("state", ""), False)
     stmt = question_bank.search_stmt(part_id, point_id, args.get("kind"), args.get("q", "").strip()[:50], retired,
-                                     visible=bank_access.visible_clause(current_scope()))
+                                     visible=bank_access.visible_clause(scope), subject_id=subject_id)
+    stmt = stmt.options(joinedload(Question.point).joinedload(KnowledgePoint.subject))
     page = db.paginate(stmt, per_page=PAGE_SIZE, error_out=False)
     points = []
     if part_id:
-        articles = select(KnowledgePoint.id).where(KnowledgePoint.parent_id == part_id)
         points = list(db.session.scalars(
-            select(KnowledgePoint).where(KnowledgePoint.parent_id.in_(articles), bank_access.node_visible(current_scope()))
-            .order_by(KnowledgePoint.position)
+            select(KnowledgePoint).where(KnowledgePoint.id.in_(question_bank.points_under(part_id)),
+                                         bank_access.node_visible(scope))
+            .order_by(KnowledgePoint.position, KnowledgePoint.id)
         ))
     return render_template(
-        "admin/bank_list.html", page=page, parts=_parts(), points=points, kinds=list(QuestionKind), args=args,
+        "admin/bank_list.html", page=page, parts=_parts(subject_id), points=points, kinds=list(QuestionKind), args=args,
+        subjects=subjects, subject_names={s.id: s.name for s in subjects},
     )
 
 

@@ -113,7 +113,8 @@ class QuestionForm(FlaskForm):
         validators=[DataRequired("请填写答案"), Length(max=300)],
     )
     explanation = TextAreaField("解析", validators=[DataRequired("请填写解析"), Length(max=1000)])
-    article = StringField("条文（第X条 或 总纲）", validators=[DataRequired("请填写条文"), Length(max=20)])
+    # Required for the 党章's questions (the bank rules say so); a question of an organisation's subject cites none.
+    article = StringField("条文（第X条 或 总纲）", validators=[Optional(), Length(max=20)])
     point = SelectField("知识点", validate_choice=False)
     difficulty = SelectField("难度", choices=[SelectChoice("1", "易"), SelectChoice("2", "中"), SelectChoice("3", "难")])
 
@@ -122,6 +123,7 @@ class QuestionForm(FlaskForm):
 
 class BankImportForm(FlaskForm):
     file = FileField("题库文件（表格 .xlsx/.xls/.ods/.csv、GIFT 或 Aiken .txt）", validators=[FileRequired("请选择文件")])
+    subject = SelectField("导入到哪个科目（新的章节和知识点建在这个科目中；题目归科目所属的组织）", validate_choice=False)
     owner = SelectField("导入到哪个题库（题目归该组织所有，只有它的组织员能修改）", validate_choice=False)
     point = SelectField("文件中没有写知识点的题目（如 Aiken 文件）归入", validate_choice=False)
 

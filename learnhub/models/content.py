@@ -65,6 +65,8 @@ class KnowledgePoint(db.Model):
     position: Mapped[int] = mapped_column(default=0)
     # The organisation whose import created this node (its bank's questions hang on it), or NULL: built-in.
     owner_org_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"), index=True)
+    # Retired (a point): gone from lists and forms; its questions stay on the papers that hold them.
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     parent: Mapped[KnowledgePoint | None] = relationship(remote_side=[id])
     subject: Mapped[Subject] = relationship()

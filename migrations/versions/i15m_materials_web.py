@@ -1,7 +1,7 @@
 """materials written in the browser: subject, owner, versions, attachments, retirement; the version a reading read
 
 Revision ID: i15m
-Revises: i15s
+Revises: i15q
 Create Date: 2026-12-06 17:00:00
 
 Expand-only. `material` gains subject_id (server default 1: the built-in 党章, which the shipped notes
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'i15m'
-down_revision = 'i15s'
+down_revision = 'i15q'
 branch_labels = None
 depends_on = None
 

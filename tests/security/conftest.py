@@ -43,7 +43,7 @@ from learnhub.services.bank import question_reports
 from learnhub.services.auth import sessions
 
 from ..conftest import DATA
-from ..factories import PASSWORD, make_assignment, make_question, practise
+from ..factories import PASSWORD, make_assignment, make_question, make_subject, practise
 from ..meetings.helpers import make_meeting
 from ..study.material_helpers import org_material
 
@@ -143,6 +143,9 @@ def _foreign_set(
     meeting = make_meeting(world.org[org], world.user["admin"], title=f"{name} 会议测验")
     # The secretary's grant on the member's branch (revoked by the organisation tree's pages).
     secretary_grant = db.session.scalar(select(Grant.id).where(Grant.org_id == world.org[org], Grant.role == Role.SECRETARY))
+    # A subject of organisation `bank` (学习科目) and a knowledge point of it (the question form hangs there).
+    subject, _, point = make_subject(db.session.get(Organisation, world.org[bank]), f"{name}科目")
+    db.session.commit()
     # A question of their mistake book (the finished paper was handed in blank) that is not on the open paper.
     sealed = {entry["q"] for entry in in_progress.paper}
     mistake = next(c for c in db.session.scalars(select(MistakeCard).where(MistakeCard.user_id == person.id)
@@ -154,7 +157,7 @@ def _foreign_set(
         assignment=assignment_id, assignment_open=open_assignment.id, attempt_done=done.id, attempt_open=in_progress.id,
         practice_answer=answer.id, report=report.id, user=person.id, org=world.org[org], question=owned.id,
         correction=correction.id, served=served.id, device=device.device_id, mistake=mistake.id,
-        meeting=meeting.id, meeting_code=meeting.code,
+        meeting=meeting.id, meeting_code=meeting.code, subject=subject.id, node=point.id,
     )
 
 

@@ -18,6 +18,7 @@ from learnhub.services.bank import question_reports
 from learnhub.services.auth import sessions
 
 from ..conftest import DATA
+from ..factories import make_subject
 from ..meetings.helpers import make_meeting
 from ..study.material_helpers import org_material
 from .conftest import csrf_token_from, login_with_token, other_key, table_snapshot
@@ -47,8 +48,11 @@ def own(app, world, shared):
         other_device = sessions.start(admin, "Windows", remember=False, lifetime=timedelta(days=1))
         db.session.commit()
         meeting = make_meeting(world.org["a1"], world.user["admin"])
+        subject, _, point = make_subject(db.session.get(Organisation, world.org["a"]))
+        db.session.commit()
         m = org_material(db.session.get(Organisation, world.org["a"]), admin, Path(app.instance_path) / "attachments", "检查专题")
         return {
+            "subject_id": subject.id, "node_id": point.id,
             "material_id": m.material, "attachment_id": m.image, "number": 1,
             "meeting_id": meeting.id, "code": meeting.code,
             "assignment_id": world.assignment_a, "attempt_id": attempt.id, "question_id": shared.builtin_question,

@@ -40,6 +40,7 @@ from learnhub.services.exam import key_corrections, quizzes, secrecy
 from learnhub.services import meetings
 from learnhub.services.study import practice
 from learnhub.services.bank import question_reports
+from learnhub.services.bank.subjects import part_of
 from learnhub.services.auth import sessions
 
 from ..factories import make_assignment, practise
@@ -197,6 +198,9 @@ def walk(app, client, world, shared, e: Exam) -> tuple[list[tuple[str, str, obje
     objects = _objects(world, shared, e)
     with app.app_context():  # a grant on branch A1 (the organisation pages revoke grants by id)
         objects["grant"] = [db.session.scalar(select(Grant.id).filter_by(org_id=world.org["a1"]))]
+        # The 学习科目 pages of the paper's point (they list its questions), its part and its subject.
+        point = db.session.get(Question, e.bank["sec-s1"].ids[-1]).point
+        objects["node"], objects["subject"] = [point.id, part_of(point).id], [point.subject_id]
         # 党委A's own material with an image: every material page and file route is walked too.
         m = org_material(db.session.get(Organisation, world.org["a"]), db.session.get(User, world.user["org_a"]),
                          Path(app.instance_path) / "attachments", "保密检查专题")

@@ -23,7 +23,7 @@ from sqlalchemy import select
 from wtforms import Form
 from wtforms.fields.core import UnboundField
 
-from learnhub.admin import forms as admin_forms
+from learnhub.admin import forms as admin_forms, subject_forms
 from learnhub.auth import forms as auth_forms
 from learnhub.extensions import db
 from learnhub.models import Assignment, Grant, PracticeMode, Question, User
@@ -51,6 +51,7 @@ QUERY_KEYS = ["page", "org", "unit", "part", "point", "kind", "q", "state", "fin
 # Raw request.form keys read by views, besides the fields of the WTForms classes.
 RAW_FORM_KEYS = ["question_id", "mode", "a", "part_id", "back", "shown", "answer", "reason", "q1", "q2", "q3",
                  "rules-0-node", "rules-0-count", "rules-0-difficulty", "rules-1-node", "rules-1-count",
+                 "part-name", "point-name", "dir", "next",
                  "body", "points", "owner", "material_id", "version", "action"]
 NESTED = "[" * 100_000 + "]" * 100_000
 
@@ -58,7 +59,7 @@ NESTED = "[" * 100_000 + "]" * 100_000
 def _form_field_names() -> list[str]:
     """Every field name declared on a form class of the app."""
     names = set(RAW_FORM_KEYS)
-    for module in (admin_forms, auth_forms, quiz_forms, report_forms):
+    for module in (admin_forms, subject_forms, auth_forms, quiz_forms, report_forms):
         for value in vars(module).values():
             if isinstance(value, type) and issubclass(value, Form):
                 for klass in value.__mro__:
@@ -117,6 +118,7 @@ def ids(app, world, shared, foreign) -> Ids:
             "grant_id": db.session.scalar(select(Grant.id).filter_by(org_id=world.org["a1"])),
             "card_id": foreign["branch_a2"].ids["mistake"],
             "meeting_id": foreign["branch_a2"].ids["meeting"], "code": foreign["branch_a2"].ids["meeting_code"],
+            "subject_id": foreign["branch_a2"].ids["subject"], "node_id": foreign["branch_a2"].ids["node"],
             "material_id": foreign["branch_a2"].ids["org_material"], "attachment_id": foreign["branch_a2"].ids["org_attachment"],
             "number": 1, "slug": foreign["branch_a2"].ids["org_material_slug"],
         }

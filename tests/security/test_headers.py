@@ -61,7 +61,7 @@ def _sample_urls(app, world, foreign, shared) -> list[str]:
         assignment_id=world.assignment_a, org_id=world.org["a1"], user_id=world.user["m_a1"],
         question_id=shared.builtin_question, part_id=shared.part, slug=shared.material, filename=shared.static_file,
         attempt_id=b["attempt_done"], answer_id=b["practice_answer"], report_id=b["report"], correction_id=b["correction"],
-        card_id=b["mistake"], meeting_id=b["meeting"], code=b["meeting_code"],
+        card_id=b["mistake"], meeting_id=b["meeting"], code=b["meeting_code"], subject_id=b["subject"], node_id=b["node"],
         # 党委A's material and its image: a member and the staff of 党委A get the file itself, with its own headers.
         material_id=foreign["branch_a2"].ids["org_material"], attachment_id=foreign["branch_a2"].ids["org_attachment"],
         number=1,

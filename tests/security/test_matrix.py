@@ -173,6 +173,18 @@ ENDPOINTS: dict[str, Access] = {
     "admin.bank_import_preview": Access(ORGANISER),
     "admin.bank_import_confirm": Access(ORGANISER),
     "admin.bank_import_template": Access(ORGANISER),
+    # --- 学习科目: organisers only; a subject (and its parts and points) is managed by the organisers of its
+    # owner, read by those beneath, and does not exist for anyone else.
+    "admin.subject_list": Access(ORGANISER),
+    "admin.subject_new": Access(ORGANISER),
+    "admin.subject_detail": Access(ORGANISER, {"subject_id": "subject"}, MANAGED),
+    "admin.subject_part_new": Access(ORGANISER, {"subject_id": "subject"}, MANAGED),
+    "admin.subject_retire": Access(ORGANISER, {"subject_id": "subject"}, MANAGED),
+    "admin.subject_node": Access(ORGANISER, {"node_id": "node"}, MANAGED),
+    "admin.subject_point_new": Access(ORGANISER, {"node_id": "node"}, MANAGED),
+    "admin.subject_node_move": Access(ORGANISER, {"node_id": "node"}, MANAGED),
+    "admin.subject_node_retire": Access(ORGANISER, {"node_id": "node"}, MANAGED),
+    "admin.subject_question_new": Access(ORGANISER, {"node_id": "node"}, MANAGED),
     # Correcting a key regrades papers: the question's owners only, after a preview; and reverting it.
     "reports.fix_key": Access(ORGANISER, {"question_id": "question"}, MANAGED),
     "reports.fix_key_confirm": Access(ORGANISER, {"question_id": "question"}, MANAGED),

@@ -64,8 +64,10 @@ def test_an_xls_with_a_title_row_synonyms_and_exam_system_spellings(ctx, world):
     questions = stored(p)
     assert len([q for q in questions.values() if q.owner_org_id == world.org["a"]]) == 5
     duty = db.session.scalar(select(KnowledgePoint).filter_by(level=PointLevel.POINT, name="党员的义务"))
-    assert duty.owner_org_id == world.org["a"] and duty.parent.parent.name == "竞赛题库-标题行"
-    assert duty.parent.parent.owner_org_id == world.org["a"]
+    # In 党委A's own subject (made by the import): the point hangs on its part, no article between.
+    assert duty.owner_org_id == world.org["a"] and duty.parent.name == "竞赛题库-标题行"
+    assert duty.parent.owner_org_id == world.org["a"] and duty.parent.level is PointLevel.PART
+    assert duty.subject.owner_org_id == world.org["a"] and duty.parent.subject_id == duty.subject_id
 
 
 def test_an_ods_whose_questions_follow_an_instruction_sheet(ctx, world):

@@ -11,10 +11,10 @@ A question belongs to an organisation (`owner_org_id`) or to the installation (N
 
 from __future__ import annotations
 
-from sqlalchemy import false, or_, select, true
+from sqlalchemy import and_, false, or_, select, true
 from sqlalchemy.orm import aliased
 
-from ...models import KnowledgePoint, Organisation, Question, Role
+from ...models import KnowledgePoint, Organisation, Question, Role, Subject
 from ..orgs import Scope, ancestor_ids, sort_tree, within
 
 
@@ -99,20 +99,24 @@ def point_owners(owner: Organisation | None) -> set[int | None]:
     return {None} if owner is None else {None, *ancestor_ids(owner)}
 
 
-def node_visible(scope: Scope):
+def node_visible(scope: Scope, include_retired: bool = False):
     """SQL: the knowledge-point nodes (parts, articles, points) that exist for the viewer: built-in ones and
-    those added by an organisation whose questions the viewer sees (everything, for an admin)."""
+    those added by an organisation whose questions the viewer sees (everything, for an admin). Retired
+    points and the nodes of retired subjects leave lists and forms unless `include_retired`."""
+    live = true() if include_retired else and_(
+        KnowledgePoint.retired_at.is_(None),
+        KnowledgePoint.subject_id.not_in(select(Subject.id).where(Subject.retired_at.is_not(None))))
     if scope.is_admin:
-        return true()
+        return live
     if scope.user is None:
-        return KnowledgePoint.owner_org_id.is_(None)
+        return and_(live, KnowledgePoint.owner_org_id.is_(None))
     above, roots = seen_from(scope)
     if not roots:
-        return or_(KnowledgePoint.owner_org_id.is_(None), KnowledgePoint.owner_org_id.in_(above))
+        return and_(live, or_(KnowledgePoint.owner_org_id.is_(None), KnowledgePoint.owner_org_id.in_(above)))
     owner = aliased(Organisation)
     own = select(owner.id).where(or_(*(within(owner.path, r.path) for r in roots)))
-    return or_(KnowledgePoint.owner_org_id.is_(None), KnowledgePoint.owner_org_id.in_(above),
-               KnowledgePoint.owner_org_id.in_(own))
+    return and_(live, or_(KnowledgePoint.owner_org_id.is_(None), KnowledgePoint.owner_org_id.in_(above),
+                          KnowledgePoint.owner_org_id.in_(own)))
 
 
 def owner_label(owner: Organisation | None) -> str:

@@ -79,13 +79,20 @@ def ensure_structure() -> dict[tuple[PointLevel, str], KnowledgePoint]:
     return nodes
 
 
-def db_points(owners: set[int | None] | None = None, subject_id: int | None = None) -> dict[str, BankPoint]:
+def db_points(owners: set[int | None] | None = None, subject_id: int | None = None,
+              include_retired: bool = True) -> dict[str, BankPoint]:
     """The knowledge points already in the database, in the shape the bank readers validate against.
 
     `owners`: only the points owned by these (None: built-in), e.g. bank_access.point_owners(owner).
     `subject_id`: only that subject's points. A point an organisation added under a part of its own, or
     under a chapter's 其他 node, cites no article; in a subject of an organisation a point's parent is its part.
     """
+    return {name: point for name, (point, _) in point_nodes(owners, subject_id, include_retired).items()}
+
+
+def point_nodes(owners: set[int | None] | None = None, subject_id: int | None = None,
+                include_retired: bool = True) -> dict[str, tuple[BankPoint, int]]:
+    """`db_points` with each point's node id (names are unique within a subject, not across subjects)."""
     stmt = select(KnowledgePoint)
     if subject_id is not None:
         stmt = stmt.where(KnowledgePoint.subject_id == subject_id)
@@ -96,12 +103,15 @@ def db_points(owners: set[int | None] | None = None, subject_id: int | None = No
             continue
         if owners is not None and node.owner_org_id not in owners:
             continue
+        if not include_retired and node.retired_at is not None:
+            continue
         holder = nodes[node.parent_id]
         if holder.level is PointLevel.PART:
-            out[node.name] = BankPoint(name=node.name, part=holder.name, article="", source="database")
+            out[node.name] = (BankPoint(name=node.name, part=holder.name, article="", source="database"), node.id)
             continue
         part = nodes[holder.parent_id].name if holder.parent_id else ""
-        out[node.name] = BankPoint(name=node.name, part=part, article=node_article(holder.name), source="database")
+        out[node.name] = (BankPoint(name=node.name, part=part, article=node_article(holder.name), source="database"),
+                          node.id)
     return out
 
 
@@ -292,18 +302,18 @@ def preview(bank: Bank, owner_id: int | None = None) -> list[Change]:
 
 
 def search_stmt(part_id: int | None = None, point_id: int | None = None, kind: str | None = None,
-                words: str = "", retired: bool | None = False, visible=None):
-    """Current questions filtered by part (总纲 or chapter), knowledge point, type, words in the stem, and
-    `visible` (bank_access.visible_clause: the viewer's)."""
+                words: str = "", retired: bool | None = False, visible=None, subject_id: int | None = None):
+    """Current questions filtered by subject, part (总纲, a chapter, an organisation's part), knowledge point,
+    type, words in the stem, and `visible` (bank_access.visible_clause: the viewer's)."""
     stmt = select(Question).where(Question.is_current.is_(True)).order_by(Question.key)
     if visible is not None:
         stmt = stmt.where(visible)
+    if subject_id:
+        stmt = stmt.where(Question.point_id.in_(select(KnowledgePoint.id).where(KnowledgePoint.subject_id == subject_id)))
     if point_id:
         stmt = stmt.where(Question.point_id == point_id)
     elif part_id:
-        articles = select(KnowledgePoint.id).where(KnowledgePoint.parent_id == part_id)
-        points = select(KnowledgePoint.id).where(KnowledgePoint.parent_id.in_(articles))
-        stmt = stmt.where(Question.point_id.in_(points))
+        stmt = stmt.where(Question.point_id.in_(points_under(part_id)))
     if kind in {k.value for k in QuestionKind}:
         stmt = stmt.where(Question.kind == QuestionKind(kind))
     if words:
@@ -311,6 +321,14 @@ def search_stmt(part_id: int | None = None, point_id: int | None = None, kind: s
     if retired is not None:
         stmt = stmt.where(Question.retired.is_(retired))
     return stmt
+
+
+def points_under(part_id: int):
+    """SQL: the ids of the points of a part: its children (an organisation's part) or grandchildren (the
+    党章's articles' points, and the 其他 node an import adds)."""
+    children = select(KnowledgePoint.id).where(KnowledgePoint.parent_id == part_id)
+    return select(KnowledgePoint.id).where(KnowledgePoint.level == PointLevel.POINT, or_(
+        KnowledgePoint.parent_id == part_id, KnowledgePoint.parent_id.in_(children)))
 
 
 def set_retired(question: Question, retired: bool) -> None:
@@ -323,15 +341,34 @@ def set_retired(question: Question, retired: bool) -> None:
 def edit_question(question: Question, raw: dict) -> ImportResult:
     """Save an edited question: a new revision if a member has seen it (`is_seen`), else in place. Commits.
 
-    `raw` has the bank-file shape; it is validated exactly as a bank file is.
+    `raw` has the bank-file shape; it is validated exactly as a bank file is. The question may move to
+    another live point of its subject (its current one is always allowed).
     """
     bank = Bank()
     raw = {**raw, "id": question.key, "version": question.version}
-    bq = read_question(raw, db_points(point_owners(question.owner)), "题库管理", bank, require_explanation=True)
+    nodes = edit_points(question)
+    bq = read_question(raw, {name: p for name, (p, _) in nodes.items()}, "题库管理", bank, require_explanation=True)
     if bq is None:
         raise BankError(bank.problems)
-    bank.questions.append(_with_source(bq, question.source))
-    return import_bank(bank, question.owner_org_id)
+    result = ImportResult()
+    import_one(_with_source(bq, question.source), question if question.is_current else _current(question.key),
+               db.session.get(KnowledgePoint, nodes[bq.point][1]), question.owner_org_id, result)
+    db.session.commit()
+    return result
+
+
+def edit_points(question: Question) -> dict[str, tuple[BankPoint, int]]:
+    """The points an edited question may hang on: the live points of its subject that every member who may
+    get it sees, and its own."""
+    node = question.point
+    nodes = point_nodes(point_owners(question.owner), subject_id=node.subject_id, include_retired=False)
+    if node.name not in nodes:
+        nodes.update({k: v for k, v in point_nodes(subject_id=node.subject_id).items() if k == node.name})
+    return nodes
+
+
+def _current(key: str) -> Question:
+    return db.session.scalar(select(Question).where(Question.key == key, Question.is_current.is_(True)))
 
 
 def set_owner(keys: list[str], owner_id: int | None) -> int:

@@ -70,13 +70,18 @@ def own_subject(owner: Organisation | None) -> Subject:
     subject, made ("<organisation>题库") if it has none; the built-in one for the built-in bank."""
     if owner is None:
         return builtin_subject()
-    found = db.session.scalar(select(Subject).where(Subject.owner_org_id == owner.id, Subject.retired_at.is_(None))
-                              .order_by(Subject.position, Subject.id).limit(1))
+    found = existing_own_subject(owner)
     if found is None:
         found = Subject(name=f"{owner.name}题库"[:100], owner_org_id=owner.id, created_at=utcnow())
         db.session.add(found)
         db.session.flush()
     return found
+
+
+def existing_own_subject(owner: Organisation) -> Subject | None:
+    """`own_subject` without making one: None if the organisation has no live subject yet."""
+    return db.session.scalar(select(Subject).where(Subject.owner_org_id == owner.id, Subject.retired_at.is_(None))
+                             .order_by(Subject.position, Subject.id).limit(1))
 
 
 def part_of(node: KnowledgePoint) -> KnowledgePoint:

@@ -99,7 +99,9 @@ def parse_key(question: Question, raw: str) -> list:
         "version": bq.version,
     }
     scratch = Bank()
-    fixed = read_question(fields, db_points(), "改正答案", scratch, require_explanation=False)
+    # The points of the question's own subject: point names are unique within a subject, not across them.
+    fixed = read_question(fields, db_points(subject_id=question.point.subject_id), "改正答案", scratch,
+                          require_explanation=False)
     if fixed is None:
         raise FieldError("answer", "；".join(p.message for p in scratch.problems))
     new = [list(alts) for alts in fixed.answer] if fixed.kind == "fill" else list(fixed.answer)

@@ -16,15 +16,15 @@ from pathlib import PurePosixPath
 from sqlalchemy.exc import IntegrityError
 
 from ....extensions import db
-from ....models import Organisation
+from ....models import Organisation, Subject
 from .. import formats as bank_formats
 from ..files import Bank, Problem
 from ..formats.common import decode_text
 from ..question_bank import BankError, ImportResult, add_questions, import_one
 from .matching import BankIndex, Match, match_all
-from .points import NewPoint, PartPlan, PointCatalog, create_points, plan_part, usable_parts
+from .points import NewPoint, PartPlan, PointCatalog, create_points, plan_part, target_subject, usable_parts
 
-__all__ = ["Options", "Plan", "apply_plan", "file_stem", "plan_import", "usable_parts"]
+__all__ = ["Options", "Plan", "apply_plan", "file_stem", "plan_import", "target_subject", "usable_parts"]
 
 ALWAYS = frozenset({"kind", "stem", "options", "answer"})
 
@@ -38,6 +38,7 @@ class Options:
     point: str = ""  # the point of questions that name none ("": a point named after the file)
     mapping: dict[str, str] = field(default_factory=dict)  # a point name in the file -> an existing point
     skip_invalid: bool = False  # import the valid questions, leaving out (and listing) the bad rows
+    subject_id: int | None = None  # the subject new parts and points go in (None: the owner's own)
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class Plan:
 
     source: str
     owner: Organisation | None
+    subject: Subject | None  # chosen; None: the owner's own subject (made on confirmation if it has none)
     part: PartPlan
     matches: list[Match]
     new_points: list[tuple[NewPoint, int]]  # with the number of questions on each
@@ -93,8 +95,9 @@ def file_stem(filename: str) -> str:
 def plan_import(filename: str, data: bytes, owner: Organisation | None, options: Options) -> Plan:
     """Read the file and say what importing it into `owner`'s bank (None: built-in) would do; writes nothing."""
     stem = file_stem(filename)
-    part = plan_part(owner, options.part_id, options.part_name or stem)
-    catalog = PointCatalog(owner, part, options.mapping, options.point or stem)
+    subject = db.session.get(Subject, options.subject_id) if options.subject_id else None
+    part = plan_part(owner, options.part_id, options.part_name or stem, subject)
+    catalog = PointCatalog(owner, part, options.mapping, options.point or stem, subject)
     bank = bank_formats.parse_file(filename, data, catalog, catalog.default)
     source = bank.problems[0].source if bank.problems else (bank.questions[0].source if bank.questions else filename)
     matches, claim_problems = match_all(bank.questions, BankIndex(owner.id if owner else None),
@@ -114,7 +117,7 @@ def plan_import(filename: str, data: bytes, owner: Organisation | None, options:
     rows = [PointRow(new.asked, new.name, "", n) for new, n in new_points]
     rows += [PointRow(asked, catalog.mapping[asked], catalog.mapping[asked], uses[catalog.mapping[asked]])
              for asked in sorted(catalog.mapped_used) if uses[catalog.mapping[asked]]]
-    return Plan(source=source, owner=owner, part=part, matches=matches, new_points=new_points, skipped=bank.skipped,
+    return Plan(source=source, owner=owner, subject=subject, part=part, matches=matches, new_points=new_points, skipped=bank.skipped,
                 left_out=left_out, problems=problems, valid=len(valid), catalog=catalog, point_rows=sorted(rows, key=lambda r: r.asked),
                 keys={q.key for q in bank.questions} | {m.question.key for m in matches})
 
@@ -150,7 +153,9 @@ def apply_plan(plan: Plan) -> ImportResult:
         result.created = add_questions(fresh, owner_id)
         for match in plan.matches:
             if match.current is not None:
-                import_one(match.question, match.current, points[match.question.point], owner_id, result)
+                # A point the file did not carry stays the stored one, wherever it is.
+                point = points.get(match.question.point) or match.current.point
+                import_one(match.question, match.current, point, owner_id, result)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()

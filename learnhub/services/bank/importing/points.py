@@ -1,9 +1,13 @@
 """Knowledge points for an import: names in the file resolved to points the bank may use, or to points to create.
 
-A file need not name existing points. Each name is, in order: mapped by the organiser to an existing point;
-an existing point the bank may use (bank_access.point_owners: built-in, or added by the bank's organisation
-or one above it); or a new point, created on confirmation under the part the organiser chose (an existing
-part, or a new one, by default named after the file). Questions that name no point take the file's point.
+A file is imported into a subject: one the organiser chose, else the bank owner's own (subjects.own_subject,
+made on confirmation if the organisation has none; the 党章 for the built-in bank). A file need not name
+existing points. Each name is, in order: mapped by the organiser to an existing point; an existing live point
+of that subject, or of the 党章, that the bank may use (bank_access.point_owners: built-in, or added by the
+bank's organisation or one above it); or a new point, created on confirmation under the part the organiser
+chose (an existing part of the subject, or a new one, by default named after the file; without a chosen
+subject the 党章's chapters too). Questions that name no point take the file's point. In an organisation's
+subject new points hang on their part; under a 党章 chapter on the chapter's 其他 node.
 
 Names are unique per tree level across the installation, so a new node whose name another organisation
 already uses (a node this bank may not use, and may not even know of) gets the bank's name after it:
@@ -18,12 +22,12 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from ....extensions import db
-from ....models import KnowledgePoint, Organisation, PointLevel
+from ....models import BUILTIN_SUBJECT_ID, KnowledgePoint, Organisation, PointLevel, Subject
 from ..access import point_owners
 from ..files import BankPoint
 from ..constitution import part_by_title
-from ..question_bank import db_points, ensure_structure
-from ..subjects import own_subject
+from ..question_bank import ensure_structure, point_nodes
+from ..subjects import builtin_subject, existing_own_subject, own_subject
 
 MAX_NAME = 100  # KnowledgePoint.name
 
@@ -38,11 +42,21 @@ class NewPoint:
 
 @dataclass
 class PartPlan:
-    """Where new points go: an existing part (its id), or a part to create; and the article-level node under it."""
+    """Where new points go: an existing part (its id), or a part to create in `subject_id` (None: the owner's
+    own subject, made on confirmation); and, in the 党章, the article-level node under it."""
 
     name: str
     part_id: int | None
-    holder: str  # the article-level node new points hang on (found or created)
+    holder: str  # the article-level node new points hang on (found or created); "": the part itself
+    subject_id: int | None = None
+
+
+def target_subject(owner: Organisation | None, subject: Subject | None) -> Subject | None:
+    """The subject an import fills: the chosen one, else the owner's own (None: not made yet), the 党章 for
+    the built-in bank."""
+    if subject is not None:
+        return subject
+    return builtin_subject() if owner is None else existing_own_subject(owner)
 
 
 class PointCatalog(Mapping[str, BankPoint]):
@@ -52,10 +66,17 @@ class PointCatalog(Mapping[str, BankPoint]):
     point. Names too long for a point raise KeyError, so the parsers report them as unknown.
     """
 
-    def __init__(self, owner: Organisation | None, part: PartPlan, mapping: Mapping[str, str], default: str):
+    def __init__(self, owner: Organisation | None, part: PartPlan, mapping: Mapping[str, str], default: str,
+                 subject: Subject | None = None):
         self.owner = owner
         self.part = part
-        self.usable = db_points(point_owners(owner))
+        self.subject = subject  # chosen; None: the owner's own
+        # The 党章's points, then the subject's (a name in both means the subject's).
+        self.nodes = point_nodes(point_owners(owner), BUILTIN_SUBJECT_ID, include_retired=False)
+        target = target_subject(owner, subject)
+        if target is not None and target.id != BUILTIN_SUBJECT_ID:
+            self.nodes.update(point_nodes(point_owners(owner), target.id, include_retired=False))
+        self.usable = {name: point for name, (point, _) in self.nodes.items()}
         self.mapping = {k: v for k, v in mapping.items() if v in self.usable}
         self.default = default.strip()[:MAX_NAME]
         self._taken = set(db.session.scalars(
@@ -112,18 +133,26 @@ def free_name(name: str, taken: set[str], owner: Organisation | None) -> str:
     raise ValueError(name)
 
 
-def usable_parts(owner: Organisation | None) -> list[KnowledgePoint]:
-    """The parts new points may go under: the Constitution's and those the bank's organisations added."""
+def usable_parts(owner: Organisation | None, subject: Subject | None = None) -> list[KnowledgePoint]:
+    """The parts new points may go under: the chosen subject's; without one, the owner's own subject's and
+    the 党章's chapters (with the nodes the bank's organisations added there)."""
     owners = point_owners(owner)
-    parts = db.session.scalars(select(KnowledgePoint).where(KnowledgePoint.level == PointLevel.PART)
-                               .order_by(KnowledgePoint.position, KnowledgePoint.id))
+    target = target_subject(owner, subject)
+    subject_ids = {target.id} if target is not None else set()
+    if subject is None:
+        subject_ids.add(BUILTIN_SUBJECT_ID)
+    parts = db.session.scalars(select(KnowledgePoint).where(
+        KnowledgePoint.level == PointLevel.PART, KnowledgePoint.subject_id.in_(subject_ids),
+        KnowledgePoint.retired_at.is_(None)).order_by(KnowledgePoint.position, KnowledgePoint.id))
     return [p for p in parts if p.owner_org_id in owners]
 
 
-def plan_part(owner: Organisation | None, part_id: int | None, new_name: str) -> PartPlan:
-    """Where new points will go: the usable part `part_id`, else a part named `new_name` (reused if this
-    bank's organisations already have one of that name)."""
-    parts = usable_parts(owner)
+def plan_part(owner: Organisation | None, part_id: int | None, new_name: str,
+              subject: Subject | None = None) -> PartPlan:
+    """Where new points will go: the usable part `part_id`, else a part named `new_name` (reused if the
+    subject already has a usable one of that name)."""
+    parts = usable_parts(owner, subject)
+    target = target_subject(owner, subject)
     chosen = next((p for p in parts if p.id == part_id), None)
     if chosen is None:
         new_name = " ".join(new_name.split())[:MAX_NAME] or "导入的知识点"
@@ -131,8 +160,12 @@ def plan_part(owner: Organisation | None, part_id: int | None, new_name: str) ->
     if chosen is None:
         taken = set(db.session.scalars(select(KnowledgePoint.name).where(KnowledgePoint.level == PointLevel.PART)))
         name = free_name(new_name, taken, owner)
-        return PartPlan(name=name, part_id=None, holder=_holder_name(name, owner, None))
-    return PartPlan(name=chosen.name, part_id=chosen.id, holder=_holder_name(chosen.name, owner, chosen.id))
+        in_charter = target is not None and target.id == BUILTIN_SUBJECT_ID
+        return PartPlan(name=name, part_id=None, holder=_holder_name(name, owner, None) if in_charter else "",
+                        subject_id=target.id if target is not None else None)
+    in_charter = chosen.subject_id == BUILTIN_SUBJECT_ID
+    return PartPlan(name=chosen.name, part_id=chosen.id, holder=_holder_name(chosen.name, owner, chosen.id) if in_charter else "",
+                    subject_id=chosen.subject_id)
 
 
 def _holder_name(part: str, owner: Organisation | None, part_id: int | None) -> str:
@@ -153,30 +186,48 @@ def _holder_name(part: str, owner: Organisation | None, part_id: int | None) -> 
 
 
 def create_points(catalog: PointCatalog, names: set[str]) -> dict[str, KnowledgePoint]:
-    """Create the part, its holder node and the new points among `names` (flushes); return every point of
-    the catalog by name, existing and new."""
+    """Create the part, its holder node (in the 党章) and the new points among `names` (flushes); return
+    every point of the catalog by name, existing and new."""
     ensure_structure()
-    # Every node an import may use, whatever its subject (names an import gives are unique across them).
-    nodes = {(n.level, n.name): n for n in db.session.scalars(select(KnowledgePoint).order_by(KnowledgePoint.id))}
+    ids = {name: node_id for name, (_, node_id) in catalog.nodes.items()}
+    found = {n.id: n for n in db.session.scalars(select(KnowledgePoint).where(KnowledgePoint.id.in_(ids.values())))} if ids else {}
+    by_name = {name: found[node_id] for name, node_id in ids.items() if node_id in found}
     owner_id = catalog.owner.id if catalog.owner is not None else None
-    by_name = {n.name: n for (level, _), n in nodes.items() if level is PointLevel.POINT}
     wanted = [catalog.new[n] for n in sorted(names) if n in catalog.new]
     if wanted:
-        plan = catalog.part
-        part = db.session.get(KnowledgePoint, plan.part_id) if plan.part_id else nodes.get((PointLevel.PART, plan.name))
-        if part is None:
-            last = db.session.scalar(select(func.max(KnowledgePoint.position)).where(KnowledgePoint.level == PointLevel.PART))
-            part = KnowledgePoint(level=PointLevel.PART, name=plan.name, position=(last or 0) + 1, owner_org_id=owner_id,
-                                  subject=own_subject(catalog.owner))
-            db.session.add(part)
-        holder = nodes.get((PointLevel.ARTICLE, plan.holder))
-        if holder is None:
-            holder = KnowledgePoint(level=PointLevel.ARTICLE, name=plan.holder, parent=part, owner_org_id=owner_id,
-                                    position=(part.position or 0) * 100 + 99)
-            db.session.add(holder)
+        holder = _holder(catalog, owner_id)
+        last = db.session.scalar(select(func.max(KnowledgePoint.position)).where(KnowledgePoint.parent_id == holder.id))
+        start = 0 if holder.level is PointLevel.ARTICLE or last is None else last + 1
         for i, new in enumerate(wanted):
-            node = KnowledgePoint(level=PointLevel.POINT, name=new.name, parent=holder, position=i, owner_org_id=owner_id)
+            node = KnowledgePoint(level=PointLevel.POINT, name=new.name, parent=holder, position=start + i,
+                                  owner_org_id=owner_id)
             db.session.add(node)
             by_name[new.name] = node
         db.session.flush()
     return by_name
+
+
+def _holder(catalog: PointCatalog, owner_id: int | None) -> KnowledgePoint:
+    """The node new points hang on: the chosen or new part, or (in the 党章) its holder node."""
+    plan = catalog.part
+    part = db.session.get(KnowledgePoint, plan.part_id) if plan.part_id else None
+    if part is None:
+        subject = catalog.subject or own_subject(catalog.owner)
+        part = db.session.scalar(select(KnowledgePoint).where(
+            KnowledgePoint.subject_id == subject.id, KnowledgePoint.level == PointLevel.PART, KnowledgePoint.name == plan.name))
+    if part is None:
+        last = db.session.scalar(select(func.max(KnowledgePoint.position)).where(
+            KnowledgePoint.level == PointLevel.PART, KnowledgePoint.subject_id == subject.id))
+        part = KnowledgePoint(level=PointLevel.PART, name=plan.name, position=(last or 0) + 1, owner_org_id=owner_id,
+                              subject=subject)
+        db.session.add(part)
+    if not plan.holder:
+        return part
+    holder = db.session.scalar(select(KnowledgePoint).where(
+        KnowledgePoint.subject_id == part.subject_id, KnowledgePoint.level == PointLevel.ARTICLE,
+        KnowledgePoint.name == plan.holder))
+    if holder is None:
+        holder = KnowledgePoint(level=PointLevel.ARTICLE, name=plan.holder, parent=part, owner_org_id=owner_id,
+                                position=(part.position or 0) * 100 + 99)
+        db.session.add(holder)
+    return holder
