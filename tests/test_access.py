@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from sqlalchemy import select
@@ -13,6 +15,7 @@ from learnhub.services.exam import key_corrections, quizzes
 from learnhub.services.bank import question_reports
 
 from .factories import make_question, make_subject
+from .study.material_helpers import org_material
 
 STAFF_AREAS = ("reports.", "admin.")
 # Routes only organisers may use at all: a secretary gets 403 there whatever the object.
@@ -25,6 +28,8 @@ ORGANISER_ONLY = {
     "admin.subject_list", "admin.subject_new", "admin.subject_detail", "admin.subject_part_new", "admin.subject_retire",
     "admin.subject_node", "admin.subject_point_new", "admin.subject_node_move", "admin.subject_node_retire",
     "admin.subject_question_new",
+    "admin.materials_list", "admin.material_new", "admin.material_edit", "admin.material_preview", "admin.material_retire",
+    "admin.material_version", "admin.material_attachment_add", "admin.material_attachment_remove",
 }
 
 
@@ -44,8 +49,11 @@ def foreign(app, world):
         correction = key_corrections.correct_key(owned, "A", "核对后更正", db.session.get(User, world.user["org_b"]))
         subject, _, point = make_subject(db.session.get(Organisation, world.org["b"]))  # 党委B's 学习科目
         db.session.commit()
+        material = org_material(db.session.get(Organisation, world.org["b"]), db.session.get(User, world.user["org_b"]),
+                                Path(app.instance_path) / "attachments", "党委B专题")  # with an image and a PDF
         return {
             "subject_id": subject.id, "node_id": point.id,
+            "material_id": material.material, "attachment_id": material.image, "number": 1,
             "report_id": report.id, "question_id": owned.id, "correction_id": correction.id,
             "assignment_id": world.assignment_b, "org_id": world.org["b1"], "user_id": world.user["m_b1"],
             "attempt_id": attempt.id,
