@@ -15,7 +15,7 @@ from sqlalchemy import select
 from .cli_orgs import members_cli, orgs_cli, users_cli
 from .extensions import db, enable_wal
 from .models import Assignment, ExportLog, Organisation, utcnow
-from .services import ServiceError, demo
+from .services import ServiceError, demo, demo_subject
 from .services.bank import formats as bank_formats, importing as bank_import, question_bank
 from .services.reports import exports, items, mastery, completion as reports, tallies
 from .services.study import materials
@@ -24,6 +24,8 @@ from .services.exam import quizzes
 from .services.auth.accounts import HashSettings
 from .services.bank.files import bank_stats, load_bank
 from .services.orgs import Scope
+from .services.study.attachments import Limits
+from .study.files import attachments_dir as attachments_folder
 
 questions_cli = AppGroup("questions", help="Check, count and load the question bank.")
 report_cli = AppGroup("report", help="Reports for scheduled runs.")
@@ -195,10 +197,17 @@ def seed_demo() -> None:
     """Build the demo organisation (idempotent) and print its logins."""
     try:
         built = demo.seed_demo(_settings())
+        _seed_demo_subject()
     except ServiceError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo("demo organisation built" if built else "demo organisation already present")
     _print_logins()
+
+
+def _seed_demo_subject() -> None:
+    """The demo's own subject, material and read-then-quiz task (added to a demo built before subjects)."""
+    if demo_subject.seed_demo_subject(attachments_folder(), Limits.from_config(current_app.config)):
+        click.echo("demo subject added: 学习平台使用指南（示例科目）")
 
 
 def _print_logins() -> None:
@@ -223,6 +232,7 @@ def bootstrap(with_demo: bool) -> None:
             click.echo(f"{materials.import_notes(Path(current_app.config['NOTES_DIR']))} study notes loaded")
         if with_demo:
             demo.seed_demo(_settings())
+            _seed_demo_subject()
             _print_logins()
     except question_bank.BankError as exc:
         for problem in exc.problems:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import json
 import shutil
 
@@ -81,7 +83,7 @@ def test_seed_demo_is_idempotent_and_prints_logins(app, runner):
         assert db.session.scalar(select(func.count()).select_from(Organisation)) == 6
         members = db.session.scalar(select(func.count()).select_from(User))
         assert 38 <= members <= 45
-        assert db.session.scalar(select(func.count()).select_from(Assignment)) == 1
+        assert db.session.scalar(select(func.count()).select_from(Assignment)) == 2  # + the demo subject's task
         assert db.session.scalar(select(func.count()).select_from(Attempt)) > 20
         assert db.session.scalar(select(func.count()).select_from(Response)) > 100
 
@@ -95,11 +97,49 @@ def test_demo_reports_show_a_strong_and_a_weak_branch(app, runner):
     runner.invoke(args=["seed-demo"])
     with app.app_context():
         organiser = db.session.scalar(select(User).where(User.member_no == "dw001"))
-        report = assignment_report(scope_for(organiser), db.session.scalar(select(Assignment)))
+        report = assignment_report(scope_for(organiser), db.session.scalar(select(Assignment).order_by(Assignment.id)))
         rates = {u.org.name: u.finished_rate for u in report.units}
         averages = {u.org.name: u.average for u in report.units}
         assert rates["第一党支部"] >= 80 and rates["第四党支部"] <= 60
         assert averages["第一党支部"] > averages["第四党支部"]
+
+
+def test_the_demo_has_a_subject_of_its_own_with_a_material_and_a_read_then_quiz_task(app, runner):
+    """Issue 15, item 6: `make run` shows an organisation's subject: two parts, eight points, 20 questions, a
+    material with an image and a PDF (files on disk), assigned as "read, then quiz" to 第一党支部 with five
+    papers handed in, so the weak-branch report shows the subject's points."""
+    from learnhub.models import Material, MaterialAttachment, Question, Subject
+    from learnhub.services.orgs import scope_for
+    from learnhub.services.reports.mastery import mastery_report
+
+    with app.app_context():
+        question_bank.import_dir(DATA / "bank")
+    runner.invoke(args=["seed-demo"])
+    with app.app_context():
+        subject = db.session.scalar(select(Subject).where(Subject.owner_org_id.is_not(None)))
+        assert subject.name == "学习平台使用指南（示例科目）" and subject.owner.code == "demo"
+        questions = db.session.scalars(select(Question).join(Question.point).where(
+            Question.point.has(subject_id=subject.id))).all()
+        assert len(questions) == 20 and {q.kind.value for q in questions} == {"single", "multiple", "truefalse", "fill"}
+        assert all(q.owner_org_id == subject.owner_org_id and q.article == "" for q in questions)
+        material = db.session.scalar(select(Material).where(Material.subject_id == subject.id))
+        files = db.session.scalars(select(MaterialAttachment).where(MaterialAttachment.material_id == material.id)).all()
+        assert sorted(f.kind for f in files) == ["image", "pdf"]
+        folder = Path(app.instance_path) / "attachments"
+        assert all((folder / f.stored_name).stat().st_size == f.size for f in files)
+        assert f"attachment:{next(f.id for f in files if f.kind == 'image')}" in material.body_md
+        assert material.version == 2  # the text, then the picture and the PDF added
+        task = db.session.scalar(select(Assignment).where(Assignment.title == "平台使用指南学习测验"))
+        assert task.org.code == "demo-b1" and task.read_first and task.materials == [material]
+        organiser = db.session.scalar(select(User).where(User.member_no == "dw001"))
+        report = mastery_report(scope_for(organiser), task)
+        shown = {p.name for p in report.points}
+        assert shown and shown <= {"答案的保存", "断网时作答", "交卷与限时", "中途离开答题页", "错题本", "大字模式与朗读",
+                                   "测试一下你的手机", "会议测验"}
+    again = runner.invoke(args=["seed-demo"])
+    assert again.exit_code == 0 and "demo subject added" not in again.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Subject)) == 2
 
 
 def test_bootstrap_loads_bank_notes_and_demo(app, runner):
