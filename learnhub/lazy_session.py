@@ -8,6 +8,10 @@ contents, same cookie) whose contents are loaded by the first read or write of a
 method that reads or writes loads it first. A request that never touches it leaves it unloaded, and
 then nothing about the cookie changes: it is not re-sent and no `Vary: Cookie` is added, exactly what
 Flask does for an untouched session on the endpoints where LearnHub does not re-send it.
+
+Used only for requests that carry their paper's token (security.SessionInterface.open_session): C code
+that reads a dict's storage without calling its methods sees an unloaded session empty; of such code
+only json's encoder would meet a session, and Flask serialises `dict(session)`, which loads it.
 """
 
 from __future__ import annotations

@@ -35,6 +35,7 @@ _OPEN_WHILE_CHANGING = {"auth.change_password", "auth.logout", "auth.large_type"
 
 # Endpoints that check the session themselves, in the query they need anyway (see session_token).
 _SELF_CHECKED = {"quiz.save", "quiz.state"}
+ATTEMPT_TOKEN_HEADER = "X-Attempt-Token"  # a paper's own token, sent by quiz.js (quiz/access.py)
 DEVICE_KEY = "_device"  # the session's entry holding the device's session key
 REMEMBER_COOKIE = "remember_device"
 _LEGACY_REMEMBER_COOKIE = "remember_token"  # Flask-Login's own, from before: no longer honoured, deleted
@@ -114,10 +115,11 @@ class SessionInterface(SecureCookieSessionInterface):
             cached = self._serializer = (keys, super().get_signing_serializer(app))
         return cached[1]
 
-    def open_session(self, app: Flask, request) -> LazySession | None:
-        """The session, decoded from its cookie only when something first reads or writes it (lazy_session.py)."""
-        if self.get_signing_serializer(app) is None:
-            return None
+    def open_session(self, app: Flask, request):
+        """The session. For a request that carries its paper's token (quiz.js's saves, hand-ins and state
+        reads), decoded from the cookie only when something first reads or writes it (lazy_session.py)."""
+        if ATTEMPT_TOKEN_HEADER not in request.headers or self.get_signing_serializer(app) is None:
+            return super().open_session(app, request)
         return LazySession(functools.partial(self._decoded, app, request))
 
     def _decoded(self, app: Flask, request) -> dict:
