@@ -193,9 +193,9 @@ def page(app, user_id: int, endpoint: str, **values):
     with app.test_request_context():
         url = url_for(endpoint, **values)
     from learnhub.security import DEVICE_KEY
-    from learnhub.services import sessions
+    from learnhub.services.auth import sessions
 
-    with app.app_context():  # a device login, as the login form makes one (services/sessions.py)
+    with app.app_context():  # a device login, as the login form makes one (services/auth/sessions.py)
         user = db.session.get(User, user_id)
         token, issued = user.get_id(), sessions.start(user, "bench", False, app.config["PERMANENT_SESSION_LIFETIME"])
         db.session.commit()

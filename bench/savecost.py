@@ -150,8 +150,8 @@ def steps(url: str, saves: int) -> list[tuple[str, float, float]]:
     from sqlalchemy.engine import Connection
 
     from learnhub.quiz import access, views
-    from learnhub.services import quizzes
-    from learnhub.services.quizzes import saving
+    from learnhub.services.exam import quizzes
+    from learnhub.services.exam.quizzes import saving
 
     save, app = _member_saving(url, with_app=True)
     for n in range(1, WARM_UP + 1):
