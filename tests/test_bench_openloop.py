@@ -108,7 +108,7 @@ def test_a_run_sends_every_scheduled_save_once_with_each_members_own_token_and_n
                for n, kind in enumerate(["ok", "ok", "broken"])]
     spec = {"kind": "saves", "port": port, "tls": False, "host": f"127.0.0.1:{port}", "rate": 60, "duration": 0.5,
             "members": members}
-    result = asyncio.run(openloop.run_saves(spec))
+    result = _in_a_thread_of_its_own(openloop.run_saves(spec))
     assert result["scheduled"] == 30 and result["count"] == 30 and len(_Saves.seen) == 30
     for n in range(3):
         mine = [(token, seq) for path, token, seq in _Saves.seen if path == members[n]["path"]]
@@ -117,6 +117,16 @@ def test_a_run_sends_every_scheduled_save_once_with_each_members_own_token_and_n
     assert result["bad_status"] == 10 and result["errors"] == 10  # the member whose saves answered 500
     assert result["stale"] + result["ok"] == 20 and result["stale"] == 6  # seq 102, 105, 108 of both: saved false
     assert result["socket_errors"] == result["timeouts"] == 0
+
+
+def _in_a_thread_of_its_own(coroutine):
+    """Run the generator's coroutine as its own process does, in a loop of its own (the browser tests'
+    Playwright keeps an event loop running in this thread)."""
+    out = {}
+    thread = threading.Thread(target=lambda: out.update(result=asyncio.run(coroutine)))
+    thread.start()
+    thread.join(timeout=60)
+    return out["result"]
 
 
 def test_the_results_table_marks_an_open_loop_run_against_its_goal():
