@@ -16,7 +16,6 @@ servers are stopped (SIGTERM, then SIGKILL) in a `finally`.
 
 from __future__ import annotations
 
-import gzip
 import http.client
 import re
 import secrets
@@ -25,7 +24,6 @@ import ssl
 import threading
 import time
 import urllib.parse
-import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +33,7 @@ from .common import dialect_of, normalise_url
 from .generate import LOAD_TITLE, ORGANISER_NO, PAPER_TITLE, PASSWORD, member_no
 from .measure import HOST, open_loop, wrk
 from .stack import Running, baseline, nginx_available, proxied, server
+from .weight import page_weight
 
 GOALS = {"saves_per_s": 2000, "save_p99_ms": 50, "logins_per_s": 90, "quiz_page_kb": 30,
          "open_rate": 1500, "open_share": 0.8, "exam_members": 2000, "exam_window_s": 60, "exam_page_p99_ms": 1000,
@@ -249,36 +248,6 @@ def login_entries(port: int, urls: Urls, logins: list[str]) -> list[dict]:
                 "password": PASSWORD}
 
     return parallel(entry, logins)
-
-
-# ---------------------------------------------------------------- page weight
-
-
-def page_weight(member: Member) -> dict:
-    """Bytes of the quiz page and the CSS and JS it links: as sent over the wire to a browser that
-    accepts gzip and deflate (what Chromium offers over plain HTTP), and uncompressed."""
-    offer = {"Accept-Encoding": "gzip, deflate"}
-    _, headers, html = member.client.request("GET", member.page, headers=offer)
-    page = _decoded(headers, html).decode()
-    assets = re.findall(r'<link[^>]+rel="stylesheet"[^>]+href="([^"]+)"', page)
-    assets += re.findall(r'<script[^>]+src="([^"]+)"', page)
-    parts = {"quiz page (HTML)": (headers, html)}
-    for href in assets:
-        status, asset_headers, body = member.client.request("GET", href, headers=offer)
-        parts[urllib.parse.urlsplit(href).path] = (asset_headers, body)
-    sizes = {name: (len(_decoded(h, body)), len(body)) for name, (h, body) in parts.items()}
-    sizes["total"] = (sum(r for r, _ in sizes.values()), sum(w for _, w in sizes.values()))
-    encodings = sorted({h.get("Content-Encoding") or "none" for h, _ in parts.values()})
-    return {"parts": sizes, "served_encoding": ", ".join(encodings), "questions": len(member.kinds)}
-
-
-def _decoded(headers, body: bytes) -> bytes:
-    encoding = headers.get("Content-Encoding")
-    if encoding == "gzip":
-        return gzip.decompress(body)
-    if encoding == "deflate":
-        return zlib.decompress(body)
-    return body
 
 
 # ---------------------------------------------------------------- all of it
