@@ -3,7 +3,8 @@
 Parts on their own:
   python -m bench generate [--database-url URL] [--members N --branches M --responses K] [--seed S] [--quick]
   python -m bench reports  [--database-url URL]
-  python -m bench load     [--database-url URL] [--duration S]
+  python -m bench load     [--database-url URL] [--duration S] [--no-proxy]
+  python -m bench baselines [--duration S]   (the bare echo and SQLite upsert, served as the app is)
   python -m bench savecost [--database-url URL] [--saves N] [--callgrind]
   python -m bench uploadcost [--rounds N]
   python -m bench keyfix   [--papers N] [--postgres]   (a scratch database of its own)
@@ -63,14 +64,21 @@ def cmd_load(args) -> None:
     """The load test on an already generated database."""
     from .load import run
 
-    print(json.dumps(run(args.database_url, args.duration), indent=1))
+    print(json.dumps(run(args.database_url, args.duration, proxy=not args.no_proxy), indent=1))
+
+
+def cmd_baselines(args) -> None:
+    """The two bare baselines (Flask JSON echo, SQLite upsert) on the production server's settings."""
+    from .load import baselines
+
+    print(json.dumps(baselines(args.duration), indent=1))
 
 
 def cmd_savecost(args) -> None:
     """CPU time (and with --callgrind, instructions) of one answer save in the app, without a server."""
     from .savecost import run
 
-    run(args.database_url, args.saves, args.callgrind)
+    run(args.database_url, args.saves, args.callgrind, args.steps)
 
 
 def cmd_uploadcost(args) -> None:
@@ -109,7 +117,7 @@ def run_backend(backend: str, url: str, args, phases: dict) -> dict:
 
     out: dict = {}
     steps = [("generate", lambda: generate(url, _params(args))), ("reports", lambda: measure(url)),
-             ("load", lambda: load(url, args.duration))]
+             ("load", lambda: load(url, args.duration, proxy=not args.no_proxy))]
     for name, step in steps:
         with phase(f"{backend}: {name}", phases):
             try:
@@ -144,7 +152,15 @@ def cmd_all(args) -> None:
     meta["label"] = (f"{'quick' if args.quick else 'full'}: {params.members:,} members, {params.branches:,} branches, "
                      f"{params.responses:,} responses (seed {params.seed})")
     print(f"LearnHub benchmark — {meta['label']}\n{describe(meta['machine'])}", flush=True)
-    results = {"sqlite": run_backend("sqlite", args.database_url, args, meta["phases"])}
+    results: dict = {}
+    with phase("bare baselines", meta["phases"]):
+        from .load import baselines
+
+        try:
+            results["baselines"] = baselines(args.duration)
+        except Exception as exc:  # keep going: the app's own figures are still worth having
+            print(f"  baselines failed: {type(exc).__name__}: {exc}", flush=True)
+    results["sqlite"] = run_backend("sqlite", args.database_url, args, meta["phases"])
     if not args.no_postgres:
         name = f"learnhub_bench_{os.getpid()}"
         try:
@@ -187,11 +203,12 @@ def main(argv: list[str] | None = None) -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     _options(parser, defaults=True)
     parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
+    parser.add_argument("--no-proxy", action="store_true", help="nothing through nginx")
     parser.add_argument("--no-record", action="store_true", help="do not append to bench/RESULTS.md")
     parser.add_argument("--wait-idle", type=int, default=0, metavar="SECONDS",
                         help="first wait up to SECONDS for the load average to fall under 0.5")
     sub = parser.add_subparsers(dest="command")
-    for name, fn in (("generate", cmd_generate), ("reports", cmd_reports), ("load", cmd_load),
+    for name, fn in (("generate", cmd_generate), ("reports", cmd_reports), ("load", cmd_load), ("baselines", cmd_baselines),
                      ("savecost", cmd_savecost), ("uploadcost", cmd_uploadcost), ("keyfix", cmd_keyfix),
                      ("bankimport", cmd_bankimport), ("orgimport", cmd_orgimport)):
         p = sub.add_parser(name, help=fn.__doc__)
@@ -199,8 +216,10 @@ def main(argv: list[str] | None = None) -> None:
         p.set_defaults(fn=fn)
     for name in ("members", "branches", "responses"):
         sub.choices["generate"].add_argument(f"--{name}", type=int)
+    sub.choices["load"].add_argument("--no-proxy", action="store_true", help="nothing through nginx")
     sub.choices["savecost"].add_argument("--saves", type=int, default=2000, help="saves per round (default 2000)")
     sub.choices["savecost"].add_argument("--callgrind", action="store_true", help="also count instructions per save")
+    sub.choices["savecost"].add_argument("--steps", action="store_true", help="also time each step of a save")
     sub.choices["uploadcost"].add_argument("--rounds", type=int, default=3, help="rounds per file (default 3)")
     sub.choices["keyfix"].add_argument("--papers", type=int, default=6000, help="handed-in papers (default 6000)")
     sub.choices["keyfix"].add_argument("--postgres", action="store_true", help="a scratch PostgreSQL database, not SQLite")

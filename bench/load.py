@@ -1,51 +1,45 @@
-"""Load test: the production server (`python -m learnhub.server`, production config) on a free loopback port, driven by wrk.
+"""Load test: the production server (`python -m learnhub.server`, production config) on free loopback
+ports, direct and behind deploy/'s nginx, driven by wrk (closed loops) and bench/openloop.py (open loops).
 
 Members log in for real (CSRF token from the login form, production argon2 parameters), start the
 load-test assignment through the start form, and read their quiz page for the X-CSRFToken value
 (the page's <meta name="csrf-token">), their save URL, last seq, question ids and kinds. Then, each
-scenario for a fixed time (15 s by default): answer saves by 50 and by 200 members at once, the quiz
-page by 50, and logins by 50. Finally the page weight of the quiz page with its CSS and JS.
+scenario for a fixed time (15 s by default): the save capacity (a closed loop of 50 members), answers
+arriving at a constant rate (1,500/s and 80 % of that capacity), saves during the rollup export, the
+quiz page and logins; the start of an exam (2,000 members signing in and opening the paper within
+60 s); then the saves and the start of an exam again through nginx. Finally the page weight.
+`baselines` serves bench/baseline.py's bare apps the same way and measures them as the app's saves.
 
-Only 127.0.0.1 is used. Every run stops by itself: wrk has a fixed duration, the server is stopped
-(SIGTERM, then SIGKILL) in a `finally`.
+Only 127.0.0.1 is used. Every run stops by itself: wrk and the generator have a fixed duration, the
+servers are stopped (SIGTERM, then SIGKILL) in a `finally`.
 """
 
 from __future__ import annotations
 
-import gzip
 import http.client
-import json
-import os
 import re
-import resource
 import secrets
 import shutil
-import signal
-import socket
-import subprocess
-import sys
+import ssl
 import threading
 import time
 import urllib.parse
-import zlib
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import OUT, ROOT
 from .common import dialect_of, normalise_url
 from .generate import LOAD_TITLE, ORGANISER_NO, PAPER_TITLE, PASSWORD, member_no
+from .measure import HOST, open_loop, wrk
+from .stack import Running, baseline, nginx_available, proxied, server
+from .weight import page_weight
 
-HOST = "127.0.0.1"
-WRK_THREADS = 2
-PACE_MS = 400  # mean pause between one member's saves in the paced scenario (~500 saves/s offered by 200)
-SCRIPT = Path(__file__).parent / "lua" / "scenario.lua"
-GOALS = {"saves_per_s": 2000, "save_p99_ms": 50, "logins_per_s": 90, "quiz_page_kb": 30}
-# Members share a carrier's IP in real life; here every request comes from 127.0.0.1, so the per-IP
-# login rate limit (30/min/worker by default) would measure the limiter, not the login.
-# The load speaks plain HTTP on loopback (in production nginx ends TLS): cookies are not Secure here.
-SERVER_ENV = {"LEARNHUB_CONFIG": "production", "LOGIN_RATE_LIMIT": "100000 per minute", "LEARNHUB_HTTPS": "false"}
+GOALS = {"saves_per_s": 2000, "save_p99_ms": 50, "logins_per_s": 90, "quiz_page_kb": 30,
+         "open_rate": 1500, "open_share": 0.8, "exam_members": 2000, "exam_window_s": 60, "exam_page_p99_ms": 1000,
+         "ceiling_share": 0.5}
+CAPACITY_CONNECTIONS = 50  # the closed loop that measures how many saves a second the server can do
+OPEN_LOOP_MEMBERS = 200
 
 
 # ---------------------------------------------------------------- a tiny HTTP client with cookies
@@ -54,13 +48,17 @@ SERVER_ENV = {"LEARNHUB_CONFIG": "production", "LOGIN_RATE_LIMIT": "100000 per m
 class Client:
     """One browser: a cookie jar over http.client, no redirects followed."""
 
-    def __init__(self, port: int, timeout: float = 30):
-        self.port, self.timeout = port, timeout
+    def __init__(self, port: int, timeout: float = 30, tls: bool = False):
+        self.port, self.timeout, self.tls = port, timeout, tls
         self.cookies: dict[str, str] = {}
 
     def request(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None):
         """Send one request; return (status, headers, body) and keep any cookies set."""
-        conn = http.client.HTTPConnection(HOST, self.port, timeout=self.timeout)
+        if self.tls:  # nginx with the benchmark's own throw-away certificate
+            conn = http.client.HTTPSConnection(HOST, self.port, timeout=self.timeout,
+                                               context=ssl._create_unverified_context())
+        else:
+            conn = http.client.HTTPConnection(HOST, self.port, timeout=self.timeout)
         try:
             all_headers = {"Cookie": self.cookie_header(), **(headers or {})}
             conn.request(method, path, body=body, headers=all_headers)
@@ -228,136 +226,7 @@ class Download(threading.Thread):
         self.outcome["seconds"] = time.perf_counter() - start
 
 
-# ---------------------------------------------------------------- the server
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def server(url: str, log_path: Path):
-    """Run the server on a free loopback port until the block ends; yield (port, main process pid)."""
-    port = free_port()
-    env = {**os.environ, **SERVER_ENV, "SECRET_KEY": secrets.token_hex(32), "DATABASE_URL": normalise_url(url)}
-    # Processes and threads come from learnhub/server.py: the bench measures what `make run` serves.
-    command = [sys.executable, "-m", "learnhub.server", "--host", HOST, "--port", str(port)]
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            _wait_ready(port, proc)
-            yield port, proc.pid
-        finally:
-            _stop(proc)
-
-
-def _wait_ready(port: int, proc: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the server exited with {proc.returncode}: see its log")
-        try:
-            if Client(port).get("/healthz")[0] == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError("the server did not answer /healthz within 60 s")
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    """SIGTERM the server we started (graceful), SIGKILL its process group if it lingers."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-
-
-# ---------------------------------------------------------------- wrk
-
-
-def _lua(value) -> str:
-    """A Python value as a Lua literal (strings, ints, lists, dicts)."""
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, list):
-        return "{" + ", ".join(_lua(v) for v in value) + "}"
-    return "{" + ", ".join(f"{k} = {_lua(v)}" for k, v in value.items()) + "}"
-
-
-def write_data(name: str, entries: list[dict]) -> Path:
-    path = OUT / f"wrk-{name}.lua"
-    path.write_text("return {\n" + ",\n".join(_lua(e) for e in entries) + "\n}\n", encoding="utf-8")
-    return path
-
-
-def wrk(port: int, server_pid: int, mode: str, entries: list[dict], connections: int, duration: int,
-        pause_ms: int = 0) -> dict:
-    """Run one wrk scenario; return throughput, latency percentiles (ms), error counts and CPU use."""
-    data = write_data(f"{mode}-{connections}", entries)
-    command = ["wrk", "-t", str(WRK_THREADS), "-c", str(connections), "-d", f"{duration}s", "--timeout", "10s",
-               "-s", str(SCRIPT), f"http://{HOST}:{port}/", "--", mode, str(data), str(WRK_THREADS), str(pause_ms)]
-    before, wrk_before = cpu_snapshot(server_pid), _children_cpu()
-    done = subprocess.run(command, capture_output=True, text=True, timeout=duration + 60, check=False)
-    after, wrk_cpu = cpu_snapshot(server_pid), _children_cpu() - wrk_before
-    line = next((ln for ln in done.stdout.splitlines() if ln.startswith("BENCH ")), None)
-    if line is None:
-        raise RuntimeError(f"wrk gave no result: {done.stdout[-500:]} {done.stderr[-500:]}")
-    raw = json.loads(line[6:])
-    seconds = raw["duration_us"] / 1e6
-    socket_errors = raw["connect"] + raw["read"] + raw["write"] + raw["timeout"]
-    app_cpu = after["app"] - before["app"]
-    busy = (after["busy"] - before["busy"]) / max(1, after["total"] - before["total"])
-    return {"connections": connections, "requests": raw["requests"], "per_s": raw["requests"] / seconds,
-            "p50_ms": raw["p50_us"] / 1000, "p90_ms": raw["p90_us"] / 1000, "p99_ms": raw["p99_us"] / 1000,
-            "max_ms": raw["max_us"] / 1000, "errors": raw["bad"] + socket_errors, "bad_status": raw["bad"],
-            "socket_errors": socket_errors, "stale": raw["stale"], "seconds": seconds,
-            "app_cpu_ms_per_request": 1000 * app_cpu / max(1, raw["requests"]), "app_cores": app_cpu / seconds,
-            "wrk_cores": wrk_cpu / seconds, "machine_busy": busy}
-
-
-def _children_cpu() -> float:
-    """CPU seconds of this process's finished children (wrk, once it has exited)."""
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
-def cpu_snapshot(server_pid: int) -> dict:
-    """CPU seconds used so far by the server (main process and workers), and the machine's busy and total jiffies."""
-    tick = os.sysconf("SC_CLK_TCK")
-    pids = [server_pid] + _children(server_pid)
-    app = 0.0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            app += (int(fields[11]) + int(fields[12])) / tick
-        except (OSError, IndexError, ValueError):
-            pass
-    cpu = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    idle = cpu[3] + cpu[4]
-    return {"app": app, "busy": sum(cpu[:8]) - idle, "total": sum(cpu[:8])}
-
-
-def _children(pid: int) -> list[int]:
-    """Processes whose parent is `pid` (the server's workers), from /proc."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                    found.append(int(entry.name))
-            except (OSError, IndexError, ValueError):
-                pass
-    return found
+# ---------------------------------------------------------------- entries for wrk
 
 
 def save_entries(members: list[Member]) -> list[dict]:
@@ -381,90 +250,127 @@ def login_entries(port: int, urls: Urls, logins: list[str]) -> list[dict]:
     return parallel(entry, logins)
 
 
-# ---------------------------------------------------------------- page weight
-
-
-def page_weight(member: Member) -> dict:
-    """Bytes of the quiz page and the CSS and JS it links: as sent over the wire to a browser that
-    accepts gzip and deflate (what Chromium offers over plain HTTP), and uncompressed."""
-    offer = {"Accept-Encoding": "gzip, deflate"}
-    _, headers, html = member.client.request("GET", member.page, headers=offer)
-    page = _decoded(headers, html).decode()
-    assets = re.findall(r'<link[^>]+rel="stylesheet"[^>]+href="([^"]+)"', page)
-    assets += re.findall(r'<script[^>]+src="([^"]+)"', page)
-    parts = {"quiz page (HTML)": (headers, html)}
-    for href in assets:
-        status, asset_headers, body = member.client.request("GET", href, headers=offer)
-        parts[urllib.parse.urlsplit(href).path] = (asset_headers, body)
-    sizes = {name: (len(_decoded(h, body)), len(body)) for name, (h, body) in parts.items()}
-    sizes["total"] = (sum(r for r, _ in sizes.values()), sum(w for _, w in sizes.values()))
-    encodings = sorted({h.get("Content-Encoding") or "none" for h, _ in parts.values()})
-    return {"parts": sizes, "served_encoding": ", ".join(encodings), "questions": len(member.kinds)}
-
-
-def _decoded(headers, body: bytes) -> bytes:
-    encoding = headers.get("Content-Encoding")
-    if encoding == "gzip":
-        return gzip.decompress(body)
-    if encoding == "deflate":
-        return zlib.decompress(body)
-    return body
-
-
 # ---------------------------------------------------------------- all of it
 
 
-def run(url: str, duration: int = 15) -> dict:
-    """Every scenario against one database; returns the figures (and prints them as they come)."""
+def run(url: str, duration: int = 15, proxy: bool = True) -> dict:
+    """Every scenario against one database, direct then through nginx; returns the figures (and prints them)."""
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install -y wrk")
     url = normalise_url(url)
     urls, members = app_urls(url)
     OUT.mkdir(parents=True, exist_ok=True)
-    log_path = OUT / f"server-{dialect_of(url)}.log"
+    dialect = dialect_of(url)
+    log_path = OUT / f"server-{dialect}.log"
+    secret = secrets.token_hex(32)  # one key for both shapes: the members' sessions stay valid behind nginx
+    exam_members = min(GOALS["exam_members"], members // 5)
     results: dict = {}
-    with server(url, log_path) as (port, pid):
+    with server(url, log_path, secret) as direct:
         start = time.perf_counter()
-        quiz_takers = parallel(lambda login: take_quiz(port, urls, login), spread_logins(members, 200, 0))
+        takers = parallel(lambda login: take_quiz(direct.port, urls, login), spread_logins(members, OPEN_LOOP_MEMBERS, 0))
         results["prepare_s"] = time.perf_counter() - start
-        for count in (50, 200):
-            parallel(read_page, quiz_takers)
-            entries = save_entries(quiz_takers[:count])
-            results[f"saves_{count}"] = _scenario("answer saves", port, pid, "save", entries, count, duration)
-        # Members do not save in a tight loop: 200 of them, each pausing 0-800 ms (400 ms on average)
-        # between answers, offer about 500 saves/s, half of what the server can do: the latency a
-        # member sees at a load the server sustains.
-        parallel(read_page, quiz_takers)
-        results["saves_200_paced"] = _scenario("answer saves, paced", port, pid, "save", save_entries(quiz_takers),
-                                               200, duration, pause_ms=PACE_MS)
+        results["saves_50"] = _capacity("direct", direct, takers, duration)
+        rates, window = open_rates(results["saves_50"]["per_s"]), open_window(duration)
+        for key, rate in rates:
+            results[key] = _open_saves(f"direct, {rate:,.0f}/s", direct, takers, rate, window, f"{dialect}-{key}")
         if urls.export:
-            results["saves_200_export"] = _during_export(port, pid, urls, quiz_takers, duration)
-        results["page_50"] = _scenario("quiz page GET", port, pid, "page", page_entries(quiz_takers[:50]), 50, duration)
-        entries = login_entries(port, urls, spread_logins(members, 200, 1))
-        results["logins_50"] = _scenario("logins", port, pid, "login", entries, 50, duration)
-        results["weight"] = page_weight(quiz_takers[0])
+            results["saves_200_export"] = _during_export(direct, urls, takers, duration)
+        results["page_50"] = _scenario("quiz page GET", direct, "page", page_entries(takers[:50]), 50, duration)
+        entries = login_entries(direct.port, urls, spread_logins(members, 200, 1))
+        results["logins_50"] = _scenario("logins", direct, "login", entries, 50, duration)
+        results["exam_start"] = _exam_start("direct", direct, urls, spread_logins(members, exam_members, 2),
+                                            f"{dialect}-exam")
+        results["weight"] = page_weight(takers[0])
     results["server_errors"] = _server_errors(log_path)
+    why_not = nginx_available() if proxy else "not asked for (--no-proxy)"
+    if why_not:
+        print(f"  through nginx: skipped, {why_not}", flush=True)
+        results["nginx_skipped"] = why_not
+        return results
+    folder = OUT / f"nginx-{dialect}"
+    with proxied(url, secret, folder) as stack:
+        for member in takers:
+            member.client.port, member.client.tls = stack.port, True
+        results["nginx_saves_50"] = _capacity("through nginx", stack, takers, window)
+        for key, rate in rates:
+            results[f"nginx_{key}"] = _open_saves(f"through nginx, {rate:,.0f}/s", stack, takers, rate, window,
+                                                  f"{dialect}-nginx-{key}")
+        results["nginx_exam_start"] = _exam_start("through nginx", stack, urls,
+                                                  spread_logins(members, exam_members, 3), f"{dialect}-nginx-exam")
+    results["nginx_server_errors"] = {f"app{n}": _server_errors(folder / f"app{n}.log") for n in (1, 2)}
     return results
 
 
-def _scenario(label: str, port: int, pid: int, mode: str, entries: list[dict], connections: int, duration: int,
-              pause_ms: int = 0) -> dict:
-    result = wrk(port, pid, mode, entries, connections, duration, pause_ms)
+def open_rates(capacity: float) -> list[tuple[str, float]]:
+    """The open-loop rates: the goal's fixed rate, and a share of the capacity measured in the same run."""
+    return [("open_fixed", float(GOALS["open_rate"])), ("open_share", round(GOALS["open_share"] * capacity))]
+
+
+def open_window(duration: int) -> int:
+    """Seconds of each open-loop run and of the capacity through nginx: two thirds of `duration` (10 s by
+    default: 11,000 and more requests at the rates measured, enough for a p99; it keeps `make bench`
+    within ~15 minutes)."""
+    return max(5, duration * 2 // 3)
+
+
+def _capacity(where: str, running: Running, members: list[Member], duration: int = 15) -> dict:
+    """How many saves a second the server sustains: a closed loop of 50 members (wrk), 15 s."""
+    parallel(read_page, members)
+    return _scenario(f"answer saves {where} (closed loop: capacity)", running, "save",
+                     save_entries(members[:CAPACITY_CONNECTIONS]), CAPACITY_CONNECTIONS, duration)
+
+
+def _scenario(label: str, running: Running, mode: str, entries: list[dict], connections: int, duration: int,
+              name: str = "") -> dict:
+    result = wrk(running.base_url, running.pids, mode, entries, connections, duration, name)
     print(f"  {label}, {connections} at once: {result['per_s']:,.0f}/s, p50 {result['p50_ms']:.1f} ms, "
           f"p99 {result['p99_ms']:.1f} ms, errors {result['errors']}"
-          + (f", stale saves {result['stale']}" if mode == "save" else "")
-          + f"; app CPU {result['app_cpu_ms_per_request']:.1f} ms/request ({result['app_cores']:.2f} cores), "
-          f"wrk {result['wrk_cores']:.2f} cores, machine {result['machine_busy']:.0%} busy", flush=True)
+          + (f", stale saves {result['stale']}" if mode == "save" else "") + "; " + _cost_text(result), flush=True)
     return result
 
 
-def _during_export(port: int, pid: int, urls: Urls, members: list[Member], duration: int) -> dict:
+def _cost_text(result: dict) -> str:
+    proxy = (f", nginx {result['proxy_cpu_ms_per_request']:.2f} ms/request ({result['proxy_cores']:.2f} cores)"
+             if result.get("proxy_cores") else "")
+    return (f"app CPU {result['app_cpu_ms_per_request']:.2f} ms/request ({result['app_cores']:.2f} cores){proxy}, "
+            f"load generator {result['generator_cores']:.2f} cores, machine {result['machine_busy']:.0%} busy")
+
+
+def _open_saves(label: str, running: Running, members: list[Member], rate: float, duration: int, name: str) -> dict:
+    """Answers arriving at `rate` a second from the members, whatever the server does (bench/openloop.py)."""
+    parallel(read_page, members)
+    spec = {"kind": "saves", "port": running.port, "tls": running.tls, "host": running.host, "rate": rate,
+            "duration": duration, "members": save_entries(members)}
+    result = open_loop(spec, running.pids, name)
+    print(f"  answer saves {label} (open loop, {len(members)} members): {result['per_s']:,.0f}/s answered, "
+          f"p50 {result['p50_ms']:.1f} / p99 {result['p99_ms']:.1f} / max {result['max_ms']:.0f} ms from the "
+          f"scheduled time (sent late by {result['late_p99_ms']:.1f} ms at p99), errors {result['errors']}, "
+          f"stale {result['stale']}; " + _cost_text(result), flush=True)
+    return result
+
+
+def _exam_start(label: str, running: Running, urls: Urls, logins: list[str], name: str) -> dict:
+    """Members arriving evenly over 60 s, each signing in and opening the paper (bench/openloop.py)."""
+    spec = {"kind": "exam_start", "port": running.port, "tls": running.tls, "host": running.host,
+            "window": GOALS["exam_window_s"], "logins": logins, "password": PASSWORD, "login": urls.login,
+            "detail": urls.detail, "start": urls.start}
+    result = open_loop(spec, running.pids, name)
+    pages = result["pages"]
+    print(f"  the start of an exam, {label}: {result['succeeded']:,} of {result['members']:,} members in "
+          f"{result['window_s']} s opened their paper; page time p50 {pages['p50_ms']:.0f} / p99 {pages['p99_ms']:.0f} / "
+          f"max {pages['max_ms']:.0f} ms" + (f"; failures: {result['failures'][:3]}" if result["failed"] else "")
+          + "; " + _cost_text(result), flush=True)
+    return result
+
+
+def _during_export(running: Running, urls: Urls, members: list[Member], duration: int) -> dict:
     """200 members saving while the organiser downloads the rollup export (started 2 s in; waited for, 3 min at most)."""
-    organiser = sign_in(port, urls, ORGANISER_NO, timeout=170)
+    organiser = sign_in(running.port, urls, ORGANISER_NO, timeout=170)
     parallel(read_page, members)
     download = Download(organiser, urls.export, delay=2)
     download.start()
-    result = _scenario("answer saves during the rollup export", port, pid, "save", save_entries(members), len(members), duration)
+    result = _scenario("answer saves during the rollup export", running, "save", save_entries(members), len(members),
+                       duration, "save-export")
     download.join(timeout=180)
     result["export"] = download.outcome or {"status": None, "error": "still running after 3 minutes"}
     shown = result["export"]
@@ -478,3 +384,22 @@ def _server_errors(log_path: Path) -> dict:
     text = log_path.read_text(errors="replace")
     return {"tracebacks": text.count("Traceback (most recent call last)"), "locked": text.count("database is locked"),
             "worker_exits": text.count("Unexpected exit from worker"), "log": str(log_path.relative_to(ROOT))}
+
+
+# ---------------------------------------------------------------- the bare baselines
+
+
+def baselines(duration: int = 15) -> dict:
+    """bench/baseline.py's echo and SQLite upsert, served as the app is, under the capacity scenario's
+    closed loop (50 at once, the app's own save requests)."""
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: apt-get install -y wrk")
+    kinds = ["single", "multiple", "truefalse", "fill"] * 5
+    out = {}
+    for app in ("echo", "upsert"):
+        with baseline(app, OUT / f"baseline-{app}.log") as running:
+            entries = [{"cookie": "", "csrf": "", "token": "", "path": f"/{app}/{n}", "seq": 0, "kinds": kinds,
+                        "questions": list(range(1, 21))} for n in range(1, CAPACITY_CONNECTIONS + 1)]
+            out[app] = _scenario(f"bare baseline: {app}", running, "save", entries, CAPACITY_CONNECTIONS, duration,
+                                 f"baseline-{app}")
+    return out

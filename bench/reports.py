@@ -192,11 +192,16 @@ def page(app, user_id: int, endpoint: str, **values):
 
     with app.test_request_context():
         url = url_for(endpoint, **values)
-    with app.app_context():
-        token = db.session.get(User, user_id).get_id()
+    from learnhub.security import DEVICE_KEY
+    from learnhub.services.auth import sessions
+
+    with app.app_context():  # a device login, as the login form makes one (services/auth/sessions.py)
+        user = db.session.get(User, user_id)
+        token, issued = user.get_id(), sessions.start(user, "bench", False, app.config["PERMANENT_SESSION_LIFETIME"])
+        db.session.commit()
     client = app.test_client()
     with client.session_transaction() as session:
-        session["_user_id"], session["_fresh"] = token, True
+        session["_user_id"], session["_fresh"], session[DEVICE_KEY] = token, True, issued.session_key
 
     def call():
         response = client.get(url)

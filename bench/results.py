@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
+from . import loadtable
 from .load import GOALS as LOAD_GOALS
 from .reports import GOALS as REPORT_GOALS
 
@@ -27,7 +28,7 @@ def machine() -> dict:
     return {
         "nproc": os.cpu_count(), "memory_gib": _meminfo_gib(), "cpu": _cpu_model(), "kernel": platform.release(),
         "python": platform.python_version(), "sqlite": sqlite3.sqlite_version, "postgresql": _pg_version(),
-        "wrk": _wrk_version(), "granian": _package("granian"), "sqlalchemy": _package("SQLAlchemy"),
+        "wrk": _wrk_version(), "nginx": _nginx_version(), "granian": _package("granian"), "sqlalchemy": _package("SQLAlchemy"),
         "argon2_ms": _argon2_ms(),
     }
 
@@ -66,6 +67,14 @@ def _wrk_version() -> str:
         return "not installed"
 
 
+def _nginx_version() -> str:
+    try:
+        out = subprocess.run(["nginx", "-v"], capture_output=True, text=True, timeout=10)
+        return (out.stderr or out.stdout).strip().split("/", 1)[1]
+    except (OSError, IndexError, subprocess.TimeoutExpired):
+        return "not installed"
+
+
 def _argon2_ms() -> float:
     """One password check with the production parameters, in ms (best of 5): it bounds logins per
     second, and tells PyPI's portable wheel (~17 ms here) from the AVX2 build `make install` makes (~7 ms)."""
@@ -96,7 +105,7 @@ def describe(m: dict) -> str:
     return (f"{m['nproc']} CPUs ({m['cpu']}), {m['memory_gib']} GiB RAM, Linux {m['kernel']}; Python {m['python']}, "
             f"SQLite {m['sqlite']}, PostgreSQL {m['postgresql']}, SQLAlchemy {m['sqlalchemy']}, granian {m.get('granian', '?')}, "
             f"argon2id check {m.get('argon2_ms', '?')} ms, "
-            f"wrk {m['wrk']}")
+            f"wrk {m['wrk']}, nginx {m.get('nginx', '?')}")
 
 
 # ---------------------------------------------------------------- cells
@@ -118,38 +127,6 @@ def _export_memory(m: dict | None) -> str:
     if not m or m.get("peak_mb") is None:
         return "n/a"
     return f"{m['peak_mb']:,.0f} MB (at start {m['baseline_mb']:,.0f})" + _mark(m["peak_mb"] < REPORT_GOALS["export_mb"])
-
-
-def _load(m: dict | None, *, goal_rate: float | None = None, goal_p99: float | None = None,
-          zero_errors: bool = False) -> str:
-    if not m:
-        return "n/a"
-    if "per_s" not in m:
-        return f"failed ({m.get('detail', '')[:60]})"
-    ok = None
-    if goal_rate is not None:
-        ok = m["per_s"] >= goal_rate and (goal_p99 is None or m["p99_ms"] < goal_p99)
-    if zero_errors:
-        ok = (ok is not False) and m["errors"] == 0
-    return (f"{m['per_s']:,.0f}/s, p50 {m['p50_ms']:,.0f} / p90 {m['p90_ms']:,.0f} / p99 {m['p99_ms']:,.0f} ms, "
-            f"{m['errors']} errors"
-            + _mark(ok))
-
-
-def _during_export(m: dict | None) -> str:
-    if not m or "per_s" not in m:
-        return "n/a"
-    export = m.get("export", {})
-    outcome = (f"export HTTP {export['status']} in {export['seconds']:.0f} s" if export.get("status")
-               else f"export failed after {export.get('seconds', 0):.0f} s")
-    return _load(m, zero_errors=True) + f"; {outcome}"
-
-
-def _cpu(m: dict | None) -> str:
-    if not m or "app_cpu_ms_per_request" not in m:
-        return "n/a"
-    return (f"{m['app_cpu_ms_per_request']:.1f} ms; server {m['app_cores']:.2f} of {os.cpu_count()} cores, "
-            f"machine {m['machine_busy']:.0%} busy")
 
 
 def _weight(m: dict | None, part: str) -> str:
@@ -187,23 +164,8 @@ def table(results: dict) -> str:
         (f"rollup Excel export GET, all {members:,} members", "< 15 s",
          {b: _seconds(rep[b].get("export"), REPORT_GOALS["export_s"]) for b in BACKENDS}),
         ("rollup export peak RSS", "< 200 MB", {b: _export_memory(rep[b].get("export")) for b in BACKENDS}),
-        ("answer saves, 50 members at once", "≥ 2,000/s, p99 < 50 ms",
-         {b: _load(load[b].get("saves_50"), goal_rate=LOAD_GOALS["saves_per_s"], goal_p99=LOAD_GOALS["save_p99_ms"])
-          for b in BACKENDS}),
-        ("answer saves, 200 members at once", "≥ 2,000/s, p99 < 50 ms; 0 errors",
-         {b: _load(load[b].get("saves_200"), goal_rate=LOAD_GOALS["saves_per_s"], goal_p99=LOAD_GOALS["save_p99_ms"],
-                   zero_errors=True) for b in BACKENDS}),
-        ("answer saves, 200 members pausing 0–800 ms between answers (≈500/s offered)", "—",
-         {b: _load(load[b].get("saves_200_paced"), zero_errors=True) for b in BACKENDS}),
-        ("answer saves, 200 members, while the organiser downloads the rollup export", "0 errors",
-         {b: _during_export(load[b].get("saves_200_export")) for b in BACKENDS}),
-        ("server CPU per answer save (50 at once), cores it used", "—",
-         {b: _cpu(load[b].get("saves_50")) for b in BACKENDS}),
-        ("quiz page GET, 50 members at once", "—", {b: _load(load[b].get("page_50")) for b in BACKENDS}),
-        ("logins (argon2id t=2, m=19 MiB), 50 at once", "≥ 90/s",
-         {b: _load(load[b].get("logins_50"), goal_rate=LOAD_GOALS["logins_per_s"]) for b in BACKENDS}),
-        ("server CPU per login, cores it used", "—", {b: _cpu(load[b].get("logins_50")) for b in BACKENDS}),
     ]
+    rows += loadtable.rows(load, results.get("baselines"))
     weight = load["sqlite"].get("weight") or load["postgresql"].get("weight")
     if weight:
         for part in weight["parts"]:
@@ -229,28 +191,7 @@ def missed(results: dict) -> list[str]:
         if rep:
             lines += [f"{backend}: {text}" for text, _ in missed_goals(rep)]
         load = results.get(backend, {}).get("load") or {}
-        for key in ("saves_50", "saves_200"):
-            m = load.get(key)
-            if m and "per_s" in m and (m["per_s"] < LOAD_GOALS["saves_per_s"] or m["p99_ms"] >= LOAD_GOALS["save_p99_ms"]):
-                lines.append(f"{backend}: answer saves by {m['connections']}: {m['per_s']:,.0f}/s "
-                             f"({m['per_s'] / LOAD_GOALS['saves_per_s']:.0%} of 2,000/s), p99 {m['p99_ms']:,.0f} ms "
-                             f"({m['p99_ms'] / LOAD_GOALS['save_p99_ms']:.1f}× the 50 ms goal)")
-        m = load.get("logins_50")
-        if m and "per_s" in m and m["per_s"] < LOAD_GOALS["logins_per_s"]:
-            lines.append(f"{backend}: logins {m['per_s']:,.0f}/s ({m['per_s'] / LOAD_GOALS['logins_per_s']:.0%} of 90/s)")
-        for key, what in (("saves_200", "200 members"), ("saves_200_export", "200 members during the rollup export")):
-            m = load.get(key)
-            if m and m.get("errors"):
-                lines.append(f"{backend}: {m['errors']} errors ({m['bad_status']} HTTP, {m['socket_errors']} socket/timeouts) "
-                             f"under {what}")
-        m = (load.get("saves_200_export") or {}).get("export")
-        if m and m.get("status") != 200:
-            lines.append(f"{backend}: the rollup export itself failed under load after {m.get('seconds', 0):.0f} s "
-                         f"({m.get('error') or 'HTTP ' + str(m.get('status'))})")
-        errors = load.get("server_errors") or {}
-        if errors.get("worker_exits") or errors.get("locked"):
-            lines.append(f"{backend}: server log: {errors.get('worker_exits', 0)} workers exited unexpectedly, "
-                         f"{errors.get('locked', 0)} 'database is locked' ({errors.get('log')})")
+        lines += loadtable.missed(backend, load, results.get("baselines"))
     return lines
 
 

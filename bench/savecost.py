@@ -15,6 +15,7 @@ timings on a shared 2-core machine cannot. It leaves out the database server's o
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 import shutil
@@ -39,8 +40,8 @@ def _app(url: str):
     return create_app(type("SaveCostConfig", (ProductionConfig,), overrides))
 
 
-def _member_saving(url: str):
-    """The app and a function that makes one save (seq given), as a member's phone sends it."""
+def _member_saving(url: str, with_app: bool = False):
+    """A function that makes one save (seq given), as a member's phone sends it (and the app)."""
     from werkzeug.test import EnvironBuilder
 
     from .generate import PASSWORD
@@ -76,7 +77,7 @@ def _member_saving(url: str):
         if not status[0].startswith("200"):
             raise SystemExit(f"a save answered {status[0]}")
 
-    return save
+    return (save, app) if with_app else save
 
 
 def measure(url: str, saves: int, rounds: int = ROUNDS) -> list[float]:
@@ -108,9 +109,93 @@ def instructions(url: str, saves: int) -> int:
     return (counted(6 * saves) - counted(saves)) // (5 * saves)
 
 
-def run(url: str, saves: int, callgrind: bool) -> dict:
+# ---------------------------------------------------------------- what each step of a save costs
+
+
+class _Steps:
+    """CPU and wall time spent in each wrapped function, exclusive of the wrapped functions it calls."""
+
+    def __init__(self):
+        self.totals: dict[str, list[int]] = {}  # label -> [cpu ns, wall ns, calls]
+        self.stack: list[list[int]] = []  # per open call: [children cpu, children wall]
+
+    def wrap(self, owner, name: str, label: str) -> None:
+        original = getattr(owner, name)
+
+        def timed(*args, **kwargs):
+            frame = [0, 0]
+            self.stack.append(frame)
+            cpu, wall = time.thread_time_ns(), time.perf_counter_ns()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                cpu, wall = time.thread_time_ns() - cpu, time.perf_counter_ns() - wall
+                self.stack.pop()
+                if self.stack:
+                    self.stack[-1][0] += cpu
+                    self.stack[-1][1] += wall
+                total = self.totals.setdefault(label, [0, 0, 0])
+                total[0] += cpu - frame[0]
+                total[1] += wall - frame[1]
+                total[2] += 1
+
+        functools.update_wrapper(timed, original)  # keeps marks such as a view's `accepts_json`
+        setattr(owner, name, timed)
+
+
+def steps(url: str, saves: int) -> list[tuple[str, float, float]]:
+    """(step, CPU µs, wall µs) per save, measured over `saves` saves after the warm-up; the steps of
+    bench/README.md's table. Wrapping costs a little itself (~1 µs per wrapped call, in "the rest")."""
+    import flask.ctx
+    from sqlalchemy.engine import Connection
+
+    from learnhub.quiz import access, views
+    from learnhub.services.exam import quizzes
+    from learnhub.services.exam.quizzes import saving
+
+    save, app = _member_saving(url, with_app=True)
+    for n in range(1, WARM_UP + 1):
+        save(n)
+    meter = _Steps()
+    meter.wrap(app, "wsgi_app", "the rest: WSGI environ to Request, response object and its iteration, Flask dispatch")
+    meter.wrap(flask.ctx.RequestContext, "match_request", "URL routing")
+    meter.wrap(app.session_interface, "open_session", "session cookie: verify and decode")
+    meter.wrap(app.session_interface, "save_session", "session cookie: decide not to re-send it")
+    meter.wrap(flask.ctx.RequestContext, "pop", "request teardown (context pop, teardown hooks)")
+    for hooks, kind in ((app.before_request_funcs[None], "before"), (app.after_request_funcs[None], "after")):
+        for i, hook in enumerate(hooks):
+            holder = type("Hook", (), {"fn": staticmethod(hook)})
+            meter.wrap(holder, "fn", f"{kind}-request hook {getattr(hook, '__qualname__', hook)}")
+            hooks[i] = holder.fn
+    meter.wrap(access, "claim", "attempt token (X-Attempt-Token): verify and decode")
+    meter.wrap(app.request_class, "get_json", "request JSON: parse (bounded)")
+    meter.wrap(quizzes, "record_answer", "record_answer: Python around the statement")
+    meter.wrap(saving, "_record_known", "the guarded upsert: checks, grading, BEGIN IMMEDIATE, statement (SQLAlchemy Core + SQLite)")
+    meter.wrap(Connection, "commit", "COMMIT (the WAL's fsync with synchronous=FULL)")
+    meter.wrap(app.extensions["learnhub.autocommit_engine"], "connect", "database connection: pool checkout")
+    meter.wrap(Connection, "close", "database connection: return to the pool")
+    meter.wrap(views, "jsonify", "JSON response")
+    app.view_functions["quiz.save"] = _timed_view(meter, app.view_functions["quiz.save"])
+    for n in range(WARM_UP + 1, WARM_UP + saves + 1):
+        save(n)
+    rows = [(label, cpu / saves / 1000, wall / saves / 1000) for label, (cpu, wall, _) in meter.totals.items()]
+    return sorted(rows, key=lambda row: -row[1])
+
+
+def _timed_view(meter: _Steps, view):
+    holder = type("View", (), {"fn": staticmethod(view)})
+    meter.wrap(holder, "fn", "the save view: reading the fields, bounds")
+    return holder.fn
+
+
+def run(url: str, saves: int, callgrind: bool, show_steps: bool = False) -> dict:
     times = measure(url, saves)
     result = {"saves_per_round": saves, "cpu_ms_best": min(times), "cpu_ms_median": statistics.median(times)}
+    if show_steps:
+        result["steps"] = steps(url, saves)
+        print("  per save, by step (CPU µs / wall µs):", flush=True)
+        for label, cpu, wall in result["steps"]:
+            print(f"    {cpu:7.1f} {wall:8.1f}  {label}", flush=True)
     print(f"  CPU per save: best {result['cpu_ms_best']:.3f} ms, median {result['cpu_ms_median']:.3f} ms "
           f"({ROUNDS} rounds of {saves})", flush=True)
     if callgrind:

@@ -159,18 +159,26 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int, synchronous: str = "F
         cursor.close()
         record.info["sqlite_writing"] = True  # outside a transaction: nothing to upgrade
 
+    # BEGIN waits for the transaction's first statement: a read starts a plain BEGIN before it (SQLite
+    # takes its snapshot at the first read anyway), a write goes straight to BEGIN IMMEDIATE. An answer
+    # save, whose one statement writes, so spends no BEGIN and COMMIT of an empty read transaction.
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        conn.info["sqlite_writing"] = True  # BEGIN itself is not a write
-        conn.exec_driver_sql("BEGIN")
         conn.info["sqlite_writing"] = False
+        conn.info["sqlite_begin_pending"] = True
 
     @event.listens_for(engine, "before_cursor_execute")
     def _before_execute(conn, cursor, statement, parameters, context, executemany):
-        if conn.info.get("sqlite_writing", True) or not _writes(statement, context):
+        info = conn.info
+        if info.get("sqlite_writing", True):
             return
         dbapi_connection = conn.connection.dbapi_connection
-        if dbapi_connection.in_transaction:
+        pending = info.pop("sqlite_begin_pending", False)
+        if not _writes(statement, context):
+            if pending:
+                dbapi_connection.execute("BEGIN")
+            return
+        if not pending and dbapi_connection.in_transaction:
             dbapi_connection.execute("COMMIT")  # the read part wrote nothing: end it before queueing
         if lock is not None:
             lock.acquire()
@@ -189,6 +197,7 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int, synchronous: str = "F
                 dbapi_connection.execute(action)  # SQLAlchemy's own commit/rollback then finds none open
         finally:
             conn.info["sqlite_writing"] = True  # outside a transaction: nothing to upgrade
+            conn.info.pop("sqlite_begin_pending", None)
             _release(conn.info)
 
     @event.listens_for(engine, "commit")
@@ -203,6 +212,7 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int, synchronous: str = "F
     def _on_checkin(_dbapi_connection, record):
         # Returned to the pool, its transaction reset by the pool itself (no commit/rollback event).
         record.info["sqlite_writing"] = True
+        record.info.pop("sqlite_begin_pending", None)
         _release(record.info)
 
     @event.listens_for(engine, "invalidate")

@@ -8,6 +8,7 @@ replaced each time it does. Logging out deletes the row: both cookies, replayed,
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import NamedTuple
 
@@ -19,6 +20,7 @@ from itsdangerous import URLSafeTimedSerializer
 
 from .auth.decorators import current_scope
 from .extensions import login_manager
+from .lazy_session import LazySession
 from .models import User
 from .services.auth import login as logins
 from .services.auth import sessions
@@ -33,6 +35,7 @@ _OPEN_WHILE_CHANGING = {"auth.change_password", "auth.logout", "auth.large_type"
 
 # Endpoints that check the session themselves, in the query they need anyway (see session_token).
 _SELF_CHECKED = {"quiz.save", "quiz.state"}
+ATTEMPT_TOKEN_HEADER = "X-Attempt-Token"  # a paper's own token, sent by quiz.js (quiz/access.py)
 DEVICE_KEY = "_device"  # the session's entry holding the device's session key
 REMEMBER_COOKIE = "remember_device"
 _LEGACY_REMEMBER_COOKIE = "remember_token"  # Flask-Login's own, from before: no longer honoured, deleted
@@ -112,12 +115,49 @@ class SessionInterface(SecureCookieSessionInterface):
             cached = self._serializer = (keys, super().get_signing_serializer(app))
         return cached[1]
 
+    def open_session(self, app: Flask, request):
+        """The session. For a request that carries its paper's token (quiz.js's saves, hand-ins and state
+        reads), decoded from the cookie only when something first reads or writes it (lazy_session.py)."""
+        if ATTEMPT_TOKEN_HEADER not in request.headers or self.get_signing_serializer(app) is None:
+            return super().open_session(app, request)
+        return LazySession(functools.partial(self._decoded, app, request))
+
+    def _decoded(self, app: Flask, request) -> dict:
+        return dict(super().open_session(app, request) or {})
+
+    def save_session(self, app: Flask, session, response) -> None:
+        # Nothing read or changed an unloaded session. On these endpoints Flask would then neither
+        # re-send the cookie (should_set_cookie) nor add Vary: Cookie (not accessed): skip the decoding.
+        if isinstance(session, LazySession) and not session.loaded and _keeps_cookie(request.endpoint):
+            return
+        super().save_session(app, session, response)
+
     def should_set_cookie(self, app: Flask, session) -> bool:
         # A static file never changes the session: re-sending it could overwrite, with a copy read
         # before, a cookie a script's POST set meanwhile (its flash message lost).
-        if not session.modified and (request.endpoint in _SELF_CHECKED or request.endpoint == "static"):
+        if not session.modified and _keeps_cookie(request.endpoint):
             return False
         return super().should_set_cookie(app, session)
+
+
+def _keeps_cookie(endpoint: str | None) -> bool:
+    """Endpoints whose response re-sends the session cookie only when they changed the session."""
+    return endpoint in _SELF_CHECKED or endpoint == "static"
+
+
+def _unless_session_unread(hook):
+    """Flask-Login's after-request hook acts on a "_remember" entry, which only a request that wrote it
+    puts in the session (the hook removes it in that same request): with the session never loaded,
+    there is none, and the hook would only decode the cookie to find that out."""
+
+    @functools.wraps(hook)
+    def update_remember_cookie(response):
+        current = session._get_current_object()
+        if isinstance(current, LazySession) and not current.loaded:
+            return response
+        return hook(response)
+
+    return update_remember_cookie
 
 
 @login_manager.user_loader
@@ -168,6 +208,8 @@ def _set_remember_cookie(value: tuple[str, datetime] | None) -> None:
 
 def init_app(app: Flask) -> None:
     app.session_interface = SessionInterface()
+    hooks = app.after_request_funcs.setdefault(None, [])
+    hooks[:] = [_unless_session_unread(f) if f == login_manager._update_remember_cookie else f for f in hooks]
     login_manager.login_view = "auth.login"
     login_manager.login_message = "请先登录"
     login_manager.login_message_category = "info"

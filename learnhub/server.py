@@ -27,21 +27,27 @@ def settings(environ=os.environ) -> dict:
     return {"workers": workers, "threads": threads}
 
 
-def main(argv: list[str] | None = None) -> None:
+def serve(target: str, host: str, port: int, access_log: bool = False, environ=os.environ) -> None:
+    """Serve the WSGI app `target` ("module:attribute") as production does; the benchmark's bare
+    baselines (bench/baseline.py) are served through here too, with the same settings."""
     from granian.constants import Interfaces
     from granian.server import Server
 
+    chosen = settings(environ)
+    Server(
+        target, address=host, port=port, interface=Interfaces.WSGI, websockets=False,
+        workers=chosen["workers"], blocking_threads=chosen["threads"], log_access=access_log,
+        respawn_failed_workers=True, workers_kill_timeout=30,
+    ).serve()
+
+
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m learnhub.server", description=__doc__.splitlines()[0])
     parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     parser.add_argument("--access-log", action="store_true", help="log every request")
     args = parser.parse_args(argv)
-    chosen = settings()
-    Server(
-        "run:app", address=args.host, port=args.port, interface=Interfaces.WSGI, websockets=False,
-        workers=chosen["workers"], blocking_threads=chosen["threads"], log_access=args.access_log,
-        respawn_failed_workers=True, workers_kill_timeout=30,
-    ).serve()
+    serve("run:app", args.host, args.port, args.access_log)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 -- wrk script for LearnHub's load scenarios.
--- usage: wrk -t T -c C -d D -s scenario.lua URL -- <save|page|login> <members.lua> <T> [pause_ms]
---   pause_ms: each connection waits a random 0..2*pause_ms before its next request (a member reading
---   the next question), so the load is an offered rate, not "as fast as the server answers".
+-- usage: wrk -t T -c C -d D -s scenario.lua URL -- <save|page|login> <members.lua> <T>
+-- A closed loop: each connection sends its next request when the last is answered, so it measures how
+-- many requests a second the server can answer (its capacity), not the latency members feel at a given
+-- rate (bench/openloop.py does that).
 --   save:  POST the member's answer-save URL (JSON, X-CSRFToken, X-Attempt-Token), next position with its question id, seq + 1 each time
 --   page:  GET the member's quiz page
 --   login: POST /auth/login with the form's CSRF token, as the member
@@ -26,7 +27,6 @@ function init(args)
   for i, m in ipairs(all) do
     if (i - 1) % nthreads == tid then table.insert(mine, m) end
   end
-  pause = tonumber(args[4] or "0")
   turn = 0
   bad = 0
   stale = 0
@@ -38,16 +38,6 @@ local function answer(kind, seq)
   if kind == "multiple" then return "[0,1]" end
   if kind == "truefalse" then return (seq % 2 == 0) and '"true"' or '"false"' end
   return '["为人民服务"]'
-end
-
--- The first request on each connection goes at once (wrk opens every connection at the start;
--- gunicorn's threaded worker gives a new connection a thread until its first request arrives, so
--- delaying it would measure 200 phones connecting in the same millisecond and then idling).
-local paused = 0
-function delay()
-  paused = paused + 1
-  if pause > 0 and paused > #mine then return math.random(0, 2 * pause) end
-  return 0
 end
 
 function request()

@@ -15,9 +15,9 @@ from flask import current_app, request
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from ..extensions import csrf
-from ..security import SessionToken, session_token
+from ..security import ATTEMPT_TOKEN_HEADER, SessionToken, session_token
 
-HEADER = "X-Attempt-Token"
+HEADER = ATTEMPT_TOKEN_HEADER
 FIELD = "attempt_token"
 _SALT = "learnhub.attempt"
 _serializers: dict[tuple, URLSafeSerializer] = {}

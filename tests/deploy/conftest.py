@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import http.client
 import os
-import re
 import shutil
-import signal
 import socket
 import ssl
 import subprocess
@@ -26,10 +24,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
+from deploy.loopback import NGINX, Nginx
+
 from ..browser.test_server_crash import ServerProcess
 
 ROOT = Path(__file__).resolve().parents[2]
-SITE = ROOT / "deploy" / "nginx" / "learnhub.conf"
 SECRET = "d" * 40
 ON_POSTGRESQL_ONLY = "the deployment test runs on the PostgreSQL pass (LEARNHUB_TEST_DATABASE_URL)"
 
@@ -58,36 +57,6 @@ def missing(reason: str) -> None:
     pytest.skip(f"deployment test skipped: {reason}")
 
 
-def nginx_config(folder: Path, http_port: int, https_port: int, app_ports: list[int]) -> str:
-    """deploy/'s site file with this run's ports, certificate and paths, inside a minimal nginx.conf
-    (Debian's defaults for what the site relies on) that keeps every file nginx writes in `folder`."""
-    site = SITE.read_text()
-    rewrites = [
-        (r"    server 127\.0\.0\.1:8001 (.*)\n    server 127\.0\.0\.1:8002 (.*)\n",
-         "".join(f"    server 127.0.0.1:{port} \\1\n" for port in app_ports)),
-        (r"listen 80;", f"listen 127.0.0.1:{http_port};"),
-        (r"listen 443 ssl http2;", f"listen 127.0.0.1:{https_port} ssl http2;"),
-        (r"\n *listen \[::\]:(80|443)[^;]*;", ""),
-        (r"/etc/ssl/learnhub/fullchain\.pem", str(folder / "cert.pem")),
-        (r"/etc/ssl/learnhub/privkey\.pem", str(folder / "key.pem")),
-        (r"/srv/learnhub/learnhub/static/", f"{ROOT / 'learnhub' / 'static'}/"),
-    ]
-    for pattern, replacement in rewrites:
-        site, count = re.subn(pattern, replacement, site)
-        assert count, f"deploy/nginx/learnhub.conf no longer has {pattern!r}: update the test with it"
-    kinds = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-    temp = "\n".join(f"    {kind}_temp_path {folder / kind};" for kind in kinds)
-    # Started by root (CI), nginx's workers would switch to `nobody`, who cannot read a checkout under
-    # /root; started by anyone else they stay that user.
-    user = "user root root;\n" if os.geteuid() == 0 else ""
-    return (
-        f"{user}worker_processes 1;\npid {folder / 'nginx.pid'};\nerror_log {folder / 'error.log'} warn;\n"
-        f"events {{ worker_connections 256; }}\n"
-        f"http {{\n    include /etc/nginx/mime.types;\n    default_type application/octet-stream;\n"
-        f"    sendfile on;\n    access_log {folder / 'access.log'};\n{temp}\n{site}\n}}\n"
-    )
-
-
 def through_nginx(stack, method: str, path: str, body: bytes | None = None, headers: dict | None = None):
     """One HTTPS request to nginx (its certificate is the test's own): status, headers, body."""
     conn = http.client.HTTPSConnection("127.0.0.1", stack.nginx.https_port, timeout=15,
@@ -98,30 +67,6 @@ def through_nginx(stack, method: str, path: str, body: bytes | None = None, head
         return response.status, response.headers, response.read()
     finally:
         conn.close()
-
-
-class Nginx:
-    def __init__(self, folder: Path, app_ports: list[int]):
-        self.folder = folder
-        self.http_port, self.https_port = free_port(), free_port()
-        self.url = f"https://127.0.0.1:{self.https_port}"
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-                        "-nodes", "-keyout", str(folder / "key.pem"), "-out", str(folder / "cert.pem"), "-days", "1",
-                        "-subj", "/CN=127.0.0.1"], check=True, capture_output=True)
-        (folder / "nginx.conf").write_text(nginx_config(folder, self.http_port, self.https_port, app_ports))
-        with open(folder / "stderr.log", "wb") as log:
-            command = [NGINX, "-p", str(folder), "-c", str(folder / "nginx.conf"), "-g", "daemon off;"]
-            self.proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
-        wait_for_port(self.https_port, "nginx", folder / "stderr.log")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
 
 
 class Redis:
@@ -140,9 +85,6 @@ class Redis:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(timeout=10)
-
-
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
 
 class Stack:

@@ -166,6 +166,24 @@ def test_an_open_paper_saves_and_hands_in_after_the_session_cookie_expired(open_
     assert score_of(app, attempt_id) == 100.0
 
 
+def test_a_save_with_its_token_leaves_the_session_cookie_alone_and_pages_still_read_it(csrf_app, world):
+    """A paper's token makes the session unneeded for a save: the cookie is neither decoded nor re-sent
+    (learnhub/lazy_session.py); a page asked with the same header still reads it and slides it."""
+    client = login_with_token(csrf_app.test_client(), world.login["m_a1"])
+    home = client.get(f"/quiz/{world.assignment_a}").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', home).group(1)
+    attempt_id = attempt_id_from(client.post(f"/quiz/{world.assignment_a}/start", data={"csrf_token": token}).location)
+    page = page_of(client, attempt_id)
+    pos, q, perm = paper(csrf_app, attempt_id)[0]
+    r = client.post(f"/quiz/attempts/{attempt_id}/answers", headers={"X-Attempt-Token": page["token"]},
+                    json={"position": pos, "answer": shown_answer(q, perm), "seq": T0})
+    assert r.status_code == 200 and r.json["saved"] is True
+    assert "Set-Cookie" not in r.headers and "Cookie" not in r.headers.get("Vary", "")
+    assert list(stored(csrf_app, attempt_id)) == [pos]
+    again = client.get(f"/quiz/attempts/{attempt_id}", headers={"X-Attempt-Token": page["token"]})
+    assert again.status_code == 200 and "session=" in again.headers.get("Set-Cookie", "")
+
+
 def test_without_its_token_an_expired_page_is_refused_and_nothing_is_stored(open_paper):
     app, client, attempt_id, _ = open_paper
     r = client.post(f"/quiz/attempts/{attempt_id}/answers", json={"position": 1, "answer": "0", "seq": T0})
