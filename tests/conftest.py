@@ -89,6 +89,22 @@ def app(make_app):
 
 
 @pytest.fixture
+def bare_app(make_app):
+    """An app whose database is empty: no create_all, only migrations."""
+    app = make_app()
+    with app.app_context():
+        db.drop_all()
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.drop_all()
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+
+
+@pytest.fixture
 def ctx(app):
     """An app context for service and model tests."""
     with app.app_context():

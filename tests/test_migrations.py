@@ -4,28 +4,12 @@ from __future__ import annotations
 
 import warnings
 
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect
 
 from learnhub.extensions import db
-
-
-@pytest.fixture
-def bare_app(make_app):
-    """An app whose database is empty: no create_all, only migrations."""
-    app = make_app()
-    with app.app_context():
-        db.drop_all()
-        with db.engine.begin() as conn:
-            conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
-    yield app
-    with app.app_context():
-        db.drop_all()
-        with db.engine.begin() as conn:
-            conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
 
 
 def test_upgrade_from_empty_matches_the_models_and_downgrades_to_base(bare_app):

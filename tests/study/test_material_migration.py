@@ -3,7 +3,6 @@ version 1 holding their text, and every reading so far read version 1."""
 
 from __future__ import annotations
 
-import pytest
 from flask_migrate import downgrade, upgrade
 
 from learnhub.extensions import db
@@ -18,20 +17,6 @@ SEED = [
     "INSERT INTO reading (user_id, material_id, opened_at, completed_at) "
     "VALUES (1, 7, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
 ]
-
-
-@pytest.fixture
-def bare_app(make_app):
-    app = make_app()
-    with app.app_context():
-        db.drop_all()
-        with db.engine.begin() as conn:
-            conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
-    yield app
-    with app.app_context():
-        db.drop_all()
-        with db.engine.begin() as conn:
-            conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
 
 
 def test_materials_and_readings_survive_and_get_version_1(bare_app):

@@ -32,21 +32,6 @@ def old_release(tmp_path) -> Path:
     return target
 
 
-@pytest.fixture
-def empty_app(make_app):
-    app = make_app()
-    with app.app_context():
-        db.drop_all()
-        with db.engine.begin() as conn:
-            conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.drop_all()
-        with db.engine.begin() as conn:
-            conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
-
-
 def _counts(tables) -> dict[str, int]:
     with db.engine.connect() as conn:
         return {t: conn.execute(text(f'SELECT count(*) FROM "{t}"')).scalar() for t in tables}
@@ -59,7 +44,7 @@ def _answers() -> list[tuple]:
             "JOIN question q ON q.id = r.question_id ORDER BY r.id"))]
 
 
-def test_the_previous_releases_demo_survives_the_upgrade(empty_app, old_release, database_url):
+def test_the_previous_releases_demo_survives_the_upgrade(bare_app, old_release, database_url):
     env = {**os.environ, "PYTHONPATH": str(old_release), "FLASK_APP": "learnhub", "LEARNHUB_CONFIG": "development",
            "DATABASE_URL": database_url, "SECRET_KEY": "upgrade-test", "ARGON2_TIME_COST": "1",
            "ARGON2_MEMORY_COST": "1024"}
@@ -68,7 +53,7 @@ def test_the_previous_releases_demo_survives_the_upgrade(empty_app, old_release,
                              capture_output=True, text=True, timeout=300)
         assert run.returncode == 0, f"the previous release's `flask {' '.join(step)}` failed:\n{run.stderr[-3000:]}"
 
-    with empty_app.app_context():
+    with bare_app.app_context():
         tables = [t for t in inspect(db.engine).get_table_names() if t != "alembic_version"]
         before, answers = _counts(tables), _answers()
         assert before["response"] > 100 and before["user"] > 30, before  # a demo worth the name
@@ -78,10 +63,10 @@ def test_the_previous_releases_demo_survives_the_upgrade(empty_app, old_release,
         with db.engine.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM knowledge_point WHERE subject_id IS NULL")).scalar() == 0
 
-    runner = empty_app.test_cli_runner()
+    runner = bare_app.test_cli_runner()
     result = runner.invoke(args=["bootstrap"])
     assert result.exit_code == 0, result.output
-    with empty_app.app_context():
+    with bare_app.app_context():
         after = _counts(tables)
         for table in ("response", "attempt", "member_result", "organisation", "user"):
             assert after[table] >= before[table], table  # the current demo adds, never replaces
