@@ -28,6 +28,7 @@ from ....models import (
     utcnow,
 )
 from ..grading import is_correct
+from . import group_commit
 from .papers import (
     AttemptClosed,
     NotYourAttempt,
@@ -125,8 +126,22 @@ def record_answer(
         return result
     # A request's save: a connection of its own, without the ORM session's bookkeeping; on
     # PostgreSQL from a pool kept in autocommit, so a save is one or two round trips, no BEGIN/COMMIT.
-    with current_app.extensions["learnhub.autocommit_engine"].connect() as conn:
-        result = _record_known(conn, *args) or _record(conn, *args)
+    # On SQLite a known attempt's one statement joins the saves arriving with it in one transaction
+    # (group_commit.py: one writer lock and one fsync for them all).
+    engine = current_app.extensions["learnhub.autocommit_engine"]
+    known = _known_write(*args)
+    if known is not None and engine.dialect.name == "sqlite":
+        row = group_commit.writer(engine).write(_KNOWN_WRITES["sqlite"], known)
+        if row is not None:
+            return SaveResult(saved=True, last_seq=max(seq, row[0]))
+        known = None  # it wrote nothing: the full path finds out why
+    with engine.connect() as conn:
+        if known is not None:
+            row = conn.execute(_KNOWN_WRITES[conn.dialect.name], known).first()
+            result = SaveResult(saved=True, last_seq=max(seq, row[0])) if row is not None else None
+        else:
+            result = None
+        result = result or _record(conn, *args)
         conn.commit()
     return result
 
@@ -226,9 +241,10 @@ def _known() -> _KnownStore:
     return current_app.extensions.setdefault("learnhub.known_attempts", _KnownStore())
 
 
-def _record_known(conn, attempt_id: int, user_id: int, position: int, raw, seq: int, grace_seconds: int, now: datetime,
-                  session_version: int | None, question_id: int | None, device: str | None) -> SaveResult | None:
-    """The save in one statement when this process knows the attempt and the question; None: take the full path."""
+def _known_write(attempt_id: int, user_id: int, position: int, raw, seq: int, grace_seconds: int, now: datetime,
+                 session_version: int | None, question_id: int | None, device: str | None) -> dict | None:
+    """The values of the save's one statement (_KNOWN_WRITES) when this process knows the attempt and the
+    question; None: take the full path."""
     store = _known()
     known = store.get(store.attempts, attempt_id)
     if known is None or known.final or known.user_id != user_id or session_version is None or device is None:
@@ -245,8 +261,7 @@ def _record_known(conn, attempt_id: int, user_id: int, position: int, raw, seq: 
     values = _response_values(attempt_id, question, answer, seq, now)
     values.update(user_id=user_id, started_at=known.started_at, session_version=session_version, device=device,
                   late_limit=now - timedelta(seconds=grace_seconds))
-    row = conn.execute(_KNOWN_WRITES[conn.dialect.name], values).first()
-    return None if row is None else SaveResult(saved=True, last_seq=max(seq, row[0]))
+    return values
 
 
 def save_answer(attempt: Attempt, position: int, raw, seq: int, grace_seconds: int, now: datetime | None = None) -> SaveResult:
