@@ -9,7 +9,7 @@ import time
 
 import pytest
 from sqlalchemy import create_engine, event, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from learnhub.extensions import configure_sqlite, enable_wal
 from learnhub.services.exam.quizzes import group_commit
@@ -33,7 +33,7 @@ def _stored(engine) -> dict:
         return dict(conn.execute(text("SELECT member, seq FROM answer")).all())
 
 
-def _saves_while_one_writes(engine, values: list[dict]) -> tuple[list, list[int]]:
+def _saves_while_one_writes(engine, values: list[dict], statement=INSERT) -> tuple[list, list[int]]:
     """The first save writes, held up until all the others wait behind it; returns each save's outcome
     (its row's seq, or the error it raised) and the number of rows each COMMIT wrote."""
     writer = group_commit.GroupCommit(engine)
@@ -54,8 +54,8 @@ def _saves_while_one_writes(engine, values: list[dict]) -> tuple[list, list[int]
 
     def save(i):
         try:
-            outcomes[i] = writer.write(INSERT, values[i])[0]
-        except IntegrityError as exc:
+            outcomes[i] = writer.write(statement, values[i])[0]
+        except (IntegrityError, OperationalError) as exc:
             outcomes[i] = exc
 
     threads = [threading.Thread(target=save, args=(0,))]
@@ -97,3 +97,14 @@ def test_a_save_alone_raises_its_own_error_and_the_next_one_writes(engine):
         writer.write(INSERT, {"member": 1, "seq": 0})
     assert writer.write(INSERT, {"member": 1, "seq": 3})[0] == 3
     assert _stored(engine) == {1: 3} and not writer.writing and not writer.queue
+
+
+def test_when_the_database_fails_a_shared_transaction_every_save_of_it_fails_at_once(engine):
+    """Not retried one by one: a database locked past the busy timeout would make each wait that long again."""
+    statements = []
+    event.listen(engine, "before_cursor_execute", lambda conn, cursor, statement, *args: statements.append(statement))
+    broken = text("INSERT INTO no_such_table (member, seq) VALUES (:member, :seq) RETURNING seq")
+    outcomes, _ = _saves_while_one_writes(engine, [{"member": n, "seq": n} for n in range(1, 7)], broken)
+    assert all(isinstance(o, OperationalError) for o in outcomes)
+    assert sum("no_such_table" in s for s in statements) == 2  # the first save alone, then the five together once
+    assert _stored(engine) == {}

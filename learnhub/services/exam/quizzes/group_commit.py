@@ -10,9 +10,10 @@ of databases' own logs).
 
 Nothing about a save changes: each is its own guarded statement with its own checks, run in arrival
 order, and each thread answers only after the COMMIT that holds its statement has returned, so an
-acknowledged answer is on disk as before. If the shared transaction fails, each of its saves is
-retried alone, so one bad statement costs the others nothing; an error of a save alone is raised in
-the thread that asked for it. PostgreSQL, whose saves run in autocommit and whose own log commits
+acknowledged answer is on disk as before. If one statement of a shared transaction fails on its own
+(a constraint, bad data), each save of it is retried alone, so the bad one costs the others nothing;
+if the database fails it (locked past the busy timeout, an I/O error), every save of it gets that
+error at once, as each would have alone. An error is raised in the thread whose save it was. PostgreSQL, whose saves run in autocommit and whose own log commits
 concurrent transactions together, does not use it.
 """
 
@@ -22,6 +23,7 @@ import threading
 from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DataError, IntegrityError
 
 _MAX_BATCH = 64
 
@@ -72,12 +74,16 @@ class GroupCommit:
             with self.engine.connect() as conn:
                 rows = [conn.execute(item.statement, item.values).first() for item in batch]
                 conn.commit()
-        except BaseException as exc:
+        except (IntegrityError, DataError) as exc:  # one statement's own fault
             if len(batch) == 1:
                 batch[0].error = exc
                 return
-            for item in batch:  # the shared transaction was rolled back: each alone, so only a bad one fails
+            for item in batch:  # the shared transaction was rolled back: each alone, so only the bad one fails
                 self._run([item])
+            return
+        except BaseException as exc:  # the database's (locked past the busy timeout, I/O): all of them, once
+            for item in batch:
+                item.error = exc
             return
         for item, row in zip(batch, rows):
             item.row = row
