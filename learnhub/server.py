@@ -16,15 +16,21 @@ import argparse
 import os
 
 DEFAULT_THREADS = 4
+# Connections one server holds open at once, idle kept-alive ones included: every phone in a meeting
+# keeps one (bench/README.md, "Meetings"). Granian's default is its listen backlog, 1,024 per server:
+# the 1,025th phone was never answered. Each takes a file descriptor (systemd unit: LimitNOFILE=65536).
+DEFAULT_CONNECTIONS = 16_384
 
 
 def settings(environ=os.environ) -> dict:
-    """Processes and threads per process, from the environment (defaults: one process per core, 4 threads)."""
+    """Processes and threads per process, and connections per server, from the environment (defaults:
+    one process per core, 4 threads, 16,384 connections)."""
     workers = int(environ.get("WEB_CONCURRENCY") or os.cpu_count() or 1)
     threads = int(environ.get("WEB_THREADS") or DEFAULT_THREADS)
-    if workers < 1 or threads < 1:
-        raise SystemExit("WEB_CONCURRENCY and WEB_THREADS must be at least 1")
-    return {"workers": workers, "threads": threads}
+    connections = int(environ.get("WEB_CONNECTIONS") or DEFAULT_CONNECTIONS)
+    if workers < 1 or threads < 1 or connections < workers:
+        raise SystemExit("WEB_CONCURRENCY and WEB_THREADS must be at least 1, WEB_CONNECTIONS at least one per process")
+    return {"workers": workers, "threads": threads, "connections": connections}
 
 
 def serve(target: str, host: str, port: int, access_log: bool = False, environ=os.environ) -> None:
@@ -37,6 +43,7 @@ def serve(target: str, host: str, port: int, access_log: bool = False, environ=o
     Server(
         target, address=host, port=port, interface=Interfaces.WSGI, websockets=False,
         workers=chosen["workers"], blocking_threads=chosen["threads"], log_access=access_log,
+        backlog=min(4096, chosen["connections"]), backpressure=max(1, chosen["connections"] // chosen["workers"]),
         respawn_failed_workers=True, workers_kill_timeout=30,
     ).serve()
 
