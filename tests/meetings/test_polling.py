@@ -5,17 +5,18 @@ meetings at once stay within what one server carries (services/meetings/polling.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
 from learnhub.extensions import db
-from learnhub.models import DeviceSession, Meeting, MeetingAnswer, MeetingAttendance, User
+from learnhub.models import DeviceSession, Meeting, MeetingAnswer, MeetingAttendance, User, utcnow
 from learnhub.services import meetings
 
 from ..conftest import DATA
 from ..security.conftest import login_with_token
-from .helpers import make_meeting, right_answer
+from .helpers import make_meeting, right_answer, wrong_answer
 
 
 @pytest.fixture
@@ -157,3 +158,44 @@ def test_the_polls_slow_down_as_more_phones_sit_in_meetings(app, world, login, m
     with app.app_context():  # an ended meeting's phones no longer count
         meetings.end_meeting(db.session.get(Meeting, meeting_id))
     assert int(phone.get(f"/meetings/{meeting_id}/phone/state").headers["X-Poll-After"]) == 1500
+
+
+def test_with_the_pages_token_answers_follow_the_same_rules_in_one_statement(room, world, monkeypatch):
+    """Open question: stored, the later answer wins, a stale one changes nothing, a malformed one is 400;
+    closed by the secretary or past its deadline and grace: 409, nothing stored. The answers that were
+    stored went through the one guarded statement (services/meetings/answering.py), not the full path."""
+    app, phone, meeting_id, token = room
+    full_path = []
+    original = meetings.record_answer
+    monkeypatch.setattr(meetings, "record_answer", lambda *a, **k: (full_path.append(a), original(*a, **k))[1])
+    q = _question(app, meeting_id)
+    url, headers = f"/meetings/{meeting_id}/answer", {"X-Meeting-Token": token}
+    first, second = wrong_answer(q), right_answer(q)
+    assert phone.post(url, headers=headers, json={"position": 1, "answer": first, "seq": 10}).json["saved"] is True
+    assert phone.post(url, headers=headers, json={"position": 1, "answer": second, "seq": 20}).json["saved"] is True
+    assert not full_path  # both in one statement each
+    assert phone.post(url, headers=headers, json={"position": 1, "answer": first, "seq": 15}).json["saved"] is False
+    assert phone.post(url, headers=headers, json={"position": 1, "answer": "x", "seq": 30}).status_code == 400
+    assert phone.post(url, headers=headers, json={"position": 2, "answer": 0, "seq": 31}).status_code == 409
+    with app.app_context():
+        stored = db.session.scalars(select(MeetingAnswer)).one()
+        assert stored.is_correct and stored.seq == 20 and stored.answer == meetings.running.decode(q, second)
+        meetings.close_current(db.session.get(Meeting, meeting_id))
+    closed = phone.post(url, headers=headers, json={"position": 1, "answer": first, "seq": 40})
+    assert closed.status_code == 409 and closed.json["closed"]
+    with app.app_context():
+        assert db.session.scalars(select(MeetingAnswer)).one().seq == 20
+
+
+def test_with_the_pages_token_an_answer_after_the_deadline_and_grace_is_refused(room):
+    app, phone, meeting_id, token = room
+    q = _question(app, meeting_id)
+    with app.app_context():
+        mq = db.session.get(Meeting, meeting_id).questions[0]
+        mq.closes_at = utcnow() - timedelta(seconds=meetings.GRACE_SECONDS + 1)
+        db.session.commit()
+    late = phone.post(f"/meetings/{meeting_id}/answer", headers={"X-Meeting-Token": token},
+                      json={"position": 1, "answer": right_answer(q), "seq": 5})
+    assert late.status_code == 409
+    with app.app_context():
+        assert not db.session.scalars(select(MeetingAnswer)).all()

@@ -19,6 +19,7 @@ class QuestionClosed(MeetingError):
     """The question no longer takes answers."""
 
 
+from .answering import quick_answer  # noqa: E402
 from .codes import CODE_LENGTH, normalise_code  # noqa: E402
 from .running import GRACE_SECONDS, Phase, close_current, end_meeting, open_next, phase_of, record_answer  # noqa: E402
 from .setup import (  # noqa: E402
@@ -28,5 +29,5 @@ from .setup import (  # noqa: E402
 __all__ = [
     "CODE_LENGTH", "GRACE_SECONDS", "MAX_QUESTIONS", "MIN_QUESTIONS", "MeetingError", "Phase", "QuestionClosed",
     "add_guest", "candidates", "close_current", "create_meeting", "end_meeting", "find_open", "join", "may_join",
-    "normalise_code", "open_next", "phase_of", "record_answer", "weakest_points",
+    "normalise_code", "open_next", "phase_of", "quick_answer", "record_answer", "weakest_points",
 ]
