@@ -67,7 +67,6 @@ def planned_seconds(questions: int, seconds: int, timing: dict) -> float:
 def run(url: str, meetings: int = 500, phones: int = 30, questions: int = 3, seconds: int = 20, proxy: bool = True,
         seed: int = 2026, window: int = 60, record: bool = True) -> dict:
     from .generate import generate, print_summary
-    from .load import _server_errors
     from .meetings_setup import params_for, prepare
     from .stack import nginx_available, proxied, server
 
@@ -90,13 +89,12 @@ def run(url: str, meetings: int = 500, phones: int = 30, questions: int = 3, sec
         results: dict = {"meta": meta, "nginx_skipped": why_not}
         log = OUT / f"server-meetings-{meta['database']}.log"
         with phase("meetings: direct", meta["phases"]), server(url, log, secret) as running:
-            results["direct"] = _run_rooms("direct", running, prepared, url, secret, timing)
-        results["direct"]["server_errors"] = _server_errors(log)
+            results["direct"] = _run_rooms("direct", running, prepared, url, secret, timing, [log])
         if "nginx" in labels:
             folder = OUT / f"nginx-meetings-{meta['database']}"
             with phase("meetings: through nginx", meta["phases"]), proxied(url, secret, folder) as running:
-                results["nginx"] = _run_rooms("nginx", running, prepared, url, secret, timing)
-            results["nginx"]["server_errors"] = {f"app{n}": _server_errors(folder / f"app{n}.log") for n in (1, 2)}
+                results["nginx"] = _run_rooms("nginx", running, prepared, url, secret, timing,
+                                              [folder / "app1.log", folder / "app2.log", folder / "error.log"])
         else:
             print(f"  through nginx: skipped, {why_not}", flush=True)
     finally:
@@ -104,7 +102,9 @@ def run(url: str, meetings: int = 500, phones: int = 30, questions: int = 3, sec
             drop_pg_database(scratch)
     meta["load_after"] = os.getloadavg()[0]
     (OUT / "meetings-results.json").write_text(json.dumps(results, indent=1, default=str), encoding="utf-8")
-    print("\n" + report(results), flush=True)
+    failed = [f"{label}: {text}" for label in ("direct", "nginx") if label in results for text in failures(results[label])]
+    print("\n" + ("\n".join(f"failed: {text}" for text in failed) if failed else "no errors, no loss")
+          + f"\n(figures in {(OUT / 'meetings-results.json').relative_to(ROOT)})", flush=True)
     if record:
         from .results import append
 
@@ -128,7 +128,7 @@ def _scratch_pg(url: str) -> str | None:
     return name
 
 
-def _run_rooms(label: str, running, prepared: dict, url: str, secret: str, timing: dict) -> dict:
+def _run_rooms(label: str, running, prepared: dict, url: str, secret: str, timing: dict, logs: list) -> dict:
     """The generator (meetings_room.py, a process of its own) against one server; its figures, the CPU
     it all cost, and the check of the acknowledged answers against the database."""
     from .measure import cpu_snapshot, costs
@@ -157,9 +157,20 @@ def _run_rooms(label: str, running, prepared: dict, url: str, secret: str, timin
     stored = stored_answers(url, secret, [room["id"] for room in rooms])
     result["check"] = check(result.pop("acked"), stored["answers"])
     result["attendance"], result["meetings_ended"] = stored["attendance"], stored["ended"]
+    result["server_errors"] = {path.name: _log_errors(path) for path in logs}
     result["shape"] = {"meetings": len(rooms), "phones": len(rooms[0]["phones"]), "questions": ask, "seconds": seconds}
     print(report_run(label, result), flush=True)
     return result
+
+
+def _log_errors(path) -> dict:
+    """Tracebacks, "database is locked", workers that died, and nginx's complaints, in a server's log."""
+    text = path.read_text(errors="replace") if path.exists() else ""
+    found = {"tracebacks": text.count("Traceback (most recent call last)"), "locked": text.count("database is locked"),
+             "worker_exits": text.count("Unexpected exit from worker"),
+             "nginx_errors": sum(1 for line in text.splitlines() if "[error]" in line or "[alert]" in line
+                                 or "[crit]" in line)}
+    return {k: v for k, v in found.items() if v}
 
 
 # ---------------------------------------------------------------- the report
@@ -185,7 +196,8 @@ def failures(result: dict) -> list[str]:
     out = []
     errors = sum(k["errors"] for k in result["kinds"].values())
     if errors:
-        out.append(f"{errors:,} errors (status ≥ 500 or no answer: {result['failures'] or 'statuses only'})")
+        out.append(f"{errors:,} errors (status ≥ 500 or no answer: {result['failures'] or 'statuses only'}; "
+                   f"first, seconds into the run: {result.get('first_failure_s') or '-'})")
     if result["unexpected"]:
         out.append(f"unexpected statuses: {result['unexpected']}")
     c = result["check"]
@@ -195,6 +207,9 @@ def failures(result: dict) -> list[str]:
     for name in ("phones that could not join", "projectors without their page"):
         if result["people"].get(name):
             out.append(f"{result['people'][name]:,} {name}")
+    troubled = {name: found for name, found in result.get("server_errors", {}).items() if found}
+    if troubled:
+        out.append(f"server logs: {troubled}")
     if result["crashed"] or result["unfinished_tasks"]:
         out.append(f"generator: {result['unfinished_tasks']} tasks unfinished, crashed: {result['crashed']}")
     return out
@@ -204,7 +219,7 @@ def report_run(label: str, r: dict) -> str:
     s, a, c, lag = r["shape"], r["answers"], r["check"], r["lag"]
     proxy = (f", nginx {r['proxy_cpu_ms_per_request']:.2f} ms/request ({r['proxy_cores']:.2f} cores)"
              if r.get("proxy_cores") else "")
-    errors = r.get("server_errors", {})
+    logs = "; ".join(f"{name}: {found or 'clean'}" for name, found in r.get("server_errors", {}).items())
     lines = [
         f"\n### {label}: {s['meetings']:,} meetings × {s['phones']} phones, {s['questions']} questions of {s['seconds']} s",
         "", f"{r['requests']:,} requests answered in {r['seconds']:.0f} s: {r['per_s']:,.0f}/s on average, "
@@ -220,9 +235,10 @@ def report_run(label: str, r: dict) -> str:
               f"(meeting, question, member): " + ("no loss" if not (c["missing"] or c["older"]) else
                                                    f"**{c['missing']:,} missing, {c['older']:,} older**"),
               f"- CPU: app {r['app_cpu_ms_per_request']:.2f} ms/request ({r['app_cores']:.2f} cores){proxy}, "
-              f"generator {r['generator_cores']:.2f} cores, machine {r['machine_busy']:.0%} busy; requests sent late "
-              f"p99 {_ms(r['late']['p99_ms'])} ms; load average {r['load_before']:.2f} before, {r['load_after']:.2f} after",
-              f"- server logs: {errors}"]
+              f"generator {r['generator_cores']:.2f} cores, machine {r['machine_busy']:.0%} busy; the generator's timers "
+              f"late by p99 {_ms(r['late']['p99_ms'])} ms, requests waiting for their tab's connection (a poll or an "
+              f"answer in flight) p99 {_ms(r['waited']['p99_ms'])} ms; load average {r['load_before']:.2f} before, {r['load_after']:.2f} after",
+              f"- server logs: {logs}"]
     lines += [f"- **failed**: {text}" for text in failures(r)]
     return "\n".join(lines)
 

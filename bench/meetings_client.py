@@ -104,7 +104,9 @@ class Tally:
     errors: Counter = field(default_factory=Counter)  # kind -> status >= 500, socket errors, timeouts
     closed: Counter = field(default_factory=Counter)  # kind -> 409 (the question had closed)
     unexpected: Counter = field(default_factory=Counter)  # "kind HTTP n" -> count
-    late: list = field(default_factory=list)  # seconds between a request's due time and its sending
+    late: list = field(default_factory=list)  # seconds the generator's timer fired after a request was due
+    waited: list = field(default_factory=list)  # seconds a request then waited for its tab's connection
+    first_failure: dict = field(default_factory=dict)  # what failed first, and when (s from the start)
     finished: list = field(default_factory=list)  # when each answer arrived (s from the start)
     opened: dict = field(default_factory=dict)
     seen: list = field(default_factory=list)
@@ -136,13 +138,16 @@ class Client:
             all_headers.setdefault("Referer", run.origin + path)
         raw = http_request(method, path, run.host, all_headers, body)
         status, head, data = None, {}, b""
+        called = time.perf_counter()
+        tally.late.append(called - due)
         try:
             async with asyncio.timeout(TIMEOUT_S):
                 async with self.lock:
-                    tally.late.append(time.perf_counter() - due)
+                    tally.waited.append(time.perf_counter() - called)
                     status, head, data = await self._exchange(raw)
         except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError, IndexError) as exc:
             tally.failures[type(exc).__name__] += 1
+            tally.first_failure.setdefault(type(exc).__name__, round(time.perf_counter() - run.start, 1))
             self.close()
         now = time.perf_counter()
         name = kind(status) if callable(kind) else kind

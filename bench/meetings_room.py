@@ -263,7 +263,7 @@ class Run:
         busiest = max(Counter(int(x // 10) for x in t.finished).values(), default=0) / 10
         return {"seconds": seconds, "requests": answered, "per_s": answered / seconds, "busiest_10s_per_s": busiest,
                 "kinds": kinds, "unexpected": dict(t.unexpected), "failures": dict(t.failures),
-                "late": stats(t.late), "lag": stats(lag), "lag_left_out": later, "questions_opened": len(t.opened),
+                "first_failure_s": t.first_failure, "late": stats(t.late), "waited": stats(t.waited), "lag": stats(lag), "lag_left_out": later, "questions_opened": len(t.opened),
                 "answers": dict(t.answers), "people": dict(t.people), "connections": dict(t.connections),
                 "acked": t.acked, "unfinished_tasks": unfinished,
                 "crashed": sorted({f"{type(e).__name__}: {e}"[:200] for e in crashed})}
