@@ -34,8 +34,10 @@ _OPEN_WHILE_CHANGING = {"auth.change_password", "auth.logout", "auth.large_type"
 
 
 # Endpoints that check the session themselves, in the query they need anyway (see session_token).
-_SELF_CHECKED = {"quiz.save", "quiz.state"}
+_SELF_CHECKED = {"quiz.save", "quiz.state", "meetings.phone_state", "meetings.answer"}
 ATTEMPT_TOKEN_HEADER = "X-Attempt-Token"  # a paper's own token, sent by quiz.js (quiz/access.py)
+MEETING_TOKEN_HEADER = "X-Meeting-Token"  # a meeting answer page's own token, sent by meeting.js (meetings/access.py)
+_PAGE_TOKEN_HEADERS = (ATTEMPT_TOKEN_HEADER, MEETING_TOKEN_HEADER)
 DEVICE_KEY = "_device"  # the session's entry holding the device's session key
 REMEMBER_COOKIE = "remember_device"
 _LEGACY_REMEMBER_COOKIE = "remember_token"  # Flask-Login's own, from before: no longer honoured, deleted
@@ -118,7 +120,8 @@ class SessionInterface(SecureCookieSessionInterface):
     def open_session(self, app: Flask, request):
         """The session. For a request that carries its paper's token (quiz.js's saves, hand-ins and state
         reads), decoded from the cookie only when something first reads or writes it (lazy_session.py)."""
-        if ATTEMPT_TOKEN_HEADER not in request.headers or self.get_signing_serializer(app) is None:
+        headers = request.headers
+        if not any(h in headers for h in _PAGE_TOKEN_HEADERS) or self.get_signing_serializer(app) is None:
             return super().open_session(app, request)
         return LazySession(functools.partial(self._decoded, app, request))
 

@@ -65,6 +65,23 @@ def _place(form: FlaskForm, exc: ServiceError) -> None:
         flash(str(exc), "error")
 
 
+def _changed(form: FlaskForm | None, change, done) -> bool:
+    """Make a change through a service: on a refusal roll back and say why (beside the form's field, or at
+    the top of the page without a form); else flash `done` (a text, or made from the change's result).
+    True if it was made."""
+    try:
+        result = change()
+    except ServiceError as exc:
+        db.session.rollback()
+        if form is None:
+            flash(str(exc), "error")
+        else:
+            _place(form, exc)
+        return False
+    flash(done(result) if callable(done) else done, "success")
+    return True
+
+
 def _back(node: KnowledgePoint):
     """Where a change to a node returns: the subject for a part, the parent's page for a point."""
     if node.parent_id is None:
@@ -108,15 +125,10 @@ def subject_detail(subject_id: int):
     """One subject: its parts and points with their questions; its editors rename it and add parts."""
     subject = _subject(subject_id, edit=request.method == "POST")
     form = SubjectForm(obj=subject) if request.method == "GET" else SubjectForm()
-    if form.validate_on_submit():
-        try:
-            subject_edit.update_subject(current_scope(), subject, form.name.data, form.description.data)
-        except ServiceError as exc:
-            db.session.rollback()
-            _place(form, exc)
-        else:
-            flash("已保存", "success")
-            return redirect(url_for("admin.subject_detail", subject_id=subject.id))
+    if form.validate_on_submit() and _changed(
+            form, lambda: subject_edit.update_subject(current_scope(), subject, form.name.data, form.description.data),
+            "已保存"):
+        return redirect(url_for("admin.subject_detail", subject_id=subject.id))
     return _subject_page(subject, form, NameForm(formdata=None, prefix="part"))
 
 
@@ -132,15 +144,10 @@ def subject_part_new(subject_id: int):
     """Add a part at the end of the subject."""
     subject = _subject(subject_id, edit=True)
     part_form = NameForm(prefix="part")
-    if part_form.validate_on_submit():
-        try:
-            part = subject_edit.add_part(current_scope(), subject, part_form.name.data)
-        except ServiceError as exc:
-            db.session.rollback()
-            _place(part_form, exc)
-        else:
-            flash(f"已添加章节「{part.name}」", "success")
-            return redirect(url_for("admin.subject_detail", subject_id=subject.id))
+    if part_form.validate_on_submit() and _changed(
+            part_form, lambda: subject_edit.add_part(current_scope(), subject, part_form.name.data),
+            lambda part: f"已添加章节「{part.name}」"):
+        return redirect(url_for("admin.subject_detail", subject_id=subject.id))
     return _subject_page(subject, SubjectForm(obj=subject, formdata=None), part_form)
 
 
@@ -150,14 +157,9 @@ def subject_retire(subject_id: int):
     subject = _subject(subject_id, edit=True)
     if FlaskForm().validate_on_submit():
         retiring = subject.retired_at is None
-        try:
-            count = subject_edit.set_subject_retired(current_scope(), subject, retiring)
-        except ServiceError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-        else:
-            flash(f"已停用科目「{subject.name}」，其中 {count} 道题同时停用；已在试卷上的题保持不变" if retiring else
-                  f"已恢复科目「{subject.name}」；其中的题目仍为停用，请到题库逐题恢复", "success")
+        _changed(None, lambda: subject_edit.set_subject_retired(current_scope(), subject, retiring),
+                 lambda count: f"已停用科目「{subject.name}」，其中 {count} 道题同时停用；已在试卷上的题保持不变"
+                 if retiring else f"已恢复科目「{subject.name}」；其中的题目仍为停用，请到题库逐题恢复")
     return redirect(url_for("admin.subject_detail", subject_id=subject.id))
 
 
@@ -166,15 +168,9 @@ def subject_node(node_id: int):
     """A part (its points) or a point (its questions); its editors rename it."""
     node = _node(node_id, edit=request.method == "POST")
     form = NameForm(obj=node) if request.method == "GET" else NameForm()
-    if form.validate_on_submit():
-        try:
-            subject_edit.rename_node(current_scope(), node, form.name.data)
-        except ServiceError as exc:
-            db.session.rollback()
-            _place(form, exc)
-        else:
-            flash("已改名", "success")
-            return redirect(url_for("admin.subject_node", node_id=node.id))
+    if form.validate_on_submit() and _changed(
+            form, lambda: subject_edit.rename_node(current_scope(), node, form.name.data), "已改名"):
+        return redirect(url_for("admin.subject_node", node_id=node.id))
     return _node_page(node, form, NameForm(formdata=None, prefix="point"))
 
 
@@ -208,15 +204,10 @@ def subject_point_new(node_id: int):
     """Add a knowledge point at the end of a part."""
     holder = _node(node_id, edit=True)
     point_form = NameForm(prefix="point")
-    if point_form.validate_on_submit():
-        try:
-            point = subject_edit.add_point(current_scope(), holder, point_form.name.data)
-        except ServiceError as exc:
-            db.session.rollback()
-            _place(point_form, exc)
-        else:
-            flash(f"已添加知识点「{point.name}」", "success")
-            return redirect(url_for("admin.subject_node", node_id=holder.id))
+    if point_form.validate_on_submit() and _changed(
+            point_form, lambda: subject_edit.add_point(current_scope(), holder, point_form.name.data),
+            lambda point: f"已添加知识点「{point.name}」"):
+        return redirect(url_for("admin.subject_node", node_id=holder.id))
     return _node_page(holder, NameForm(obj=holder, formdata=None), point_form)
 
 
@@ -239,14 +230,9 @@ def subject_node_retire(node_id: int):
     node = _node(node_id, edit=True)
     if FlaskForm().validate_on_submit():
         retiring = node.retired_at is None
-        try:
-            count = subject_edit.set_point_retired(current_scope(), node, retiring)
-        except ServiceError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-        else:
-            flash(f"已停用知识点「{node.name}」，其中 {count} 道题同时停用；已在试卷上的题保持不变" if retiring else
-                  f"已恢复知识点「{node.name}」；其中的题目仍为停用，可在下面逐题恢复", "success")
+        _changed(None, lambda: subject_edit.set_point_retired(current_scope(), node, retiring),
+                 lambda count: f"已停用知识点「{node.name}」，其中 {count} 道题同时停用；已在试卷上的题保持不变"
+                 if retiring else f"已恢复知识点「{node.name}」；其中的题目仍为停用，可在下面逐题恢复")
     return redirect(url_for("admin.subject_node", node_id=node.id))
 
 

@@ -56,11 +56,11 @@ def scoped_org_or_404(org_id: int) -> Organisation:
     return org
 
 
-def sealed_keys() -> frozenset[str]:
-    """Keys of the questions whose key, explanation and option order the viewer may not see yet
-    (they sit a paper that carries them), built once per request."""
+def sealed_keys(viewer=None) -> frozenset[str]:
+    """Keys of the questions whose key, explanation and option order the viewer (default: the signed-in
+    user) may not see yet (they sit a paper that carries them), built once per request."""
     if "sealed" not in g:
-        g.sealed = secrecy.sealed_keys(current_user)
+        g.sealed = secrecy.sealed_keys(viewer if viewer is not None else current_user)
     return g.sealed
 
 

@@ -2,6 +2,9 @@
 
 from flask import Blueprint
 
+from ..models import utcnow
+from ..services.meetings import polling
+
 bp = Blueprint("meetings", __name__)
 
 
@@ -9,6 +12,12 @@ def tagged(response, tag: str):
     """A poll's answer with its ETag; revalidated every time (a 304 when nothing changed)."""
     response.set_etag(tag)
     response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+def paced(response, screen: bool = False):
+    """Tell the client when to poll next (X-Poll-After, ms): longer while many meetings run (polling.py)."""
+    response.headers["X-Poll-After"] = str(polling.poll_after(screen, utcnow()))
     return response
 
 

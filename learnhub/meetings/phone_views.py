@@ -6,21 +6,36 @@ from flask import Response, abort, jsonify, redirect, render_template, request, 
 from flask_login import current_user, login_required
 
 from ..auth.decorators import sealed_keys
-from ..extensions import db
+from ..extensions import csrf, db, login_manager
 from ..inputs import DB_INT_MAX, SEQ_MAX, accepts_json, bounded_int
-from ..models import Meeting, utcnow
+from ..models import Meeting, User, utcnow
 from ..services import meetings
-from ..services.meetings import setup, wall
-from . import bp, tagged
+from ..services.auth import sessions
+from ..services.meetings import polling, setup, wall
+from . import access, bp, paced, tagged
 from .forms import CodeForm
 
 
-def _joinable(meeting_id: int) -> Meeting:
+def _joinable(meeting_id: int, user: User | None = None) -> Meeting:
     """A meeting the member may join (their branch, or invited); anything else is 404."""
     meeting = db.get_or_404(Meeting, meeting_id)
-    if not meetings.may_join(meeting, current_user):
+    if not meetings.may_join(meeting, user or current_user):
         abort(404)
     return meeting
+
+
+def _signed_in(claim) -> User | Response:
+    """The member a request comes from: the login its meeting token names (checked against the database),
+    else the session's. These endpoints check the login themselves (security._SELF_CHECKED), so the
+    first-password gate is here too."""
+    user = sessions.user_of_device(*claim) if claim is not None else None
+    if user is None:
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        user = current_user._get_current_object()
+    if user.must_change_password:
+        return redirect(url_for("auth.change_password"))
+    return user
 
 
 @bp.route("/m", methods=["GET", "POST"])
@@ -60,33 +75,44 @@ def phone(meeting_id: int):
         if not meeting.is_open:
             abort(404)
         return redirect(url_for("meetings.join", code=meeting.code))
-    return render_template("meetings/phone.html", meeting=meeting,
+    return render_template("meetings/phone.html", meeting=meeting, token=access.issue(meeting.id),
                            state=wall.phone_state(meeting, current_user.id, utcnow(), sealed_keys()))
 
 
 @bp.get("/meetings/<int:meeting_id>/phone/state")
-@login_required
 def phone_state(meeting_id: int):
-    """A phone's poll (JSON); 304 while the meeting has not moved on (ETag)."""
-    meeting, now = _joinable(meeting_id), utcnow()
+    """A phone's poll (JSON); 304 while the meeting has not moved on (ETag). With the page's token an
+    unchanged meeting costs one query (polling.phone_tag)."""
+    now, claim = utcnow(), access.token_claim(meeting_id)
+    if claim is not None and request.if_none_match:
+        tag = polling.phone_tag(meeting_id, claim, now)
+        if tag is not None and request.if_none_match.contains_weak(tag):
+            return paced(tagged(Response(status=304), tag))
+    user = _signed_in(claim)
+    if not isinstance(user, User):
+        return user
+    meeting = _joinable(meeting_id, user)
     tag = wall.phone_tag(meeting, now)
     if request.if_none_match.contains_weak(tag):
-        return tagged(Response(status=304), tag)
-    return tagged(jsonify(wall.phone_state(meeting, current_user.id, now, sealed_keys())), tag)
+        return paced(tagged(Response(status=304), tag))
+    return paced(tagged(jsonify(wall.phone_state(meeting, user.id, now, sealed_keys(user))), tag))
 
 
 @bp.post("/meetings/<int:meeting_id>/answer")
-@login_required
+@csrf.exempt  # access.check_csrf_unless_token: the answer page's token, or the session with its CSRF token
 @accepts_json
 def answer(meeting_id: int):
     """Save one answer (JSON: position, answer, seq); a resend is harmless, a later answer replaces it."""
-    meeting = _joinable(meeting_id)
+    user = _signed_in(access.check_csrf_unless_token(meeting_id))
+    if not isinstance(user, User):
+        return user
+    meeting = _joinable(meeting_id, user)
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         return jsonify(ok=False, error="请求格式不正确"), 400
     try:
         position, seq = bounded_int(data.get("position"), 1, DB_INT_MAX), bounded_int(data.get("seq"), 0, SEQ_MAX)
-        saved = meetings.record_answer(meeting, current_user, position, data.get("answer"), seq)
+        saved = meetings.record_answer(meeting, user, position, data.get("answer"), seq)
     except (TypeError, ValueError):
         return jsonify(ok=False, error="请求格式不正确"), 400
     except meetings.QuestionClosed as exc:

@@ -14,7 +14,7 @@ from ..reports.views import _xlsx
 from ..services.reports import exports
 from ..services import meetings
 from ..services.meetings import records, setup, wall
-from . import bp, tagged
+from . import bp, paced, tagged
 from .forms import GuestForm, MeetingForm, SelectChoice
 
 
@@ -91,8 +91,8 @@ def screen_state(meeting_id: int):
     meeting, now = _managed(meeting_id), utcnow()
     tag = wall.screen_tag(meeting, now)
     if request.if_none_match.contains_weak(tag):
-        return tagged(Response(status=304), tag)
-    return tagged(jsonify(wall.screen_state(meeting, now, sealed_keys())), tag)
+        return paced(tagged(Response(status=304), tag), screen=True)
+    return paced(tagged(jsonify(wall.screen_state(meeting, now, sealed_keys())), tag), screen=True)
 
 
 def _control(meeting_id: int, action) -> object:

@@ -30,10 +30,10 @@ def organiser_roots(scope: Scope) -> list[Organisation]:
     return roots
 
 
-def usable_in(org: Organisation):
-    """SQL: questions a paper given to `org` (or a member of `org`) may hold: built-in, or owned by `org`
-    or an organisation above it."""
-    return or_(Question.owner_org_id.is_(None), Question.owner_org_id.in_(ancestor_ids(org)))
+def usable_in(org: Organisation, owner_column=Question.owner_org_id):
+    """SQL: rows (questions by default; subjects, materials) a paper given to `org` (or a member of `org`)
+    may use: built-in, or owned by `org` or an organisation above it."""
+    return or_(owner_column.is_(None), owner_column.in_(ancestor_ids(org)))
 
 
 def seen_from(scope: Scope) -> tuple[set[int], list[Organisation]]:
@@ -46,33 +46,47 @@ def seen_from(scope: Scope) -> tuple[set[int], list[Organisation]]:
     return above, roots
 
 
-def owned_within(roots: list[Organisation]):
-    """SQL: questions owned by an organisation at or beneath one of `roots` (a subquery of its own, so it
-    never correlates with an Organisation the enclosing query joins)."""
+def owned_within(roots: list[Organisation], owner_column=Question.owner_org_id):
+    """SQL: rows (questions by default) owned by an organisation at or beneath one of `roots` (a subquery of
+    its own, so it never correlates with an Organisation the enclosing query joins)."""
     if not roots:
         return false()
     owner = aliased(Organisation)
-    return Question.owner_org_id.in_(select(owner.id).where(or_(*(within(owner.path, r.path) for r in roots))))
+    return owner_column.in_(select(owner.id).where(or_(*(within(owner.path, r.path) for r in roots))))
 
 
-def visible_clause(scope: Scope):
-    """SQL: the questions that exist for the viewer (everything, for an admin)."""
+# The one rule of who sees what the bank holds, for every kind of owned row (questions, knowledge-point
+# nodes, subjects, materials): built-in (no owner), owned by an organisation above the viewer's own or
+# above their organiser grants, or owned within those grants. Admins see everything.
+def owner_visible(scope: Scope, owner_column, anonymous_sees_builtin: bool = True):
+    """SQL: the rows whose owner (`owner_column`, an organisation id or NULL) the viewer sees. Nobody
+    signed in: the built-in rows (or none, with `anonymous_sees_builtin=False`)."""
     if scope.is_admin:
         return true()
     if scope.user is None:
-        return false()
+        return owner_column.is_(None) if anonymous_sees_builtin else false()
     above, roots = seen_from(scope)
-    return or_(Question.owner_org_id.is_(None), Question.owner_org_id.in_(above), owned_within(roots))
+    return or_(owner_column.is_(None), owner_column.in_(above), owned_within(roots, owner_column))
 
 
-def can_see(scope: Scope, question: Question) -> bool:
-    """True if the question exists for the viewer: `visible_clause` for one question."""
-    if scope.is_admin or question.owner_org_id is None:
+def owner_seen(scope: Scope, owner_id: int | None, owner: Organisation | None) -> bool:
+    """`owner_visible` for one row owned by `owner_id` (`owner`: that organisation, or None if built-in)."""
+    if scope.is_admin or owner_id is None:
         return True
     if scope.user is None:
         return False
     above, roots = seen_from(scope)
-    return question.owner_org_id in above or any(question.owner.path.startswith(r.path) for r in roots)
+    return owner_id in above or any(owner.path.startswith(r.path) for r in roots)
+
+
+def visible_clause(scope: Scope):
+    """SQL: the questions that exist for the viewer (everything, for an admin; nothing without a login)."""
+    return owner_visible(scope, Question.owner_org_id, anonymous_sees_builtin=False)
+
+
+def can_see(scope: Scope, question: Question) -> bool:
+    """True if the question exists for the viewer: `visible_clause` for one question."""
+    return owner_seen(scope, question.owner_org_id, question.owner)
 
 
 def can_edit(scope: Scope, question: Question) -> bool:
@@ -106,17 +120,7 @@ def node_visible(scope: Scope, include_retired: bool = False):
     live = true() if include_retired else and_(
         KnowledgePoint.retired_at.is_(None),
         KnowledgePoint.subject_id.not_in(select(Subject.id).where(Subject.retired_at.is_not(None))))
-    if scope.is_admin:
-        return live
-    if scope.user is None:
-        return and_(live, KnowledgePoint.owner_org_id.is_(None))
-    above, roots = seen_from(scope)
-    if not roots:
-        return and_(live, or_(KnowledgePoint.owner_org_id.is_(None), KnowledgePoint.owner_org_id.in_(above)))
-    owner = aliased(Organisation)
-    own = select(owner.id).where(or_(*(within(owner.path, r.path) for r in roots)))
-    return and_(live, or_(KnowledgePoint.owner_org_id.is_(None), KnowledgePoint.owner_org_id.in_(above),
-                          KnowledgePoint.owner_org_id.in_(own)))
+    return live if scope.is_admin else and_(live, owner_visible(scope, KnowledgePoint.owner_org_id))
 
 
 def owner_label(owner: Organisation | None) -> str:

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from ...extensions import db
 from ...models import KnowledgePoint, Organisation, PointLevel, Question, Subject
 from ..orgs import Scope
-from .access import node_visible, seen_from, visible_clause as question_visible
+from .access import node_visible, owner_seen, visible_clause as question_visible
 from .subjects import can_edit, visible_subjects
 
 
@@ -46,12 +46,7 @@ def can_see(scope: Scope, subject: Subject) -> bool:
     """True if the subject exists for the viewer (a retired one only for its editors)."""
     if subject.retired_at is not None and not can_edit(scope, subject):
         return False
-    if scope.is_admin or subject.owner_org_id is None:
-        return True
-    if scope.user is None:
-        return False
-    above, roots = seen_from(scope)
-    return subject.owner_org_id in above or any(subject.owner.path.startswith(r.path) for r in roots)
+    return owner_seen(scope, subject.owner_org_id, subject.owner)
 
 
 def can_see_node(scope: Scope, node: KnowledgePoint) -> bool:
@@ -61,11 +56,8 @@ def can_see_node(scope: Scope, node: KnowledgePoint) -> bool:
         return False
     if node.retired_at is not None and not can_edit(scope, node.subject):
         return False
-    if scope.is_admin or node.owner_org_id is None:
-        return True
-    above, roots = seen_from(scope)
-    owner = db.session.get(Organisation, node.owner_org_id)
-    return node.owner_org_id in above or any(owner.path.startswith(r.path) for r in roots)
+    owner = db.session.get(Organisation, node.owner_org_id) if node.owner_org_id is not None else None
+    return owner_seen(scope, node.owner_org_id, owner)
 
 
 def _question_counts(scope: Scope, subject_ids: list[int]) -> dict[int, int]:

@@ -8,13 +8,12 @@ by it, visible to its subtree and edited by the organisers whose grants cover th
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select, true
-from sqlalchemy.orm import aliased
+from sqlalchemy import select
 
 from ...extensions import db
 from ...models import BUILTIN_SUBJECT_DESCRIPTION, BUILTIN_SUBJECT_ID, BUILTIN_SUBJECT_NAME, KnowledgePoint, Organisation, PointLevel, Subject, utcnow
-from ..orgs import Scope, ancestor_ids, within
-from .access import seen_from, organiser_roots
+from ..orgs import Scope
+from .access import organiser_roots, owner_visible, usable_in
 
 
 def builtin_subject() -> Subject:
@@ -31,16 +30,7 @@ def builtin_subject() -> Subject:
 def visible_clause(scope: Scope):
     """SQL: the subjects that exist for the viewer: built-in, owned by an organisation above the viewer's
     own or their organiser grants, or owned within those grants (every subject, for an admin)."""
-    if scope.is_admin:
-        return true()
-    if scope.user is None:
-        return Subject.owner_org_id.is_(None)
-    above, roots = seen_from(scope)
-    clauses = [Subject.owner_org_id.is_(None), Subject.owner_org_id.in_(above)]
-    if roots:
-        owner = aliased(Organisation)
-        clauses.append(Subject.owner_org_id.in_(select(owner.id).where(or_(*(within(owner.path, r.path) for r in roots)))))
-    return or_(*clauses)
+    return owner_visible(scope, Subject.owner_org_id)
 
 
 def visible_subjects(scope: Scope, include_retired: bool = False) -> list[Subject]:
@@ -53,7 +43,7 @@ def visible_subjects(scope: Scope, include_retired: bool = False) -> list[Subjec
 
 def usable_by(org: Organisation):
     """SQL: the subjects a member of `org` (or a paper given to `org`) may use: built-in or owned above."""
-    return or_(Subject.owner_org_id.is_(None), Subject.owner_org_id.in_(ancestor_ids(org)))
+    return usable_in(org, Subject.owner_org_id)
 
 
 def can_edit(scope: Scope, subject: Subject) -> bool:

@@ -14,6 +14,7 @@ from ...models import (
 )
 from ..bank.places import question_source
 from ..reports.mastery import Tally
+from .polling import tag_of
 from .running import Phase, current_question, phase_of
 from .setup import branch_point_tallies
 
@@ -65,7 +66,7 @@ def screen_tag(meeting: Meeting, now: datetime) -> str:
 
 
 def phone_tag(meeting: Meeting, now: datetime) -> str:
-    return f"p{meeting.id}.{meeting.version}.{phase_of(meeting, now).value}"
+    return tag_of(meeting.id, meeting.version, phase_of(meeting, now))
 
 
 def results(meeting: Meeting, mq: MeetingQuestion, sealed: frozenset[str]) -> dict:

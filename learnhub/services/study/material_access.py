@@ -12,37 +12,20 @@ A material is also only listed while its subject exists for the viewer and neith
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select, true
-from sqlalchemy.orm import aliased
-
 from ...models import Material, Organisation, Subject
 from ..bank import subjects
-from ..bank.access import organiser_roots, owner_choices, seen_from
-from ..orgs import Scope, ancestor_ids, within
+from ..bank.access import organiser_roots, owner_choices, owner_seen, owner_visible, usable_in
+from ..orgs import Scope, ancestor_ids
 
 
 def visible_clause(scope: Scope):
     """SQL: the materials that exist for the viewer (every one, for an admin)."""
-    if scope.is_admin:
-        return true()
-    if scope.user is None:
-        return Material.owner_org_id.is_(None)
-    above, roots = seen_from(scope)
-    clauses = [Material.owner_org_id.is_(None), Material.owner_org_id.in_(above)]
-    if roots:
-        owner = aliased(Organisation)
-        clauses.append(Material.owner_org_id.in_(select(owner.id).where(or_(*(within(owner.path, r.path) for r in roots)))))
-    return or_(*clauses)
+    return owner_visible(scope, Material.owner_org_id)
 
 
 def can_see(scope: Scope, material: Material) -> bool:
     """`visible_clause` for one material."""
-    if scope.is_admin or material.owner_org_id is None:
-        return True
-    if scope.user is None:
-        return False
-    above, roots = seen_from(scope)
-    return material.owner_org_id in above or any(material.owner.path.startswith(r.path) for r in roots)
+    return owner_seen(scope, material.owner_org_id, material.owner)
 
 
 def can_edit(scope: Scope, material: Material) -> bool:
@@ -56,7 +39,7 @@ def can_edit(scope: Scope, material: Material) -> bool:
 
 def usable_by(org: Organisation):
     """SQL: the materials a member of `org` (or an assignment given to `org`) may use: built-in or owned above."""
-    return or_(Material.owner_org_id.is_(None), Material.owner_org_id.in_(ancestor_ids(org)))
+    return usable_in(org, Material.owner_org_id)
 
 
 def is_usable_by(material: Material, org: Organisation) -> bool:

@@ -1,6 +1,8 @@
 /* Meeting quizzes. The projector (body[data-role=screen]) and the phones (#phone[data-role=phone]) poll a
-   small JSON state with If-None-Match: a poll that finds nothing new is a 304. The countdown is the
-   server's seconds left, anchored when the state arrived.
+   small JSON state with If-None-Match: a poll that finds nothing new is a 304. The server says when to
+   poll next (X-Poll-After: longer while many meetings run at once). A phone sends its page's token
+   (data-token) with polls and answers. The countdown is the server's seconds left, anchored when the
+   state arrived.
 
    A phone saves each answer as it is given: kept in localStorage first (one entry per question), sent,
    dropped only once the server acknowledged it; unsent answers go again when the network returns
@@ -25,13 +27,19 @@
     return e;
   }
 
-  var tag = null, state = null, endAt = null, pollTimer = null;
+  // The answer page's own token: its polls and answers need no session decoding and no CSRF token.
+  var token = root.dataset.token || "";
+  var tag = null, state = null, endAt = null, pollTimer = null, pollEvery = screen ? 1000 : 1500;
   function poll() {
     clearTimeout(pollTimer);
     var headers = { "Accept": "application/json" };
     if (tag) headers["If-None-Match"] = tag;
+    if (token) headers["X-Meeting-Token"] = token;
     fetch(root.dataset.stateUrl, { credentials: "same-origin", cache: "no-store", headers: headers, redirect: "manual" })
       .then(function (r) {
+        // The server paces the polls: longer waits while many meetings run at once.
+        var after = Number(r.headers.get("X-Poll-After"));
+        if (after >= 500 && after <= 60000) pollEvery = after;
         if (r.status === 304) return null;
         if (!r.ok) throw new Error("HTTP " + r.status);
         tag = r.headers.get("ETag");
@@ -39,7 +47,7 @@
       })
       .then(function (s) { if (s) { state = s; render(s); } })
       .catch(function () { /* offline: the next poll tries again */ })
-      .then(function () { pollTimer = setTimeout(poll, screen ? 1000 : 1500); });
+      .then(function () { pollTimer = setTimeout(poll, pollEvery * (0.9 + Math.random() * 0.2)); });
   }
   function anchor(s) { endAt = typeof s.seconds_left === "number" ? performance.now() + s.seconds_left * 1000 : null; }
   function left() { return endAt === null ? null : Math.max(0, Math.ceil((endAt - performance.now()) / 1000)); }
@@ -142,7 +150,8 @@
     inFlight[pos] = item.seq;
     fetch(phone.dataset.answerUrl, {
       method: "POST", credentials: "same-origin", redirect: "manual",
-      headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": csrf },
+      headers: token ? { "Content-Type": "application/json", "Accept": "application/json", "X-Meeting-Token": token }
+                     : { "Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": csrf },
       body: JSON.stringify({ position: Number(pos), answer: item.answer, seq: item.seq })
     }).then(function (r) {
       delete inFlight[pos];

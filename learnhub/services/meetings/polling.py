@@ -1,0 +1,110 @@
+"""The phones' poll made cheap, and paced so that one server carries hundreds of meetings at once.
+
+A phone polls its meeting's state every few seconds; 500 meetings of 30 phones polling every 1.5 s
+would be 10,000 requests a second, more than a 2-core server answers for an empty endpoint. Two
+things keep it affordable (bench/README.md, "Meetings"):
+
+- `phone_tag`: a poll that carries its answer page's token (meetings/access.py) is answered by one
+  query that checks the login exactly as a session would (the device still signed in, the session
+  version current, the account active, no first password pending) and that the member is in the
+  meeting, and returns what the phone's ETag is made of. An unchanged meeting is a 304 without
+  loading the user, the meeting or its questions.
+- `poll_after`: how long a client waits before its next poll, from the number of phones in meetings
+  in progress and the budget MEETING_POLLS_PER_SECOND: 1.5 s for a phone (1 s for a projector) while
+  few meetings run, longer when many do, so that all of them together stay near the budget.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from flask import current_app
+from sqlalchemy import and_, bindparam, func, select
+
+from ...models import DeviceSession, Meeting, MeetingAttendance, MeetingQuestion, User
+from .running import Phase, question_phase
+
+if TYPE_CHECKING:  # the web layer's type; services do not import it
+    from ...security import SessionToken
+
+PHONE_MS, SCREEN_MS, LONGEST_MS = 1500, 1000, 10_000
+_COUNT_TTL_S = 10.0  # how often a process recounts the phones in meetings
+_ACTIVE_HOURS = 12  # a meeting left open longer than this no longer counts as in progress
+
+_TAG_PARTS = (
+    select(Meeting.version, Meeting.ended_at, Meeting.current,
+           MeetingQuestion.opened_at, MeetingQuestion.closes_at, MeetingQuestion.closed_at)
+    .select_from(Meeting)
+    .join(MeetingAttendance, and_(MeetingAttendance.meeting_id == Meeting.id,
+                                  MeetingAttendance.user_id == bindparam("user_id")))
+    .join(User, and_(User.id == MeetingAttendance.user_id, User.session_version == bindparam("session_version"),
+                     User.active, ~User.must_change_password))
+    .join(DeviceSession, and_(DeviceSession.key_hash == bindparam("device"), DeviceSession.user_id == User.id,
+                              DeviceSession.expires_at > bindparam("now")))
+    .outerjoin(MeetingQuestion, and_(MeetingQuestion.meeting_id == Meeting.id,
+                                     MeetingQuestion.position == Meeting.current))
+    .where(Meeting.id == bindparam("meeting_id"))
+)
+
+
+def tag_of(meeting_id: int, version: int, phase: Phase) -> str:
+    """A phone's ETag: the meeting's version and where it stands (the phase moves on with the clock)."""
+    return f"p{meeting_id}.{version}.{phase.value}"
+
+
+def phone_tag(meeting_id: int, claim: SessionToken, now: datetime) -> str | None:
+    """The phone's current ETag if `claim`'s login is valid and the member is in the meeting; else None
+    (the caller then takes the full path, which answers as it always has)."""
+    engine = current_app.extensions["learnhub.autocommit_engine"]
+    with engine.connect() as conn:
+        row = conn.execute(_TAG_PARTS, {"meeting_id": meeting_id, "user_id": claim.user_id, "now": now,
+                                        "session_version": claim.session_version, "device": claim.device}).first()
+    if row is None:
+        return None
+    if row.ended_at is not None:
+        phase = Phase.ENDED
+    elif not row.current or row.opened_at is None:
+        phase = Phase.LOBBY
+    else:
+        phase = question_phase(row, now)
+    return tag_of(meeting_id, row.version, phase)
+
+
+class _PhoneCount:
+    """The number of phones in meetings in progress, recounted by each process at most every 10 s."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.value, self.expires, self.engine = 0, 0.0, None
+
+    def get(self, now: datetime) -> int:
+        engine = current_app.extensions["learnhub.autocommit_engine"]
+        if time.monotonic() < self.expires and self.engine is engine:
+            return self.value
+        with self.lock:
+            if time.monotonic() >= self.expires or self.engine is not engine:
+                with engine.connect() as conn:
+                    self.value = conn.execute(
+                        select(func.count()).select_from(MeetingAttendance)
+                        .join(Meeting, Meeting.id == MeetingAttendance.meeting_id)
+                        .where(Meeting.ended_at.is_(None), Meeting.created_at > now - timedelta(hours=_ACTIVE_HOURS))
+                    ).scalar_one()
+                self.expires, self.engine = time.monotonic() + _COUNT_TTL_S, engine
+        return self.value
+
+
+_phones = _PhoneCount()
+
+
+def poll_after(screen: bool, now: datetime) -> int:
+    """Milliseconds a phone (or a projector) should wait before its next poll."""
+    budget = max(1.0, float(current_app.config["MEETING_POLLS_PER_SECOND"]))
+    # Every phone at the paced interval, and a projector for every 30 phones at half of it, fill the budget.
+    phones = _phones.get(now)
+    paced = 1000 * phones * (1 + 2 / 30) / budget
+    if screen:
+        return int(min(LONGEST_MS // 2, max(SCREEN_MS, paced / 2)))
+    return int(min(LONGEST_MS, max(PHONE_MS, paced)))

@@ -1,0 +1,159 @@
+"""The phones' poll at scale: the answer page's token (one query for an unchanged meeting, no CSRF token
+for an answer), checked exactly as a session would be; and the server pacing the polls so that many
+meetings at once stay within what one server carries (services/meetings/polling.py)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from learnhub.extensions import db
+from learnhub.models import DeviceSession, Meeting, MeetingAnswer, MeetingAttendance, User
+from learnhub.services import meetings
+
+from ..conftest import DATA
+from ..security.conftest import login_with_token
+from .helpers import make_meeting, right_answer
+
+
+@pytest.fixture
+def csrf_app(app, world, make_app):
+    """The world's database served with CSRF protection on, as in production."""
+    return make_app(WTF_CSRF_ENABLED=True, QUESTIONS_DIR=str(DATA / "bank"), NOTES_DIR=str(DATA / "notes"))
+
+
+@pytest.fixture
+def room(csrf_app, world):
+    """Branch A1's meeting with its first question open, member m_a1 joined on a phone: (app, client, id, token)."""
+    with csrf_app.app_context():
+        meeting = make_meeting(world.org["a1"], world.user["sec_a1"])
+        meetings.open_next(meeting)
+        meeting_id, code = meeting.id, meeting.code
+    phone = login_with_token(csrf_app.test_client(), world.login["m_a1"])
+    join_page = phone.get(f"/m/{code}").get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', join_page).group(1)
+    assert phone.post(f"/m/{code}", data={"csrf_token": csrf}).status_code == 302
+    page = phone.get(f"/meetings/{meeting_id}/phone").get_data(as_text=True)
+    token = re.search(r'data-token="([^"]+)"', page).group(1)
+    return csrf_app, phone, meeting_id, token
+
+
+def _poll(client, meeting_id, token=None, tag=None):
+    headers = {"Accept": "application/json"}
+    if token:
+        headers["X-Meeting-Token"] = token
+    if tag:
+        headers["If-None-Match"] = tag
+    return client.get(f"/meetings/{meeting_id}/phone/state", headers=headers)
+
+
+def _question(app, meeting_id):
+    with app.app_context():
+        return db.session.get(Meeting, meeting_id).questions[0].question
+
+
+def test_an_unchanged_meeting_is_a_304_without_the_session_and_a_change_shows(room):
+    app, phone, meeting_id, token = room
+    first = _poll(phone, meeting_id, token)
+    assert first.status_code == 200 and first.json["phase"] == "open" and first.json["position"] == 1
+    assert int(first.headers["X-Poll-After"]) >= 1500
+    tag = first.headers["ETag"]
+    again = _poll(phone, meeting_id, token, tag)
+    assert again.status_code == 304 and again.headers["ETag"] == tag
+    assert "Set-Cookie" not in again.headers  # the session was neither decoded nor sent back
+    # The page's token works after the browser dropped its session cookie (a meeting outlasting it).
+    # (Through the session, the remember-me cookie would sign the device back in and set cookies.)
+    phone.delete_cookie(app.config["SESSION_COOKIE_NAME"])
+    tokened = _poll(phone, meeting_id, token, tag)
+    assert tokened.status_code == 304 and "Set-Cookie" not in tokened.headers
+    with app.app_context():
+        meetings.close_current(db.session.get(Meeting, meeting_id))
+    moved = _poll(phone, meeting_id, token, tag)
+    assert moved.status_code == 200 and moved.json["phase"] == "closed" and moved.headers["ETag"] != tag
+
+
+def test_an_answer_with_the_pages_token_needs_no_csrf_token_and_one_without_either_is_refused(room):
+    app, phone, meeting_id, token = room
+    q = _question(app, meeting_id)
+    url = f"/meetings/{meeting_id}/answer"
+    refused = phone.post(url, json={"position": 1, "answer": right_answer(q), "seq": 1})
+    assert refused.status_code == 400  # no token, no CSRF token
+    with app.app_context():
+        assert not db.session.scalars(select(MeetingAnswer)).all()
+    saved = phone.post(url, headers={"X-Meeting-Token": token}, json={"position": 1, "answer": right_answer(q), "seq": 2})
+    assert saved.status_code == 200 and saved.json["saved"] is True
+    with app.app_context():
+        stored = db.session.scalars(select(MeetingAnswer)).one()
+        assert stored.is_correct and stored.seq == 2
+
+
+@pytest.mark.parametrize("what", ["forged", "another meeting", "device signed out", "password changed",
+                                  "account disabled", "first password pending", "moved to another branch"])
+def test_a_token_is_only_as_good_as_the_login_and_the_meeting_it_was_issued_for(room, world, what):
+    app, phone, meeting_id, token = room
+    tag = _poll(phone, meeting_id, token).headers["ETag"]
+    q = _question(app, meeting_id)
+    target = meeting_id
+    with app.app_context():
+        member = db.session.get(User, world.user["m_a1"])
+        if what == "forged":
+            token = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+        elif what == "another meeting":
+            target = make_meeting(world.org["a1"], world.user["sec_a1"], title="另一次测验").id
+        elif what == "device signed out":
+            db.session.execute(DeviceSession.__table__.delete().where(DeviceSession.user_id == member.id))
+        elif what == "password changed":
+            member.session_version += 1
+        elif what == "account disabled":
+            member.active = False
+        elif what == "first password pending":
+            member.must_change_password = True
+        else:  # and no longer attending: a branch's member may poll its meeting, an outsider may not
+            member.org_id = world.org["a2"]
+            db.session.execute(MeetingAttendance.__table__.delete().where(MeetingAttendance.user_id == member.id))
+        db.session.commit()
+    phone.delete_cookie(app.config["SESSION_COOKIE_NAME"])  # only the token speaks for the phone
+    poll = _poll(phone, target, token, tag)
+    answer = phone.post(f"/meetings/{target}/answer", headers={"X-Meeting-Token": token},
+                        json={"position": 1, "answer": right_answer(q), "seq": 5})
+    for response in (poll, answer):
+        assert response.status_code in (302, 400, 401, 404), (what, response.status_code)
+        assert b'"phase"' not in response.data
+    with app.app_context():
+        assert not db.session.scalars(select(MeetingAnswer)).all()
+
+
+def test_with_the_session_still_there_a_bad_token_falls_back_to_the_session(room):
+    app, phone, meeting_id, token = room
+    r = _poll(phone, meeting_id, token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB"))
+    assert r.status_code == 200 and r.json["position"] == 1  # the session's own login, checked as ever
+
+
+def test_the_polls_slow_down_as_more_phones_sit_in_meetings(app, world, login, monkeypatch):
+    """Phones poll every 1.5 s (the projector every 1 s) while few are in meetings; beyond the budget
+    MEETING_POLLS_PER_SECOND every one waits longer, up to 10 s (5 s for a projector)."""
+    app.config["MEETING_POLLS_PER_SECOND"] = 3  # a (very small) server said to carry 3 polls a second
+    with app.app_context():
+        meeting = make_meeting(world.org["a1"], world.user["sec_a1"])
+        meeting_id = meeting.id
+        meetings.join(meeting, db.session.get(User, world.user["m_a1"]))
+    monkeypatch.setattr("learnhub.services.meetings.polling._COUNT_TTL_S", 0)
+    phone, screen = login(world.login["m_a1"]), login(world.login["sec_a1"])
+    assert int(phone.get(f"/meetings/{meeting_id}/phone/state").headers["X-Poll-After"]) == 1500
+    assert int(screen.get(f"/meetings/{meeting_id}/screen/state").headers["X-Poll-After"]) == 1000
+    with app.app_context():  # every other account of the world joins too
+        meeting = db.session.get(Meeting, meeting_id)
+        others = db.session.scalars(select(User).where(User.id != world.user["m_a1"])).all()
+        for user in others:
+            db.session.add(MeetingAttendance(meeting_id=meeting_id, user_id=user.id, org_id=user.org_id))
+        db.session.commit()
+        phones = 1 + len(others)
+    expected = 1000 * phones * (1 + 2 / 30) / 3
+    waited = int(phone.get(f"/meetings/{meeting_id}/phone/state").headers["X-Poll-After"])
+    assert waited == int(min(10_000, max(1500, expected))) and waited > 1500
+    assert int(screen.get(f"/meetings/{meeting_id}/screen/state").headers["X-Poll-After"]) == int(min(5000, max(1000, expected / 2)))
+    with app.app_context():  # an ended meeting's phones no longer count
+        meetings.end_meeting(db.session.get(Meeting, meeting_id))
+    assert int(phone.get(f"/meetings/{meeting_id}/phone/state").headers["X-Poll-After"]) == 1500
