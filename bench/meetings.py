@@ -215,6 +215,11 @@ def failures(result: dict) -> list[str]:
     return out
 
 
+def _pace(p: dict) -> str:
+    shown = f"{p['min']} / {p['median']} / {p['max']}" if p["min"] is not None else "none"
+    return shown + (f" ({p['without']:,} polls without)" if p["without"] and p["min"] is not None else "")
+
+
 def report_run(label: str, r: dict) -> str:
     s, a, c, lag = r["shape"], r["answers"], r["check"], r["lag"]
     proxy = (f", nginx {r['proxy_cpu_ms_per_request']:.2f} ms/request ({r['proxy_cores']:.2f} cores)"
@@ -234,6 +239,9 @@ def report_run(label: str, r: dict) -> str:
               f"given up after retries; database: {c['stored']:,} rows for {c['acknowledged']:,} acknowledged "
               f"(meeting, question, member): " + ("no loss" if not (c["missing"] or c["older"]) else
                                                    f"**{c['missing']:,} missing, {c['older']:,} older**"),
+              f"- poll pacing (X-Poll-After, ms; min / median / max): phones {_pace(r['poll_after']['phone'])}, "
+              f"projectors {_pace(r['poll_after']['screen'])}; phones with the page's token "
+              f"{r['people'].get('phones with a page token', 0):,}",
               f"- CPU: app {r['app_cpu_ms_per_request']:.2f} ms/request ({r['app_cores']:.2f} cores){proxy}, "
               f"generator {r['generator_cores']:.2f} cores, machine {r['machine_busy']:.0%} busy; the generator's timers "
               f"late by p99 {_ms(r['late']['p99_ms'])} ms, requests waiting for their tab's connection (a poll or an "

@@ -106,6 +106,7 @@ class Tally:
     unexpected: Counter = field(default_factory=Counter)  # "kind HTTP n" -> count
     late: list = field(default_factory=list)  # seconds the generator's timer fired after a request was due
     waited: list = field(default_factory=list)  # seconds a request then waited for its tab's connection
+    poll_after: dict = field(default_factory=lambda: {"phone": Counter(), "screen": Counter()})  # X-Poll-After ms seen
     first_failure: dict = field(default_factory=dict)  # what failed first, and when (s from the start)
     finished: list = field(default_factory=list)  # when each answer arrived (s from the start)
     opened: dict = field(default_factory=dict)

@@ -73,6 +73,7 @@ class Run:
             loaded, tag, handled = time.perf_counter(), None, set()
             tally.people["phones joined"] += 1
             token = page.get("token")
+            tally.people["phones with a page token" if token else "phones without a page token (X-CSRFToken)"] += 1
             headers = {"Accept": "application/json", **({"X-Meeting-Token": token} if token else {})}
             answering = {"seq": 0, "tasks": []}
             due = time.perf_counter()
@@ -95,6 +96,7 @@ class Run:
                             answering["tasks"].append(task)
                     if state["phase"] == "ended":
                         break
+                tally.poll_after["phone"][head.get("x-poll-after", ["none"])[0]] += 1
                 due = time.perf_counter() + next_wait(head, PHONE_MS, rng)
                 await sleep_until(due)
             await asyncio.gather(*answering["tasks"])
@@ -234,6 +236,7 @@ class Run:
                 screen["tag"] = head.get("etag", [None])[0]
                 if state["phase"] == "ended" and room.ended:
                     return
+            self.tally.poll_after["screen"][head.get("x-poll-after", ["none"])[0]] += 1
             due = time.perf_counter() + next_wait(head, SCREEN_MS, rng)
             await sleep_until(due)
 
@@ -264,9 +267,16 @@ class Run:
         return {"seconds": seconds, "requests": answered, "per_s": answered / seconds, "busiest_10s_per_s": busiest,
                 "kinds": kinds, "unexpected": dict(t.unexpected), "failures": dict(t.failures),
                 "first_failure_s": t.first_failure, "late": stats(t.late), "waited": stats(t.waited), "lag": stats(lag), "lag_left_out": later, "questions_opened": len(t.opened),
-                "answers": dict(t.answers), "people": dict(t.people), "connections": dict(t.connections),
+                "answers": dict(t.answers), "poll_after": {k: _spread(v) for k, v in t.poll_after.items()}, "people": dict(t.people), "connections": dict(t.connections),
                 "acked": t.acked, "unfinished_tasks": unfinished,
                 "crashed": sorted({f"{type(e).__name__}: {e}"[:200] for e in crashed})}
+
+
+def _spread(seen: Counter) -> dict:
+    """X-Poll-After values seen: how many polls carried none, and the least, median and most (ms)."""
+    values = sorted(int(v) for v, n in seen.items() for _ in range(n) if v.isdigit())
+    return {"without": seen.get("none", 0), "min": values[0] if values else None,
+            "median": values[len(values) // 2] if values else None, "max": values[-1] if values else None}
 
 
 async def sleep_until(when: float) -> None:

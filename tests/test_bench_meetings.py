@@ -108,9 +108,10 @@ def test_phones_signed_in_by_the_benchmark_join_and_poll_as_the_pages_tell_them(
     joined = phone.post(join, data={"csrf_token": form_token(page.get_data(as_text=True))})
     assert joined.status_code == 302
     fields = page_fields(phone.get(joined.location).get_data(as_text=True))
-    assert fields["state"] == urls["state"] and fields["answer"] == urls["answer"] and fields["csrf"]
-    state = phone.get(fields["state"], headers={"Accept": "application/json"})
+    assert fields["state"] == urls["state"] and fields["answer"] == urls["answer"] and fields["csrf"] and fields["token"]
+    state = phone.get(fields["state"], headers={"Accept": "application/json", "X-Meeting-Token": fields["token"]})
     assert state.status_code == 200 and json.loads(state.data)["phase"] == "lobby"
+    assert int(state.headers["X-Poll-After"]) >= 1000
 
     screen = _cookie_client(app, cookies[secretary.id])
     fields = page_fields(screen.get(urls["screen"]).get_data(as_text=True))
