@@ -10,6 +10,8 @@ Parts on their own:
   python -m bench keyfix   [--papers N] [--postgres]   (a scratch database of its own)
   python -m bench bankimport [--questions N] [--postgres]   (a scratch database of its own)
   python -m bench orgimport [--branches N] [--members M] [--no-postgres]   (scratch databases of its own)
+  python -m bench meetings [--database-url URL] [--meetings 500] [--phones 30] [--questions 3] [--no-proxy]
+                           (a scratch database of its own: bench/out/meetings.sqlite by default)
 """
 
 from __future__ import annotations
@@ -107,6 +109,14 @@ def cmd_orgimport(args) -> None:
     from .orgimport import run
 
     run(args.branches, args.members, postgres=not args.no_postgres)
+
+
+def cmd_meetings(args) -> None:
+    """Many branch meetings at once (phones joining, polling, answering; projectors): per-request latency, loss."""
+    from .meetings import run
+
+    run(args.database_url, args.meetings, args.phones, args.questions, args.seconds, proxy=not args.no_proxy,
+        seed=args.seed, window=args.window, record=not args.no_record)
 
 
 def run_backend(backend: str, url: str, args, phases: dict) -> dict:
@@ -210,7 +220,7 @@ def main(argv: list[str] | None = None) -> None:
     sub = parser.add_subparsers(dest="command")
     for name, fn in (("generate", cmd_generate), ("reports", cmd_reports), ("load", cmd_load), ("baselines", cmd_baselines),
                      ("savecost", cmd_savecost), ("uploadcost", cmd_uploadcost), ("keyfix", cmd_keyfix),
-                     ("bankimport", cmd_bankimport), ("orgimport", cmd_orgimport)):
+                     ("bankimport", cmd_bankimport), ("orgimport", cmd_orgimport), ("meetings", cmd_meetings)):
         p = sub.add_parser(name, help=fn.__doc__)
         _options(p, defaults=False)
         p.set_defaults(fn=fn)
@@ -228,7 +238,18 @@ def main(argv: list[str] | None = None) -> None:
     sub.choices["orgimport"].add_argument("--branches", type=int, default=2000, help="党支部 in the file (default 2000)")
     sub.choices["orgimport"].add_argument("--members", type=int, default=100_000, help="members in the roster (default 100,000)")
     sub.choices["orgimport"].add_argument("--no-postgres", action="store_true", help="SQLite only")
+    meetings = sub.choices["meetings"]
+    meetings.add_argument("--meetings", type=int, default=500, help="meetings at once, one per branch (default 500)")
+    meetings.add_argument("--phones", type=int, default=30, help="phones per meeting (default 30)")
+    meetings.add_argument("--questions", type=int, default=3, help="questions asked per meeting (default 3)")
+    meetings.add_argument("--seconds", type=int, default=20, help="seconds per question (default 20)")
+    meetings.add_argument("--window", type=int, default=60, help="meetings start at random within this many seconds")
+    meetings.add_argument("--no-proxy", action="store_true", help="nothing through nginx")
+    meetings.add_argument("--no-record", action="store_true", help="do not append to bench/RESULTS.md")
+    meetings.set_defaults(own_database=f"sqlite:///{OUT / 'meetings.sqlite'}")
     args = parser.parse_args(argv)
+    if args.database_url is None and getattr(args, "own_database", None):
+        args.database_url = args.own_database
     if args.database_url is None:
         args.database_url = DEFAULT_SQLITE_URL.replace("bench.sqlite", "bench-quick.sqlite") if args.quick else DEFAULT_SQLITE_URL
     with exclusive_run():
