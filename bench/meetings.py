@@ -55,10 +55,6 @@ def check(acked: dict, stored: dict) -> dict:
             "stored_not_acknowledged": len(set(stored) - set(acked)), "examples": (missing + older)[:5]}
 
 
-def labels_seed(label: str) -> int:
-    return {"direct": 1, "nginx": 2}.get(label, 0)
-
-
 def planned_seconds(questions: int, seconds: int, timing: dict) -> float:
     """How long the last meeting to start takes, at most, if the server keeps up."""
     return timing["window"] + timing["join_window"] + timing["lobby"] + questions * (seconds + timing["results"] + 3) + 10
@@ -137,7 +133,7 @@ def _run_rooms(label: str, running, prepared: dict, url: str, secret: str, timin
     rooms = prepared["rooms"][label]
     ask, seconds = rooms[0]["ask"], rooms[0]["seconds"]
     planned = planned_seconds(ask, seconds, timing)
-    spec = {"port": running.port, "tls": running.tls, "host": running.host, "seed": labels_seed(label),
+    spec = {"port": running.port, "tls": running.tls, "host": running.host,
             "staff_cookie": prepared["staff_cookie"], "meetings": rooms, "planned_s": planned, **timing}
     spec_path, result_path = OUT / f"meetings-{label}.json", OUT / f"meetings-{label}-result.json"
     spec_path.write_text(json.dumps(spec), encoding="utf-8")
