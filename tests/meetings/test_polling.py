@@ -199,3 +199,44 @@ def test_with_the_pages_token_an_answer_after_the_deadline_and_grace_is_refused(
     assert late.status_code == 409
     with app.app_context():
         assert not db.session.scalars(select(MeetingAnswer)).all()
+
+
+def test_a_polled_state_with_the_token_is_what_the_session_path_shows_withheld_question_and_own_answer(csrf_app, world):
+    """The token's full poll builds the shared part once per meeting version and phase (wall.quick_phone_state):
+    each member still gets their own — the question withheld from one who sits an exam with it, their own answer."""
+    from tests.factories import make_assignment
+
+    from learnhub.models import Organisation
+    from learnhub.services.exam import quizzes
+
+    from .helpers import askable
+
+    with csrf_app.app_context():
+        questions = askable(3)
+        exam = make_assignment(db.session.get(Organisation, world.org["a"]), questions, title="正在考的试卷")
+        db.session.commit()
+        quizzes.start_attempt(exam, db.session.get(User, world.user["m_a1"]))
+        meeting = make_meeting(world.org["a1"], world.user["sec_a1"], questions)
+        for who in ("m_a1", "m_a1b"):
+            meetings.join(meeting, db.session.get(User, world.user[who]))
+        meetings.open_next(meeting)
+        meeting_id, options = meeting.id, meeting.questions[0].question.options
+    phones = {}
+    for who in ("m_a1", "m_a1b"):
+        client = login_with_token(csrf_app.test_client(), world.login[who])
+        page = client.get(f"/meetings/{meeting_id}/phone").get_data(as_text=True)
+        phones[who] = (client, re.search(r'data-token="([^"]+)"', page).group(1))
+    q = _question(csrf_app, meeting_id)
+    client, token = phones["m_a1b"]
+    assert client.post(f"/meetings/{meeting_id}/answer", headers={"X-Meeting-Token": token},
+                       json={"position": 1, "answer": right_answer(q), "seq": 7}).json["saved"] is True
+    for who, (client, token) in phones.items():
+        quick, full = _poll(client, meeting_id, token), _poll(client, meeting_id)
+        assert quick.status_code == full.status_code == 200 and quick.headers["ETag"] == full.headers["ETag"]
+        quick_state, full_state = quick.json, full.json
+        assert abs(quick_state.pop("seconds_left") - full_state.pop("seconds_left")) < 2
+        assert quick_state == full_state, who
+    sitting = _poll(phones["m_a1"][0], meeting_id, phones["m_a1"][1]).json
+    other = _poll(phones["m_a1b"][0], meeting_id, phones["m_a1b"][1]).json
+    assert sitting["question"]["withheld"] and not any(o and o in str(sitting) for o in options) and "mine" not in sitting
+    assert other["question"]["options"] == options and other["mine"]["seq"] == 7

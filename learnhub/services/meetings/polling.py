@@ -4,7 +4,7 @@ A phone polls its meeting's state every few seconds; 500 meetings of 30 phones p
 would be 10,000 requests a second, more than a 2-core server answers for an empty endpoint. Two
 things keep it affordable (bench/README.md, "Meetings"):
 
-- `phone_tag`: a poll that carries its answer page's token (meetings/access.py) is answered by one
+- `tag_parts`: a poll that carries its answer page's token (meetings/access.py) is answered by one
   query that checks the login exactly as a session would (the device still signed in, the session
   version current, the account active, no first password pending) and that the member is in the
   meeting, and returns what the phone's ETag is made of. An unchanged meeting is a 304 without
@@ -19,7 +19,7 @@ from __future__ import annotations
 import threading
 import time
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from flask import current_app
 from sqlalchemy import and_, bindparam, func, select
@@ -35,7 +35,7 @@ _COUNT_TTL_S = 10.0  # how often a process recounts the phones in meetings
 _ACTIVE_HOURS = 12  # a meeting left open longer than this no longer counts as in progress
 
 _TAG_PARTS = (
-    select(Meeting.version, Meeting.ended_at, Meeting.current,
+    select(Meeting.version, Meeting.created_at, Meeting.ended_at, Meeting.current,
            MeetingQuestion.opened_at, MeetingQuestion.closes_at, MeetingQuestion.closed_at)
     .select_from(Meeting)
     .join(MeetingAttendance, and_(MeetingAttendance.meeting_id == Meeting.id,
@@ -55,9 +55,15 @@ def tag_of(meeting_id: int, version: int, phase: Phase) -> str:
     return f"p{meeting_id}.{version}.{phase.value}"
 
 
-def phone_tag(meeting_id: int, claim: SessionToken, now: datetime) -> str | None:
-    """The phone's current ETag if `claim`'s login is valid and the member is in the meeting; else None
-    (the caller then takes the full path, which answers as it always has)."""
+class TagParts(NamedTuple):
+    version: int
+    phase: Phase
+    created_at: datetime  # with the id, names this very meeting (a process keeps state by it: wall.py)
+
+
+def tag_parts(meeting_id: int, claim: SessionToken, now: datetime) -> TagParts | None:
+    """The meeting's version and phase if `claim`'s login is valid and the member is in the meeting; else
+    None (the caller then takes the full path, which answers as it always has)."""
     engine = current_app.extensions["learnhub.autocommit_engine"]
     with engine.connect() as conn:
         row = conn.execute(_TAG_PARTS, {"meeting_id": meeting_id, "user_id": claim.user_id, "now": now,
@@ -70,7 +76,7 @@ def phone_tag(meeting_id: int, claim: SessionToken, now: datetime) -> str | None
         phase = Phase.LOBBY
     else:
         phase = question_phase(row, now)
-    return tag_of(meeting_id, row.version, phase)
+    return TagParts(row.version, phase, row.created_at)
 
 
 class _PhoneCount:

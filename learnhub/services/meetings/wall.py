@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
 
+from flask import current_app
 from sqlalchemy import func, select
 
 from ...extensions import db
@@ -13,6 +15,7 @@ from ...models import (
     KnowledgePoint, Meeting, MeetingAnswer, MeetingAttendance, MeetingQuestion, PointTally, Question, QuestionKind,
 )
 from ..bank.places import question_source
+from ..exam import secrecy
 from ..reports.mastery import Tally
 from .polling import tag_of
 from .running import Phase, current_question, phase_of
@@ -131,6 +134,62 @@ def screen_state(meeting: Meeting, now: datetime, sealed: frozenset[str]) -> dic
         state["summary"] = [{"point": r.point.name, "before": r.before.rate, "before_n": r.before.answered,
                              "now": r.now.rate, "now_n": r.now.answered} for r in summary(meeting)]
     return state
+
+
+# What every phone of a meeting is shown at one (version, phase), whoever asks: built once per process and
+# kept (per app), since nothing shown changes without the version or the phase moving on (questions are
+# never edited in place; no key is shown to a phone). The member's own parts (a question withheld from one
+# who sits an exam with it, their own answer, the seconds left) are added per request.
+_SHARED_LIMIT = 20_000
+
+
+def _shared_store() -> dict:
+    return current_app.extensions.setdefault("learnhub.meeting_phone_states", {})
+
+
+def _shared_state(meeting: Meeting, now: datetime) -> tuple[dict, dict | None, Phase]:
+    phase = phase_of(meeting, now)
+    state = {"phase": phase.value, "position": meeting.current, "total": len(meeting.questions)}
+    mq = current_question(meeting)
+    current = None
+    if mq is not None and phase is not Phase.ENDED:
+        question = mq.question
+        state["question"] = question_view(question, frozenset())
+        current = {"position": mq.position, "key": question.key, "kind": question.kind, "closes_at": mq.closes_at,
+                   "withheld": question_view(question, frozenset({question.key}))}
+    return state, current, phase
+
+
+def quick_phone_state(meeting_id: int, claim, parts, now: datetime) -> tuple[str, dict]:
+    """A phone's full poll with its page's token, once polling.tag_parts has checked the login and the
+    attendance and read the meeting's version and phase (`parts`): the shared part of the state from
+    this process's copy for that version and phase, then the member's own parts. Returns (ETag, state)."""
+    store = _shared_store()
+    key = (meeting_id, parts.created_at, parts.version, parts.phase.value)
+    shared = store.get(key)
+    version, phase_value = parts.version, parts.phase.value
+    if shared is None:
+        meeting = db.session.get(Meeting, meeting_id)
+        state, current, phase = _shared_state(meeting, now)
+        shared = (state, current)
+        version, phase_value = meeting.version, phase.value
+        if (version, phase_value) == key[2:]:  # unchanged since the check: keep it for the next phones
+            if len(store) >= _SHARED_LIMIT:
+                store.clear()
+            store[key] = shared
+    state, current = dict(shared[0]), shared[1]
+    if current is not None:
+        if current["key"] in secrecy.sealed_keys(SimpleNamespace(id=claim.user_id), now):
+            state["question"] = current["withheld"]
+        if state["phase"] in (Phase.OPEN.value, Phase.CLOSING.value):
+            state["seconds_left"] = max(0.0, round((current["closes_at"] - now).total_seconds(), 1))
+        mine = db.session.execute(select(MeetingAnswer.answer, MeetingAnswer.seq).where(
+            MeetingAnswer.meeting_id == meeting_id, MeetingAnswer.position == current["position"],
+            MeetingAnswer.user_id == claim.user_id)).first()
+        if mine is not None:
+            state["mine"] = {"answer": _answer_index(SimpleNamespace(kind=current["kind"]), mine.answer),
+                             "seq": mine.seq}
+    return tag_of(meeting_id, version, Phase(phase_value)), state
 
 
 def phone_state(meeting: Meeting, user_id: int, now: datetime, sealed: frozenset[str]) -> dict:
