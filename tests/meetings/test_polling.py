@@ -111,9 +111,8 @@ def test_a_token_is_only_as_good_as_the_login_and_the_meeting_it_was_issued_for(
             member.active = False
         elif what == "first password pending":
             member.must_change_password = True
-        else:  # and no longer attending: a branch's member may poll its meeting, an outsider may not
+        else:  # joined while in A1, then moved: no longer one of the branch's members (nor a guest)
             member.org_id = world.org["a2"]
-            db.session.execute(MeetingAttendance.__table__.delete().where(MeetingAttendance.user_id == member.id))
         db.session.commit()
     phone.delete_cookie(app.config["SESSION_COOKIE_NAME"])  # only the token speaks for the phone
     poll = _poll(phone, target, token, tag)
@@ -240,3 +239,22 @@ def test_a_polled_state_with_the_token_is_what_the_session_path_shows_withheld_q
     other = _poll(phones["m_a1b"][0], meeting_id, phones["m_a1b"][1]).json
     assert sitting["question"]["withheld"] and not any(o and o in str(sitting) for o in options) and "mine" not in sitting
     assert other["question"]["options"] == options and other["mine"]["seq"] == 7
+
+
+def test_an_invited_guest_from_another_branch_polls_and_answers_with_the_token(csrf_app, world):
+    with csrf_app.app_context():
+        meeting = make_meeting(world.org["a1"], world.user["sec_a1"])
+        meetings.add_guest(meeting, db.session.get(User, world.user["m_a2"]).member_no)
+        meetings.join(meeting, db.session.get(User, world.user["m_a2"]))
+        meetings.open_next(meeting)
+        meeting_id = meeting.id
+    guest = login_with_token(csrf_app.test_client(), world.login["m_a2"])
+    token = re.search(r'data-token="([^"]+)"', guest.get(f"/meetings/{meeting_id}/phone").get_data(as_text=True)).group(1)
+    guest.delete_cookie(csrf_app.config["SESSION_COOKIE_NAME"])
+    first = _poll(guest, meeting_id, token)
+    assert first.status_code == 200 and first.json["position"] == 1 and "Set-Cookie" not in first.headers
+    assert _poll(guest, meeting_id, token, first.headers["ETag"]).status_code == 304
+    q = _question(csrf_app, meeting_id)
+    saved = guest.post(f"/meetings/{meeting_id}/answer", headers={"X-Meeting-Token": token},
+                       json={"position": 1, "answer": right_answer(q), "seq": 3})
+    assert saved.status_code == 200 and saved.json["saved"] is True and "Set-Cookie" not in saved.headers

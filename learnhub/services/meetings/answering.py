@@ -8,7 +8,7 @@ the full path checks:
 
 - the login the token names: the device still signed in, the session version current, the account
   active, no first password pending (as an exam's answer save does);
-- the member is in the meeting (joined it: `join` let only the branch and its guests in);
+- the member is in the meeting (joined it) and still may be (of the branch or beneath it, or a guest);
 - the meeting has not ended, the question is the one at that position, has been opened, was not closed
   by the secretary and its deadline plus GRACE_SECONDS has not passed;
 - a later answer (higher seq) replaces an earlier one, a stale one changes nothing.
@@ -35,6 +35,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from ...models import DeviceSession, Meeting, MeetingAnswer, MeetingAttendance, MeetingQuestion, Question, User
 from ..exam.grading import is_correct
 from ..exam.quizzes import group_commit
+from .polling import may_join_clause
 from .running import GRACE_SECONDS, decode
 
 if TYPE_CHECKING:  # the web layer's type; services do not import it
@@ -70,7 +71,7 @@ def _guarded_write(dialect: str):
             mq.c.question_id == bindparam("question_id", type_=Integer),
             mq.c.opened_at.is_not(None), mq.c.closed_at.is_(None),
             mq.c.closes_at >= bindparam("late_limit", type_=mq.c.closes_at.type),
-            Meeting.ended_at.is_(None),
+            Meeting.ended_at.is_(None), may_join_clause(Meeting.org_id, User),
             exists().where(DeviceSession.key_hash == bindparam("device", type_=String),
                            DeviceSession.user_id == User.id,
                            DeviceSession.expires_at > bindparam("now")),

@@ -22,9 +22,10 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, NamedTuple
 
 from flask import current_app
-from sqlalchemy import and_, bindparam, func, select
+from sqlalchemy import String, and_, bindparam, exists, func, or_, select
+from sqlalchemy.orm import aliased
 
-from ...models import DeviceSession, Meeting, MeetingAttendance, MeetingQuestion, User
+from ...models import DeviceSession, Meeting, MeetingAttendance, MeetingGuest, MeetingQuestion, Organisation, User
 from .running import Phase, question_phase
 
 if TYPE_CHECKING:  # the web layer's type; services do not import it
@@ -33,6 +34,18 @@ if TYPE_CHECKING:  # the web layer's type; services do not import it
 PHONE_MS, SCREEN_MS, LONGEST_MS = 1500, 1000, 10_000
 _COUNT_TTL_S = 10.0  # how often a process recounts the phones in meetings
 _ACTIVE_HOURS = 12  # a meeting left open longer than this no longer counts as in progress
+
+def may_join_clause(meeting_org_id, user):
+    """SQL: `user` (a User entity in the query) may be in the meeting of organisation `meeting_org_id`: a
+    member of it or of an organisation beneath it, or an invited guest (setup.may_join, in the query)."""
+    member_org, meeting_org = aliased(Organisation), aliased(Organisation)
+    beneath = (select(member_org.id).select_from(member_org).join(meeting_org, meeting_org.id == meeting_org_id)
+               .where(member_org.id == user.org_id, member_org.path >= meeting_org.path,
+                      member_org.path < func.substr(meeting_org.path, 1, func.length(meeting_org.path) - 1,
+                                                      type_=String) + "0"))
+    return or_(exists(beneath), exists().where(MeetingGuest.meeting_id == bindparam("meeting_id"),
+                                               MeetingGuest.user_id == user.id))
+
 
 _TAG_PARTS = (
     select(Meeting.version, Meeting.created_at, Meeting.ended_at, Meeting.current,
@@ -46,7 +59,7 @@ _TAG_PARTS = (
                               DeviceSession.expires_at > bindparam("now")))
     .outerjoin(MeetingQuestion, and_(MeetingQuestion.meeting_id == Meeting.id,
                                      MeetingQuestion.position == Meeting.current))
-    .where(Meeting.id == bindparam("meeting_id"))
+    .where(Meeting.id == bindparam("meeting_id"), may_join_clause(Meeting.org_id, User))
 )
 
 
