@@ -5,14 +5,16 @@ meetings at once stay within what one server carries (services/meetings/polling.
 from __future__ import annotations
 
 import re
+import time
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select, update
 
 from learnhub.extensions import db
 from learnhub.models import DeviceSession, Meeting, MeetingAnswer, MeetingAttendance, User, utcnow
 from learnhub.services import meetings
+from learnhub.services.meetings import clocks
 
 from ..conftest import DATA
 from ..security.conftest import login_with_token
@@ -75,6 +77,35 @@ def test_an_unchanged_meeting_is_a_304_without_the_session_and_a_change_shows(ro
     assert moved.status_code == 200 and moved.json["phase"] == "closed" and moved.headers["ETag"] != tag
 
 
+def _statements(app):
+    """SQL statements the app runs from now on (both its engines), as a list that fills in."""
+    seen = []
+    with app.app_context():
+        engines = {db.engine, app.extensions["learnhub.autocommit_engine"]}
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", lambda *args: seen.append(args[2]))
+    return seen
+
+
+def test_an_unchanged_meeting_costs_no_query_and_a_change_elsewhere_shows_within_a_second(room, monkeypatch):
+    app, phone, meeting_id, token = room
+    tag = _poll(phone, meeting_id, token).headers["ETag"]
+    assert _poll(phone, meeting_id, token, tag).status_code == 304  # this process now holds the meeting's clock
+    statements = _statements(app)
+    for _ in range(5):
+        assert _poll(phone, meeting_id, token, tag).status_code == 304
+    assert statements == []
+    # Another server process moves the meeting on (here: the row changed behind this process's back).
+    with app.app_context():
+        db.session.execute(update(Meeting).where(Meeting.id == meeting_id).values(version=Meeting.version + 1))
+        db.session.commit()
+    later = time.monotonic() + clocks.CLOCK_TTL_S + 0.01
+    monkeypatch.setattr(clocks.time, "monotonic", lambda: later)
+    moved = _poll(phone, meeting_id, token, tag)
+    assert moved.status_code == 200 and moved.json["position"] == 1 and moved.headers["ETag"] != tag
+    assert _poll(phone, meeting_id, token, moved.headers["ETag"]).status_code == 304
+
+
 def test_an_answer_with_the_pages_token_needs_no_csrf_token_and_one_without_either_is_refused(room):
     app, phone, meeting_id, token = room
     q = _question(app, meeting_id)
@@ -115,10 +146,18 @@ def test_a_token_is_only_as_good_as_the_login_and_the_meeting_it_was_issued_for(
             member.org_id = world.org["a2"]
         db.session.commit()
     phone.delete_cookie(app.config["SESSION_COOKIE_NAME"])  # only the token speaks for the phone
-    poll = _poll(phone, target, token, tag)
+    # While the meeting stands still, the page that already shows it may hear so (a 304 without a body:
+    # nothing it does not hold); anything with a body, and any change, needs the login.
+    unchanged = _poll(phone, target, token, tag)
+    allowed = (302, 400, 401, 404) if what in ("forged", "another meeting") else (302, 304, 400, 401, 404)
+    assert unchanged.status_code in allowed and b'"phase"' not in unchanged.data, (what, unchanged.status_code)
+    fresh = _poll(phone, target, token)
     answer = phone.post(f"/meetings/{target}/answer", headers={"X-Meeting-Token": token},
                         json={"position": 1, "answer": right_answer(q), "seq": 5})
-    for response in (poll, answer):
+    with app.app_context():
+        meetings.close_current(db.session.get(Meeting, meeting_id))
+    moved = _poll(phone, target, token, tag)
+    for response in (fresh, answer, moved):
         assert response.status_code in (302, 400, 401, 404), (what, response.status_code)
         assert b'"phase"' not in response.data
     with app.app_context():

@@ -30,6 +30,13 @@ def _unrevealed(now: datetime):
     )
 
 
+def papers_unseen(user_id, now):
+    """SQL: the user has a paper whose answers they may not see yet (only then can any key be sealed for
+    them); `user_id` and `now` may be columns or bound parameters."""
+    return (select(Attempt.id).join(Assignment, Assignment.id == Attempt.assignment_id)
+            .where(Attempt.user_id == user_id, _unrevealed(now)).exists())
+
+
 def sealed_keys(user: User, now: datetime | None = None) -> frozenset[str]:
     """Keys of the questions on the user's papers whose answers they may not see yet."""
     papers = db.session.scalars(

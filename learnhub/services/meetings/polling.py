@@ -4,11 +4,14 @@ A phone polls its meeting's state every few seconds; 500 meetings of 30 phones p
 would be 10,000 requests a second, more than a 2-core server answers for an empty endpoint. Two
 things keep it affordable (bench/README.md, "Meetings"):
 
-- `tag_parts`: a poll that carries its answer page's token (meetings/access.py) is answered by one
-  query that checks the login exactly as a session would (the device still signed in, the session
-  version current, the account active, no first password pending) and that the member is in the
-  meeting, and returns what the phone's ETag is made of. An unchanged meeting is a 304 without
-  loading the user, the meeting or its questions.
+- `seen_tag`: a poll that carries its answer page's token (meetings/access.py) and whose ETag still
+  matches the meeting as this process last read it (clocks.py, at most a second ago) is a 304 without
+  a query: it tells nothing but that nothing has moved.
+- `tag_parts`: any other poll with the token is answered by one query that checks the login exactly
+  as a session would (the device still signed in, the session version current, the account active,
+  no first password pending) and that the member is in the meeting, and returns what the phone's ETag
+  is made of with the member's own parts of the state (their answer; whether they sit an exam, when a
+  question may have to be withheld). The shared part is built once per meeting phase (wall.py).
 - `poll_after`: how long a client waits before its next poll, from the number of phones in meetings
   in progress and the budget MEETING_POLLS_PER_SECOND: 1.5 s for a phone (1 s for a projector) while
   few meetings run, longer when many do, so that all of them together stay near the budget.
@@ -25,7 +28,11 @@ from flask import current_app
 from sqlalchemy import String, and_, bindparam, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
-from ...models import DeviceSession, Meeting, MeetingAttendance, MeetingGuest, MeetingQuestion, Organisation, User
+from ...models import (
+    DeviceSession, Meeting, MeetingAnswer, MeetingAttendance, MeetingGuest, MeetingQuestion, Organisation, User,
+)
+from ..exam.secrecy import papers_unseen
+from . import clocks
 from .running import Phase, question_phase
 
 if TYPE_CHECKING:  # the web layer's type; services do not import it
@@ -47,9 +54,17 @@ def may_join_clause(meeting_org_id, user):
                                                MeetingGuest.user_id == user.id))
 
 
+def _mine(column):
+    return (select(column).where(MeetingAnswer.meeting_id == Meeting.id, MeetingAnswer.position == Meeting.current,
+                                 MeetingAnswer.user_id == User.id)
+            .correlate(Meeting, User).scalar_subquery())
+
+
 _TAG_PARTS = (
     select(Meeting.version, Meeting.created_at, Meeting.ended_at, Meeting.current,
-           MeetingQuestion.opened_at, MeetingQuestion.closes_at, MeetingQuestion.closed_at)
+           MeetingQuestion.opened_at, MeetingQuestion.closes_at, MeetingQuestion.closed_at,
+           _mine(MeetingAnswer.answer).label("mine"), _mine(MeetingAnswer.seq).label("mine_seq"),
+           papers_unseen(User.id, bindparam("now")).label("sitting"))
     .select_from(Meeting)
     .join(MeetingAttendance, and_(MeetingAttendance.meeting_id == Meeting.id,
                                   MeetingAttendance.user_id == bindparam("user_id")))
@@ -72,24 +87,37 @@ class TagParts(NamedTuple):
     version: int
     phase: Phase
     created_at: datetime  # with the id, names this very meeting (a process keeps state by it: wall.py)
+    mine: tuple | None = None  # the member's answer to the current question and its seq
+    sitting: bool = False  # the member has a paper whose keys they may not see yet
+
+
+def _phase(row, now: datetime) -> Phase:
+    if row.ended_at is not None:
+        return Phase.ENDED
+    if not row.current or row.opened_at is None:
+        return Phase.LOBBY
+    return question_phase(row, now)
+
+
+def seen_tag(meeting_id: int, now: datetime) -> str | None:
+    """The phone's ETag for the meeting as this process last read it (clocks.py), without a query; None
+    if it has no copy of it (not open, or just opened)."""
+    row = clocks.seen(meeting_id)
+    return None if row is None else tag_of(meeting_id, row.version, _phase(row, now))
 
 
 def tag_parts(meeting_id: int, claim: SessionToken, now: datetime) -> TagParts | None:
-    """The meeting's version and phase if `claim`'s login is valid and the member is in the meeting; else
-    None (the caller then takes the full path, which answers as it always has)."""
+    """The meeting's version and phase, and the member's own parts, if `claim`'s login is valid and the
+    member is in the meeting; else None (the caller then takes the full path, which answers as it always
+    has)."""
     engine = current_app.extensions["learnhub.autocommit_engine"]
     with engine.connect() as conn:
         row = conn.execute(_TAG_PARTS, {"meeting_id": meeting_id, "user_id": claim.user_id, "now": now,
                                         "session_version": claim.session_version, "device": claim.device}).first()
     if row is None:
         return None
-    if row.ended_at is not None:
-        phase = Phase.ENDED
-    elif not row.current or row.opened_at is None:
-        phase = Phase.LOBBY
-    else:
-        phase = question_phase(row, now)
-    return TagParts(row.version, phase, row.created_at)
+    mine = None if row.mine_seq is None else (row.mine, row.mine_seq)
+    return TagParts(row.version, _phase(row, now), row.created_at, mine, bool(row.sitting))
 
 
 class _PhoneCount:

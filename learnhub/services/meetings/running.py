@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from ...extensions import db
 from ...models import Meeting, MeetingAnswer, MeetingAttendance, MeetingQuestion, Question, QuestionKind, User, utcnow
 from ..exam.grading import is_correct
-from . import MeetingError, QuestionClosed
+from . import MeetingError, QuestionClosed, clocks
 
 GRACE_SECONDS = 3
 
@@ -85,6 +85,7 @@ def open_next(meeting: Meeting, now: datetime | None = None) -> MeetingQuestion:
     mq.opened_at, mq.closes_at = now, now + timedelta(seconds=meeting.seconds)
     meeting.version += 1
     db.session.commit()
+    clocks.changed()
     return mq
 
 
@@ -96,6 +97,7 @@ def close_current(meeting: Meeting, now: datetime | None = None) -> None:
         _close(meeting, now)
         meeting.version += 1
     db.session.commit()
+    clocks.changed()
 
 
 def end_meeting(meeting: Meeting, now: datetime | None = None) -> None:
@@ -107,6 +109,7 @@ def end_meeting(meeting: Meeting, now: datetime | None = None) -> None:
         meeting.ended_at, meeting.code = now, None
         meeting.version += 1
     db.session.commit()
+    clocks.changed()
 
 
 def decode(question: Question, raw) -> list:

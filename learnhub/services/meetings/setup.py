@@ -28,7 +28,7 @@ from ..bank import subjects
 from ..bank.access import usable_in
 from ..orgs import Scope, within
 from ..exam.quizzes import rule_pool
-from . import MeetingError
+from . import MeetingError, clocks
 from .codes import new_code
 
 MIN_QUESTIONS, MAX_QUESTIONS = 3, 10
@@ -164,6 +164,7 @@ def add_guest(meeting: Meeting, member_no: str) -> User:
         db.session.add(MeetingGuest(meeting_id=meeting.id, user_id=user.id))
         meeting.version += 1
         db.session.commit()
+        clocks.changed()
     return user
 
 

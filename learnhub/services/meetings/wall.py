@@ -162,8 +162,9 @@ def _shared_state(meeting: Meeting, now: datetime) -> tuple[dict, dict | None, P
 
 def quick_phone_state(meeting_id: int, claim, parts, now: datetime) -> tuple[str, dict]:
     """A phone's full poll with its page's token, once polling.tag_parts has checked the login and the
-    attendance and read the meeting's version and phase (`parts`): the shared part of the state from
-    this process's copy for that version and phase, then the member's own parts. Returns (ETag, state)."""
+    attendance and read the meeting's version and phase and the member's own parts (`parts`): the shared
+    part of the state from this process's copy for that version and phase, then the member's own.
+    Returns (ETag, state). No query unless this process has no copy yet or the member sits an exam."""
     store = _shared_store()
     key = (meeting_id, parts.created_at, parts.version, parts.phase.value)
     shared = store.get(key)
@@ -179,16 +180,13 @@ def quick_phone_state(meeting_id: int, claim, parts, now: datetime) -> tuple[str
             store[key] = shared
     state, current = dict(shared[0]), shared[1]
     if current is not None:
-        if current["key"] in secrecy.sealed_keys(SimpleNamespace(id=claim.user_id), now):
+        if parts.sitting and current["key"] in secrecy.sealed_keys(SimpleNamespace(id=claim.user_id), now):
             state["question"] = current["withheld"]
         if state["phase"] in (Phase.OPEN.value, Phase.CLOSING.value):
             state["seconds_left"] = max(0.0, round((current["closes_at"] - now).total_seconds(), 1))
-        mine = db.session.execute(select(MeetingAnswer.answer, MeetingAnswer.seq).where(
-            MeetingAnswer.meeting_id == meeting_id, MeetingAnswer.position == current["position"],
-            MeetingAnswer.user_id == claim.user_id)).first()
-        if mine is not None:
-            state["mine"] = {"answer": _answer_index(SimpleNamespace(kind=current["kind"]), mine.answer),
-                             "seq": mine.seq}
+        if parts.mine is not None and version == parts.version:  # read for this very question
+            answer, seq = parts.mine
+            state["mine"] = {"answer": _answer_index(SimpleNamespace(kind=current["kind"]), answer), "seq": seq}
     return tag_of(meeting_id, version, Phase(phase_value)), state
 
 
