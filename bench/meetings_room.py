@@ -38,7 +38,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from .meetings_client import KINDS, Client, Tally, answer_value, form_token, lags, next_wait, page_fields, stats
-from .openloop import _tls_context
+from .openloop import _tls_context, run_child
 
 PHONE_MS, SCREEN_MS = 1500, 1000  # meeting.js's intervals when the server says nothing
 RETRIES_S = (1.5, 3.0, 6.0)  # meeting.js sends an answer again after a failure, waiting longer each time
@@ -288,12 +288,7 @@ async def sleep_until(when: float) -> None:
 def main(argv: list[str]) -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    spec = json.loads(open(argv[0], encoding="utf-8").read())
-    result = asyncio.run(Run(spec).main())
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    result["generator_cpu_s"] = usage.ru_utime + usage.ru_stime
-    with open(argv[1], "w", encoding="utf-8") as out:
-        json.dump(result, out)
+    run_child(argv, lambda spec: Run(spec).main())
 
 
 if __name__ == "__main__":

@@ -352,14 +352,19 @@ def _csrf(html: str) -> str:
     return match.group(1)
 
 
-def main(argv: list[str]) -> None:
+def run_child(argv: list[str], runner) -> None:
+    """A generator process's body: read the spec (argv[0]), run `runner(spec)` (a coroutine giving a dict),
+    add the process's own CPU time and write the result (argv[1]) as JSON."""
     spec = json.loads(open(argv[0], encoding="utf-8").read())
-    runner = run_saves if spec["kind"] == "saves" else run_exam_start
     result = asyncio.run(runner(spec))
     usage = resource.getrusage(resource.RUSAGE_SELF)
     result["generator_cpu_s"] = usage.ru_utime + usage.ru_stime
     with open(argv[1], "w", encoding="utf-8") as out:
         json.dump(result, out)
+
+
+def main(argv: list[str]) -> None:
+    run_child(argv, lambda spec: (run_saves if spec["kind"] == "saves" else run_exam_start)(spec))
 
 
 if __name__ == "__main__":

@@ -32,6 +32,9 @@ def create_app(config_class=None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     _configure_extensions(app)
     _register_blueprints(app)
+    from .meetings.unchanged import UnchangedPolls
+
+    app.wsgi_app = UnchangedPolls(app.wsgi_app, app)  # phones' unchanged polls, before Flask
 
     from . import cli, errors, health, security, static_urls
 

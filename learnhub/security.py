@@ -209,6 +209,16 @@ def _set_remember_cookie(value: tuple[str, datetime] | None) -> None:
         return response
 
 
+def fixed_headers(app) -> list[tuple[str, str]]:
+    """The headers every response carries (the policy first: a page may set its own); pages and
+    exports also get Cache-Control: no-store (set_headers, below)."""
+    headers = [("Content-Security-Policy", CSP), ("X-Content-Type-Options", "nosniff"),
+               ("Referrer-Policy", "same-origin"), ("X-Frame-Options", "DENY")]
+    if app.config.get("HSTS_SECONDS"):
+        headers.append(("Strict-Transport-Security", f"max-age={app.config['HSTS_SECONDS']}"))
+    return headers
+
+
 def init_app(app: Flask) -> None:
     app.session_interface = SessionInterface()
     hooks = app.after_request_funcs.setdefault(None, [])
@@ -246,16 +256,11 @@ def init_app(app: Flask) -> None:
     # A global, not a context variable: imported macros see globals but not the context.
     app.jinja_env.globals["format_datetime"] = format_datetime
 
-    hsts = f"max-age={app.config['HSTS_SECONDS']}" if app.config.get("HSTS_SECONDS") else ""
-
     @app.after_request
     def set_headers(response):
         response.headers.setdefault("Content-Security-Policy", CSP)
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "same-origin"
-        response.headers["X-Frame-Options"] = "DENY"
-        if hsts:
-            response.headers["Strict-Transport-Security"] = hsts
+        for name, value in fixed_headers(app)[1:]:
+            response.headers[name] = value
         own_cache = request.endpoint == "study.attachment" and response.status_code in (200, 206, 304)
         if request.endpoint != "static" and not own_cache:
             # Pages and exports hold personal data: never kept by a browser or proxy cache. (An attachment

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import signal
@@ -33,7 +34,10 @@ def test_settings_come_from_the_environment():
             settings(wrong)
 
 
-def test_serves_pages_on_kept_alive_connections_and_stops_on_sigterm(tmp_path):
+@contextlib.contextmanager
+def _started_server(tmp_path: Path):
+    """`python -m learnhub.server` in production configuration on a free port, one process of two threads,
+    on a scratch SQLite database: (port, process, log); killed at the end if it is still running."""
     port = free_port()
     env = {**os.environ, "LEARNHUB_CONFIG": "production", "SECRET_KEY": "s" * 40,
            "DATABASE_URL": f"sqlite:///{tmp_path / 'server.sqlite'}", "WEB_CONCURRENCY": "1", "WEB_THREADS": "2"}
@@ -42,6 +46,15 @@ def test_serves_pages_on_kept_alive_connections_and_stops_on_sigterm(tmp_path):
         proc = subprocess.Popen([sys.executable, "-m", "learnhub.server", "--port", str(port)], cwd=ROOT, env=env,
                                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
+        yield port, proc, log
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def test_serves_pages_on_kept_alive_connections_and_stops_on_sigterm(tmp_path):
+    with _started_server(tmp_path) as (port, proc, log):
         conn = _connect(port, proc, log)
         conn.request("GET", "/healthz")
         health = conn.getresponse()
@@ -57,10 +70,6 @@ def test_serves_pages_on_kept_alive_connections_and_stops_on_sigterm(tmp_path):
         conn.close()
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
 
 
 def _connect(port: int, proc: subprocess.Popen, log: Path, timeout: float = 30) -> http.client.HTTPConnection:
@@ -88,31 +97,16 @@ def test_a_room_full_of_phones_each_keeping_its_connection_is_answered(tmp_path)
     if hard != resource.RLIM_INFINITY and hard < phones * 2 + 200:
         pytest.skip(f"needs {phones * 2 + 200} file descriptors, the hard limit is {hard}")
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, phones * 2 + 200), hard))
-    port = free_port()
-    env = {**os.environ, "LEARNHUB_CONFIG": "production", "SECRET_KEY": "s" * 40,
-           "DATABASE_URL": f"sqlite:///{tmp_path / 'server.sqlite'}", "WEB_CONCURRENCY": "1", "WEB_THREADS": "2"}
-    log = tmp_path / "server.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "learnhub.server", "--port", str(port)], cwd=ROOT, env=env,
-                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    sockets = []
-    try:
+    with _started_server(tmp_path) as (port, proc, log), contextlib.ExitStack() as sockets:
         _connect(port, proc, log).close()
         request = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
-        for _ in range(phones):
-            s = socket.create_connection(("127.0.0.1", port), timeout=30)
-            sockets.append(s)
+        phones_connected = [sockets.enter_context(socket.create_connection(("127.0.0.1", port), timeout=30))
+                            for _ in range(phones)]
         for rounds in range(2):
-            for s in sockets:
+            for s in phones_connected:
                 s.sendall(request)
-            answered = sum(_status_of(s) == 200 for s in sockets)
+            answered = sum(_status_of(s) == 200 for s in phones_connected)
             assert answered == phones, f"round {rounds + 1}: {answered} of {phones} connections answered"
-    finally:
-        for s in sockets:
-            s.close()
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
     resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 

@@ -26,7 +26,12 @@ def issue(meeting_id: int) -> str | None:
 
 def token_claim(meeting_id: int) -> SessionToken | None:
     """The login the request's meeting token names, if it carries a good one for `meeting_id`."""
-    return _TOKENS.read(request.headers.get(MEETING_TOKEN_HEADER), meeting_id)
+    return claim_of(request.headers.get(MEETING_TOKEN_HEADER), meeting_id)
+
+
+def claim_of(raw: str | None, meeting_id: int) -> SessionToken | None:
+    """The login a meeting token names, if it is a good one for `meeting_id` (needs an app context)."""
+    return _TOKENS.read(raw, meeting_id)
 
 
 def check_csrf_unless_token(meeting_id: int) -> SessionToken | None:

@@ -75,20 +75,16 @@ def phone(meeting_id: int):
         if not meeting.is_open:
             abort(404)
         return redirect(url_for("meetings.join", code=meeting.code))
-    return render_template("meetings/phone.html", meeting=meeting, token=access.issue(meeting.id),
-                           state=wall.phone_state(meeting, current_user.id, utcnow(), sealed_keys()))
+    return render_template("meetings/phone.html", meeting=meeting, token=access.issue(meeting.id))
 
 
 @bp.get("/meetings/<int:meeting_id>/phone/state")
 def phone_state(meeting_id: int):
     """A phone's poll (JSON); 304 while the meeting has not moved on (ETag). With the page's token an
-    unchanged meeting costs no query (polling.seen_tag), a changed one one query (polling.tag_parts) and
-    at most three more once per process and meeting phase (wall.quick_phone_state)."""
+    unchanged meeting is answered before Flask, without a query (unchanged.py); here a changed one costs
+    one query (polling.tag_parts) and at most three more once per process and meeting phase
+    (wall.quick_phone_state)."""
     now, claim = utcnow(), access.token_claim(meeting_id)
-    if claim is not None:
-        seen = polling.seen_tag(meeting_id, now)
-        if seen is not None and request.if_none_match.contains_weak(seen):
-            return paced(tagged(Response(status=304), seen))
     parts = polling.tag_parts(meeting_id, claim, now) if claim is not None else None
     if parts is not None:  # the token's login is good and the member is in the meeting
         tag = polling.tag_of(meeting_id, parts.version, parts.phase)

@@ -14,7 +14,7 @@ from sqlalchemy import event, select, update
 from learnhub.extensions import db
 from learnhub.models import DeviceSession, Meeting, MeetingAnswer, MeetingAttendance, User, utcnow
 from learnhub.services import meetings
-from learnhub.services.meetings import clocks
+from learnhub.services.meetings import clocks, polling
 
 from ..conftest import DATA
 from ..security.conftest import login_with_token
@@ -104,6 +104,22 @@ def test_an_unchanged_meeting_costs_no_query_and_a_change_elsewhere_shows_within
     moved = _poll(phone, meeting_id, token, tag)
     assert moved.status_code == 200 and moved.json["position"] == 1 and moved.headers["ETag"] != tag
     assert _poll(phone, meeting_id, token, moved.headers["ETag"]).status_code == 304
+
+
+def test_an_unchanged_poll_answered_before_flask_carries_the_apps_own_headers(room, monkeypatch):
+    app, phone, meeting_id, token = room
+    tag = _poll(phone, meeting_id, token).headers["ETag"]
+    early = _poll(phone, meeting_id, token, tag)  # the token: answered before Flask (meetings/unchanged.py)
+    through_app = _poll(phone, meeting_id, None, tag)  # the session: the view's own 304
+    assert early.status_code == through_app.status_code == 304 and not early.data
+    for name in ("ETag", "Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy", "X-Frame-Options",
+                 "Cache-Control"):
+        assert early.headers[name] == through_app.headers[name], name
+    assert int(early.headers["X-Poll-After"]) >= 1500
+    # Anything going wrong there (here: the clocks unreadable) leaves the poll to the app: still a 304.
+    monkeypatch.setattr(polling, "seen_tag", lambda *a: 1 / 0)
+    fallback = _poll(phone, meeting_id, token, tag)
+    assert fallback.status_code == 304 and fallback.headers["ETag"] == tag
 
 
 def test_an_answer_with_the_pages_token_needs_no_csrf_token_and_one_without_either_is_refused(room):

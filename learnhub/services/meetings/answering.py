@@ -89,25 +89,31 @@ _WRITES = {
 
 def quick_answer(meeting_id: int, claim: SessionToken, position: int, raw, seq: int, now: datetime) -> bool:
     """True if the answer was stored by the one guarded statement; False: the caller takes the full path
-    (which stores it or says why not). MeetingError (from `decode`) for an answer malformed for its question."""
+    (which stores it or says why not). MeetingError (from `decode`) for an answer malformed for its question.
+    On PostgreSQL the read and the write share one pooled connection; on SQLite the read's goes back to
+    the pool before the write joins the group commit's."""
     engine = current_app.extensions["learnhub.autocommit_engine"]
     with engine.connect() as conn:
-        row = conn.execute(_QUESTION, {"meeting_id": meeting_id, "position": position}).first()
-        conn.rollback()
+        values = _values(conn, meeting_id, claim, position, raw, seq, now)
+        if values is None or engine.dialect.name == "sqlite":
+            conn.rollback()
+        else:
+            stored = conn.execute(_WRITES[engine.dialect.name], values).first()
+            conn.commit()
+            return stored is not None
+    return values is not None and group_commit.writer(engine).write(_WRITES["sqlite"], values) is not None
+
+
+def _values(conn, meeting_id: int, claim: SessionToken, position: int, raw, seq: int, now: datetime) -> dict | None:
+    """The guarded write's parameters, from the question at that position (None if there is none)."""
+    row = conn.execute(_QUESTION, {"meeting_id": meeting_id, "position": position}).first()
     if row is None:
-        return False
+        return None
     question = SimpleNamespace(kind=row.kind, options=row.options, answer=row.answer)
     answer = decode(question, raw)  # MeetingError: malformed, the same message as the full path's
-    values = {
+    return {
         "meeting_id": meeting_id, "position": position, "question_id": row.id, "point_id": row.point_id,
         "user_id": claim.user_id, "session_version": claim.session_version, "device": claim.device,
         "answer": answer, "is_correct": is_correct(question, answer), "seq": seq, "now": now,
         "late_limit": now - timedelta(seconds=GRACE_SECONDS),
     }
-    if engine.dialect.name == "sqlite":
-        return group_commit.writer(engine).write(_WRITES["sqlite"], values) is not None
-    with engine.connect() as conn:
-        stored = conn.execute(_WRITES[engine.dialect.name], values).first()
-        conn.commit()
-    return stored is not None
-

@@ -79,8 +79,12 @@ _TAG_PARTS = (
 
 
 def tag_of(meeting_id: int, version: int, phase: Phase) -> str:
-    """A phone's ETag: the meeting's version and where it stands (the phase moves on with the clock)."""
-    return f"p{meeting_id}.{version}.{phase.value}"
+    """A phone's ETag: the meeting's version and where it stands (the phase moves on with the clock).
+    The few seconds of CLOSING (time is up, answers in flight still taken) are the phone's own
+    countdown at zero ("时间到"): they are not a change a phone polls for, so every phone of a meeting
+    does not fetch the state once more for them."""
+    shown = Phase.OPEN if phase is Phase.CLOSING else phase
+    return f"p{meeting_id}.{version}.{shown.value}"
 
 
 class TagParts(NamedTuple):

@@ -210,7 +210,9 @@
   }
   function alertClosed() {
     net.className = "save-state pending"; net.textContent = T.closed;
-    setTimeout(function () { window.location.reload(); }, 1500);
+    // A reload resumes as the server has it, unless a hand-in started meanwhile: reloading would cut it
+    // off in flight and lose the notice of which answers came too late (the hand-in goes on by itself).
+    setTimeout(function () { if (!handing) window.location.reload(); }, 1500);
   }
 
   // The paper as the server holds it: a newer answer given on another page replaces this page's, and
