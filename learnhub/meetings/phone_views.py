@@ -116,6 +116,8 @@ def answer(meeting_id: int):
             position, seq = bounded_int(data.get("position"), 1, DB_INT_MAX), bounded_int(data.get("seq"), 0, SEQ_MAX)
             if meetings.quick_answer(meeting_id, claim, position, data.get("answer"), seq, utcnow()):
                 return jsonify(ok=True, saved=True, seq=seq)
+        except meetings.QuestionClosed as exc:
+            return jsonify(ok=False, closed=True, error=str(exc)), 409
         except (TypeError, ValueError, meetings.MeetingError):
             pass  # the full path checks who is asking first, then gives the same refusal
     user = _signed_in(claim)

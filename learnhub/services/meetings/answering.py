@@ -31,17 +31,20 @@ from typing import TYPE_CHECKING
 from flask import current_app
 from sqlalchemy import Integer, String, bindparam, select, text
 
-from ...models import MeetingAnswer, MeetingQuestion, Question
+from ...models import Meeting, MeetingAnswer, MeetingQuestion, Question
 from ..exam.grading import is_correct
 from ..exam.quizzes import group_commit
-from .running import GRACE_SECONDS, decode
+from . import QuestionClosed
+from .running import GRACE_SECONDS, Phase, decode, question_phase
 
 if TYPE_CHECKING:  # the web layer's type; services do not import it
     from ...security import SessionToken
 
 _QUESTION = (
-    select(Question.id, Question.kind, Question.options, Question.answer, Question.point_id)
+    select(Question.id, Question.kind, Question.options, Question.answer, Question.point_id,
+           MeetingQuestion.opened_at, MeetingQuestion.closes_at, MeetingQuestion.closed_at, Meeting.ended_at)
     .join(MeetingQuestion, MeetingQuestion.question_id == Question.id)
+    .join(Meeting, Meeting.id == MeetingQuestion.meeting_id)
     .where(MeetingQuestion.meeting_id == bindparam("meeting_id"), MeetingQuestion.position == bindparam("position"))
 )
 
@@ -89,7 +92,8 @@ _WRITES = {
 
 def quick_answer(meeting_id: int, claim: SessionToken, position: int, raw, seq: int, now: datetime) -> bool:
     """True if the answer was stored by the one guarded statement; False: the caller takes the full path
-    (which stores it or says why not). MeetingError (from `decode`) for an answer malformed for its question.
+    (which stores it or says why not). QuestionClosed if the question takes no answers (the full path's
+    refusal, without its work); MeetingError (from `decode`) for an answer malformed for its question.
     On PostgreSQL the read and the write share one pooled connection; on SQLite the read's goes back to
     the pool before the write joins the group commit's."""
     engine = current_app.extensions["learnhub.autocommit_engine"]
@@ -109,6 +113,10 @@ def _values(conn, meeting_id: int, claim: SessionToken, position: int, raw, seq:
     row = conn.execute(_QUESTION, {"meeting_id": meeting_id, "position": position}).first()
     if row is None:
         return None
+    if row.ended_at is not None or row.opened_at is None or question_phase(row, now) is Phase.CLOSED:
+        # Closed for everyone, whoever asks: said at once (a token only its page holds names the meeting),
+        # not after the full path's nine statements — late answers pile up just when a server is busiest.
+        raise QuestionClosed("这道题已经结束，答案没有保存")
     question = SimpleNamespace(kind=row.kind, options=row.options, answer=row.answer)
     answer = decode(question, raw)  # MeetingError: malformed, the same message as the full path's
     return {

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from types import SimpleNamespace
+from typing import NamedTuple
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -52,27 +53,38 @@ def joined_count(meeting_id: int) -> int:
     return db.session.scalar(select(func.count()).select_from(MeetingAttendance).where(MeetingAttendance.meeting_id == meeting_id))
 
 
-def answered_count(meeting_id: int, position: int) -> int:
-    return db.session.scalar(select(func.count()).select_from(MeetingAnswer).where(
-        MeetingAnswer.meeting_id == meeting_id, MeetingAnswer.position == position))
-
-
 def _seconds_left(mq: MeetingQuestion, now: datetime) -> float:
     return max(0.0, round((mq.closes_at - now).total_seconds(), 1))
 
 
-def screen_tag(meeting: Meeting, now: datetime) -> str:
+class Counts(NamedTuple):
+    joined: int
+    answered: int  # to the current question
+
+
+def screen_counts(meeting: Meeting) -> Counts:
+    """Who joined and how many answered the current question, in one query (a projector polls every few
+    seconds: its ETag and its state both show them)."""
+    joined = select(func.count()).select_from(MeetingAttendance).where(
+        MeetingAttendance.meeting_id == meeting.id).scalar_subquery()
+    answered = select(func.count()).select_from(MeetingAnswer).where(
+        MeetingAnswer.meeting_id == meeting.id, MeetingAnswer.position == meeting.current).scalar_subquery()
+    return Counts(*db.session.execute(select(joined, answered)).one())
+
+
+def screen_tag(meeting: Meeting, now: datetime, counts: Counts | None = None) -> str:
     """The projector's ETag: changes with anything it shows (the phase, who joined, how many answered)."""
     phase = phase_of(meeting, now)
-    answered = answered_count(meeting.id, meeting.current) if phase in (Phase.OPEN, Phase.CLOSING) else 0
-    return f"s{meeting.id}.{meeting.version}.{phase.value}.{joined_count(meeting.id)}.{answered}"
+    counts = counts or screen_counts(meeting)
+    answered = counts.answered if phase in (Phase.OPEN, Phase.CLOSING) else 0
+    return f"s{meeting.id}.{meeting.version}.{phase.value}.{counts.joined}.{answered}"
 
 
 def phone_tag(meeting: Meeting, now: datetime) -> str:
     return tag_of(meeting.id, meeting.version, phase_of(meeting, now))
 
 
-def results(meeting: Meeting, mq: MeetingQuestion, sealed: frozenset[str]) -> dict:
+def results(meeting: Meeting, mq: MeetingQuestion, sealed: frozenset[str], present: int | None = None) -> dict:
     """A closed question on the wall: share answered, choices per option, and (unless the viewer sits a
     paper with it) the right answer, explanation and article. Never names."""
     question = mq.question
@@ -84,7 +96,7 @@ def results(meeting: Meeting, mq: MeetingQuestion, sealed: frozenset[str]) -> di
         for i in _answer_index(question, answer):
             if 0 <= i < len(counts):
                 counts[i] += 1
-    present = joined_count(meeting.id)
+    present = joined_count(meeting.id) if present is None else present
     out = {"answered": len(answers), "present": present,
            "share": round(100.0 * len(answers) / present) if present else 0, "counts": counts}
     if question.key in sealed:
@@ -117,19 +129,20 @@ def summary(meeting: Meeting) -> list[PointRow]:
     return [PointRow(points[pid], before.get(pid, Tally()), now.get(pid, Tally())) for pid in point_ids]
 
 
-def screen_state(meeting: Meeting, now: datetime, sealed: frozenset[str]) -> dict:
+def screen_state(meeting: Meeting, now: datetime, sealed: frozenset[str], counts: Counts | None = None) -> dict:
     """The projector's poll: the phase, the question being asked, the countdown, and after it the wall."""
     phase = phase_of(meeting, now)
+    counts = counts or screen_counts(meeting)
     state = {"phase": phase.value, "position": meeting.current, "total": len(meeting.questions),
-             "joined": joined_count(meeting.id), "code": meeting.code}
+             "joined": counts.joined, "code": meeting.code}
     mq = current_question(meeting)
     if mq is not None and phase is not Phase.ENDED:
         state["question"] = question_view(mq.question, sealed)
         if phase in (Phase.OPEN, Phase.CLOSING):
             state["seconds_left"] = _seconds_left(mq, now)
-            state["answered"] = answered_count(meeting.id, mq.position)
+            state["answered"] = counts.answered
         else:
-            state["results"] = results(meeting, mq, sealed)
+            state["results"] = results(meeting, mq, sealed, counts.joined)
     if phase is Phase.ENDED:
         state["summary"] = [{"point": r.point.name, "before": r.before.rate, "before_n": r.before.answered,
                              "now": r.now.rate, "now_n": r.now.answered} for r in summary(meeting)]
