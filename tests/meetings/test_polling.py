@@ -205,10 +205,10 @@ def test_the_polls_slow_down_as_more_phones_sit_in_meetings(app, world, login, m
             db.session.add(MeetingAttendance(meeting_id=meeting_id, user_id=user.id, org_id=user.org_id))
         db.session.commit()
         phones = 1 + len(others)
-    expected = 1000 * phones * (1 + 2 / 30) / 3
+    expected = 1000 * phones * (1 + 1 / 30) / 3
     waited = int(phone.get(f"/meetings/{meeting_id}/phone/state").headers["X-Poll-After"])
     assert waited == int(min(10_000, max(1500, expected))) and waited > 1500
-    assert int(screen.get(f"/meetings/{meeting_id}/screen/state").headers["X-Poll-After"]) == int(min(5000, max(1000, expected / 2)))
+    assert int(screen.get(f"/meetings/{meeting_id}/screen/state").headers["X-Poll-After"]) == int(min(5000, max(1000, expected)))
     with app.app_context():  # an ended meeting's phones no longer count
         meetings.end_meeting(db.session.get(Meeting, meeting_id))
     assert int(phone.get(f"/meetings/{meeting_id}/phone/state").headers["X-Poll-After"]) == 1500

@@ -14,7 +14,8 @@ things keep it affordable (bench/README.md, "Meetings"):
   question may have to be withheld). The shared part is built once per meeting phase (wall.py).
 - `poll_after`: how long a client waits before its next poll, from the number of phones in meetings
   in progress and the budget MEETING_POLLS_PER_SECOND: 1.5 s for a phone (1 s for a projector) while
-  few meetings run, longer when many do, so that all of them together stay near the budget.
+  few meetings run, longer when many do (up to 10 s; 5 s for a projector), so that all of them together
+  stay near the budget.
 """
 
 from __future__ import annotations
@@ -153,9 +154,11 @@ _phones = _PhoneCount()
 def poll_after(screen: bool, now: datetime) -> int:
     """Milliseconds a phone (or a projector) should wait before its next poll."""
     budget = max(1.0, float(current_app.config["MEETING_POLLS_PER_SECOND"]))
-    # Every phone at the paced interval, and a projector for every 30 phones at half of it, fill the budget.
+    # Every phone and a projector for every 30 phones at the paced interval fill the budget. A projector
+    # polls as often as its phones (its countdown runs by itself, its secretary's buttons redraw it at
+    # once): its poll, by the session and with the live counts, costs as much as twenty phones' 304s.
     phones = _phones.get(now)
-    paced = 1000 * phones * (1 + 2 / 30) / budget
+    paced = 1000 * phones * (1 + 1 / 30) / budget
     if screen:
-        return int(min(LONGEST_MS // 2, max(SCREEN_MS, paced / 2)))
+        return int(min(LONGEST_MS // 2, max(SCREEN_MS, paced)))
     return int(min(LONGEST_MS, max(PHONE_MS, paced)))
