@@ -18,8 +18,10 @@ it FOR SHARE, so a close (FOR UPDATE) is wholly before it (the statement then se
 nothing) or after it; on SQLite the statement runs under the one write lock. On SQLite it joins the
 answers arriving with it in one transaction (exam/quizzes/group_commit.py).
 
-When it writes nothing (stale, closed, not joined, signed out...), the caller takes the full path, which
-says why exactly as before.
+A question that already takes no answers (closed, past its deadline and grace, not yet opened, the
+meeting ended) is refused at once with the full path's QuestionClosed, before any write: it is closed
+for whoever asks. When the write stores nothing for another reason (stale, not joined, signed out...),
+the caller takes the full path, which says why exactly as before.
 """
 
 from __future__ import annotations
