@@ -256,10 +256,12 @@ def init_app(app: Flask) -> None:
     # A global, not a context variable: imported macros see globals but not the context.
     app.jinja_env.globals["format_datetime"] = format_datetime
 
+    (policy, _), *always = fixed_headers(app)
+
     @app.after_request
     def set_headers(response):
-        response.headers.setdefault("Content-Security-Policy", CSP)
-        for name, value in fixed_headers(app)[1:]:
+        response.headers.setdefault(policy, CSP)
+        for name, value in always:
             response.headers[name] = value
         own_cache = request.endpoint == "study.attachment" and response.status_code in (200, 206, 304)
         if request.endpoint != "static" and not own_cache:

@@ -34,6 +34,7 @@ class UnchangedPolls:
 
     def __init__(self, wsgi_app, app):
         self.wsgi_app, self.app = wsgi_app, app
+        self.headers = [*fixed_headers(app), ("Cache-Control", "no-store")]
 
     def __call__(self, environ, start_response):
         found = (environ.get("REQUEST_METHOD") == "GET" and environ.get("HTTP_IF_NONE_MATCH")
@@ -58,7 +59,7 @@ class UnchangedPolls:
                 if tag is None or not parse_etags(environ["HTTP_IF_NONE_MATCH"]).contains_weak(tag):
                     return None
                 return [("ETag", quote_etag(tag)), ("X-Poll-After", str(polling.poll_after(False, now))),
-                        *fixed_headers(self.app), ("Cache-Control", "no-store")]
+                        *self.headers]
         except Exception:  # e.g. the database down: the app's own path answers (and says so)
             self.app.logger.exception("meeting poll: answered by the app instead")
             return None

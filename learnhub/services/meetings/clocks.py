@@ -20,14 +20,16 @@ from ...models import Meeting, MeetingQuestion
 
 CLOCK_TTL_S = 1.0
 
-_OPEN_CLOCKS = (
+# A meeting's clock: its version, its end, and the times of the question it shows (polling.py reads
+# the same columns for one meeting with the member's login and own parts).
+CLOCK = (
     select(Meeting.id, Meeting.version, Meeting.created_at, Meeting.ended_at, Meeting.current,
            MeetingQuestion.opened_at, MeetingQuestion.closes_at, MeetingQuestion.closed_at)
     .select_from(Meeting)
     .outerjoin(MeetingQuestion, and_(MeetingQuestion.meeting_id == Meeting.id,
                                      MeetingQuestion.position == Meeting.current))
-    .where(Meeting.code.isnot(None))  # open meetings hold a code (the unique index finds them)
 )
+_OPEN_CLOCKS = CLOCK.where(Meeting.code.isnot(None))  # open meetings hold a code (the unique index finds them)
 
 
 class _Clocks:

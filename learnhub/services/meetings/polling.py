@@ -30,7 +30,7 @@ from sqlalchemy import String, and_, bindparam, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
 from ...models import (
-    DeviceSession, Meeting, MeetingAnswer, MeetingAttendance, MeetingGuest, MeetingQuestion, Organisation, User,
+    DeviceSession, Meeting, MeetingAnswer, MeetingAttendance, MeetingGuest, Organisation, User,
 )
 from ..exam.secrecy import papers_unseen
 from . import clocks
@@ -62,19 +62,15 @@ def _mine(column):
 
 
 _TAG_PARTS = (
-    select(Meeting.version, Meeting.created_at, Meeting.ended_at, Meeting.current,
-           MeetingQuestion.opened_at, MeetingQuestion.closes_at, MeetingQuestion.closed_at,
-           _mine(MeetingAnswer.answer).label("mine"), _mine(MeetingAnswer.seq).label("mine_seq"),
-           papers_unseen(User.id, bindparam("now")).label("sitting"))
-    .select_from(Meeting)
+    clocks.CLOCK
+    .add_columns(_mine(MeetingAnswer.answer).label("mine"), _mine(MeetingAnswer.seq).label("mine_seq"),
+                 papers_unseen(User.id, bindparam("now")).label("sitting"))
     .join(MeetingAttendance, and_(MeetingAttendance.meeting_id == Meeting.id,
                                   MeetingAttendance.user_id == bindparam("user_id")))
     .join(User, and_(User.id == MeetingAttendance.user_id, User.session_version == bindparam("session_version"),
                      User.active, ~User.must_change_password))
     .join(DeviceSession, and_(DeviceSession.key_hash == bindparam("device"), DeviceSession.user_id == User.id,
                               DeviceSession.expires_at > bindparam("now")))
-    .outerjoin(MeetingQuestion, and_(MeetingQuestion.meeting_id == Meeting.id,
-                                     MeetingQuestion.position == Meeting.current))
     .where(Meeting.id == bindparam("meeting_id"), may_join_clause(Meeting.org_id, User))
 )
 
